@@ -1,0 +1,103 @@
+"""Elastic moduli from a Voigt stiffness (paper App. B), via pymatgen's ``ElasticTensor``.
+
+Voigt, Reuss and Hill averages, the universal anisotropy index and the compliance come from
+pymatgen. Young's modulus and Poisson's ratio follow App. B of the paper, i.e. from the *Voigt*
+bulk and shear moduli (Eqs. B3, B4; the paper misprints "3R + G" for 3B + G):
+
+    Y = 9 B_V G_V / (3 B_V + G_V),    nu = (3 B_V - 2 G_V) / (6 B_V + 2 G_V).
+
+Mechanical (Born) stability is checked through the smallest eigenvalue of the 6x6 Voigt matrix,
+the necessary and sufficient condition of Mouhat & Coudert, Phys. Rev. B 90, 224104 (2014).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from numpy.typing import ArrayLike
+from pydantic import BaseModel, ConfigDict
+from pymatgen.analysis.elasticity import ElasticTensor
+
+MODULI_KEYS: tuple[str, ...] = (
+    "bulk_voigt",
+    "shear_voigt",
+    "bulk_reuss",
+    "shear_reuss",
+    "bulk_vrh",
+    "shear_vrh",
+    "young",
+    "poisson",
+)
+"""Keys of the moduli mapping returned with every prediction (GPa except the Poisson ratio)."""
+
+
+class ElasticModuli(BaseModel):
+    """Scalar elastic properties of one crystal.
+
+    Moduli in GPa; ``poisson`` and ``universal_anisotropy`` are dimensionless. Reuss and Hill
+    values are NaN when C is singular (no compliance exists).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    bulk_voigt: float
+    shear_voigt: float
+    bulk_reuss: float
+    shear_reuss: float
+    bulk_vrh: float
+    shear_vrh: float
+    young: float
+    poisson: float
+    universal_anisotropy: float
+    min_eigenvalue: float
+    born_stable: bool
+
+    def as_mapping(self) -> dict[str, float]:
+        """The eight public moduli (``MODULI_KEYS``) as a plain dict."""
+        return {key: getattr(self, key) for key in MODULI_KEYS}
+
+
+def young_modulus(bulk: float, shear: float) -> float:
+    """Young's modulus 9 B G / (3 B + G) (Eq. B3), GPa."""
+    return 9.0 * bulk * shear / (3.0 * bulk + shear)
+
+
+def poisson_ratio(bulk: float, shear: float) -> float:
+    """Poisson's ratio (3 B - 2 G) / (6 B + 2 G) (Eq. B4), dimensionless."""
+    return (3.0 * bulk - 2.0 * shear) / (6.0 * bulk + 2.0 * shear)
+
+
+def elastic_moduli(elastic_tensor: ArrayLike | ElasticTensor) -> ElasticModuli:
+    """Voigt/Reuss/Hill moduli, App. B Young and Poisson, anisotropy and Born stability of C.
+
+    Args:
+        elastic_tensor: 6x6 Voigt stiffness in GPa (array or pymatgen ``ElasticTensor``).
+    """
+    C = np.asarray(elastic_tensor.voigt if isinstance(elastic_tensor, ElasticTensor) else elastic_tensor, dtype=float)
+    if C.shape != (6, 6) or not np.all(np.isfinite(C)):
+        raise ValueError(f"Expected a finite 6x6 Voigt elastic tensor in GPa, got shape {C.shape}.")
+    et = ElasticTensor.from_voigt(C)
+    bulk_voigt, shear_voigt = float(et.k_voigt), float(et.g_voigt)
+    min_eigenvalue = float(np.linalg.eigvalsh(0.5 * (C + C.T)).min())
+    if abs(np.linalg.det(C)) > 1e-12 * max(1.0, np.abs(C).max()) ** 6:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            bulk_reuss, shear_reuss = float(et.k_reuss), float(et.g_reuss)
+            bulk_vrh, shear_vrh = float(et.k_vrh), float(et.g_vrh)
+            anisotropy = float(et.universal_anisotropy)
+    else:
+        bulk_reuss = shear_reuss = bulk_vrh = shear_vrh = anisotropy = float("nan")
+    return ElasticModuli(
+        bulk_voigt=bulk_voigt,
+        shear_voigt=shear_voigt,
+        bulk_reuss=bulk_reuss,
+        shear_reuss=shear_reuss,
+        bulk_vrh=bulk_vrh,
+        shear_vrh=shear_vrh,
+        young=young_modulus(bulk_voigt, shear_voigt),
+        poisson=poisson_ratio(bulk_voigt, shear_voigt),
+        universal_anisotropy=anisotropy,
+        min_eigenvalue=min_eigenvalue,
+        born_stable=min_eigenvalue > 0.0,
+    )

@@ -1,0 +1,160 @@
+"""Voigt conventions and the strain states of StrainTensorNet (paper Sec. II B, Eqs. 6-8).
+
+Conventions used everywhere in the package:
+
+* Voigt indices are 0-based in code: 0..5 <-> xx, yy, zz, yz, xz, xy (the paper's 1..6).
+* The 21 upper-triangle pairs (i <= j) are ordered row-major, as in the paper's one-hot vector:
+  11, 12, 13, 14, 15, 16, 22, 23, ..., 56, 66 (``VOIGT_LABELS``). Pair (i, j) has index
+  ``6 i - i (i + 1) / 2 + j``.
+* Strains are *engineering* strains: a Voigt strain vector with entry ``magnitude`` at a shear
+  position (3, 4, 5) puts ``magnitude / 2`` into the two off-diagonal entries of the symmetric
+  3x3 strain tensor (Eq. 7). The default magnitude is 2 % (``DEFAULT_STRAIN = 0.02``).
+* The strained lattice maps every lattice vector a_k to F a_k with F = I + eps (Eq. 6); fractional
+  coordinates are kept (no internal relaxation, Eq. 8), so every Cartesian position r becomes F r.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from pymatgen.core import Lattice, Structure
+
+DEFAULT_STRAIN: float = 0.02
+"""Default strain magnitude (dimensionless; 0.02 = 2 %), as in the paper."""
+
+VOIGT_COMPONENTS: tuple[tuple[int, int], ...] = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
+"""Cartesian index pair (a, b) of each Voigt index 0..5 (xx, yy, zz, yz, xz, xy)."""
+
+VOIGT_PAIRS: tuple[tuple[int, int], ...] = tuple((i, j) for i in range(6) for j in range(i, 6))
+"""The 21 upper-triangle Voigt pairs (i, j), i <= j, 0-based, in the paper's row-major order."""
+
+VOIGT_LABELS: tuple[str, ...] = tuple(f"{i + 1}{j + 1}" for i, j in VOIGT_PAIRS)
+"""Paper-style 1-based labels of the 21 pairs: '11', '12', ..., '66'."""
+
+N_PAIRS: int = len(VOIGT_PAIRS)
+
+
+def pair_index(i: int, j: int) -> int:
+    """Index (0..20) of the Voigt pair (i, j) in ``VOIGT_PAIRS``; the order of i and j does not matter.
+
+    Args:
+        i, j: 0-based Voigt indices in 0..5.
+    """
+    if not (0 <= i < 6 and 0 <= j < 6):
+        raise ValueError(f"Voigt indices must lie in 0..5 (0-based), got ({i}, {j}).")
+    i, j = min(i, j), max(i, j)
+    return 6 * i - i * (i + 1) // 2 + j
+
+
+def label_to_pair(label: str) -> tuple[int, int]:
+    """Parse a paper-style label such as ``'14'`` into the 0-based pair ``(0, 3)``."""
+    if len(label) != 2 or not label.isdigit() or not all(c in "123456" for c in label):
+        raise ValueError(f"A Voigt pair label is two digits in 1..6 such as '14', got {label!r}.")
+    i, j = int(label[0]) - 1, int(label[1]) - 1
+    return min(i, j), max(i, j)
+
+
+def voigt_to_tensor_strain(voigt_strain: NDArray[np.floating]) -> NDArray[np.float64]:
+    """Symmetric 3x3 strain tensor of an engineering Voigt strain 6-vector (shear entries halved).
+
+    Args:
+        voigt_strain: shape (6,), dimensionless, order xx, yy, zz, yz, xz, xy.
+
+    Returns:
+        shape (3, 3), the strain tensor eps (without the identity).
+    """
+    v = np.asarray(voigt_strain, dtype=float)
+    if v.shape != (6,):
+        raise ValueError(f"A Voigt strain vector has shape (6,), got {v.shape}.")
+    eps = np.zeros((3, 3))
+    for k, (a, b) in enumerate(VOIGT_COMPONENTS):
+        if a == b:
+            eps[a, a] = v[k]
+        else:
+            eps[a, b] = eps[b, a] = v[k] / 2.0
+    return eps
+
+
+def voigt_strain_vector(i: int, j: int, magnitude: float = DEFAULT_STRAIN) -> NDArray[np.float64]:
+    """Engineering Voigt strain 6-vector of the strain state (i, j): ``magnitude`` at i and at j.
+
+    For i == j a single entry is set (the state U_ii of Eq. 2).
+    """
+    pair_index(i, j)  # validates
+    v = np.zeros(6)
+    v[i] = magnitude
+    v[j] = magnitude
+    return v
+
+
+def voigt_strain_matrix(i: int, j: int, magnitude: float = DEFAULT_STRAIN) -> NDArray[np.float64]:
+    """Symmetric 3x3 strain tensor eps of the strain state (i, j) (Eq. 7 without the identity).
+
+    Args:
+        i, j: 0-based Voigt indices.
+        magnitude: strain magnitude (dimensionless); shear entries hold ``magnitude / 2``.
+
+    Returns:
+        shape (3, 3).
+    """
+    return voigt_to_tensor_strain(voigt_strain_vector(i, j, magnitude))
+
+
+def deformation_gradient(i: int, j: int, magnitude: float = DEFAULT_STRAIN) -> NDArray[np.float64]:
+    """The matrix I + eps of Eq. 7 that maps every unstrained Cartesian vector r to r' = F r."""
+    return np.eye(3) + voigt_strain_matrix(i, j, magnitude)
+
+
+def all_deformation_gradients(magnitude: float = DEFAULT_STRAIN) -> NDArray[np.float64]:
+    """Deformation gradients of the 21 strain states in ``VOIGT_PAIRS`` order, shape (21, 3, 3)."""
+    return np.stack([deformation_gradient(i, j, magnitude) for i, j in VOIGT_PAIRS])
+
+
+def strained_lattice(lattice: Lattice, deformation: NDArray[np.floating]) -> Lattice:
+    """Lattice whose vectors are a'_k = F a_k (Eq. 6).
+
+    Args:
+        lattice: unstrained lattice; pymatgen stores the vectors as matrix rows, in Angstrom.
+        deformation: F, shape (3, 3).
+    """
+    F = np.asarray(deformation, dtype=float)
+    return Lattice(lattice.matrix @ F.T, pbc=lattice.pbc)
+
+
+def strain_structure(structure: Structure, i: int, j: int, magnitude: float = DEFAULT_STRAIN) -> Structure:
+    """The structure strained in the state (i, j): lattice F L, fractional coordinates kept (Eq. 8).
+
+    Args:
+        structure: unstrained structure (its Cartesian frame defines x, y, z).
+        i, j: 0-based Voigt indices.
+        magnitude: strain magnitude (dimensionless, engineering shear).
+
+    Returns:
+        A new pymatgen ``Structure``; the input is not modified.
+    """
+    lattice = strained_lattice(structure.lattice, deformation_gradient(i, j, magnitude))
+    return Structure(
+        lattice,
+        structure.species_and_occu,
+        structure.frac_coords,
+        site_properties=structure.site_properties,
+    )
+
+
+def upper_triangle(matrix: NDArray[np.floating]) -> NDArray[np.float64]:
+    """The 21 upper-triangle entries of a symmetric 6x6 matrix in ``VOIGT_PAIRS`` order."""
+    m = np.asarray(matrix, dtype=float)
+    if m.shape != (6, 6):
+        raise ValueError(f"Expected a 6x6 Voigt matrix, got shape {m.shape}.")
+    return np.array([m[i, j] for i, j in VOIGT_PAIRS])
+
+
+def from_upper_triangle(values: NDArray[np.floating]) -> NDArray[np.float64]:
+    """Symmetric 6x6 matrix from its 21 upper-triangle entries (``VOIGT_PAIRS`` order)."""
+    v = np.asarray(values, dtype=float)
+    if v.shape != (N_PAIRS,):
+        raise ValueError(f"Expected {N_PAIRS} upper-triangle values, got shape {v.shape}.")
+    m = np.zeros((6, 6))
+    for k, (i, j) in enumerate(VOIGT_PAIRS):
+        m[i, j] = m[j, i] = v[k]
+    return m
