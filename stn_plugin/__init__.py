@@ -3,8 +3,51 @@
 Data flow: structure -> strain (:mod:`stn_plugin.physics.voigt`) -> graph (:mod:`stn_plugin.graph`)
 -> model (:mod:`stn_plugin.models`) -> strain energy density (SED) -> elastic tensor
 (:mod:`stn_plugin.physics.sed`) -> moduli (:mod:`stn_plugin.physics.moduli`).
+
+Public surface::
+
+    import stn_plugin
+    stn_plugin.list_models()                 # names of the bundled pretrained models
+    model = stn_plugin.load("stn-mp-2023")   # or a path to a saved model directory
+    result = model.predict_structure(structure)
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Any
+
+from stn_plugin.registry import RegistryError, load_registry, pretrained_model_dir
+
 __version__ = "0.1.0"
+
+__all__ = ["RegistryError", "__version__", "list_models", "load"]
+
+
+def list_models() -> list[str]:
+    """Names of the pretrained models shipped with the package (``registry.yaml``)."""
+    return sorted(load_registry().pretrained)
+
+
+def load(name_or_path: str | os.PathLike[str]) -> Any:
+    """Load a pretrained model by registry name, or a saved model directory by path.
+
+    A registry name resolves to the model bundled in the package; the sha256 of each of its files is
+    checked against ``registry.yaml`` before anything is read. Loading goes through
+    ``matgl.load_model``, which unpickles with ``weights_only=True`` (no code execution).
+
+    Raises:
+        RegistryError: unknown name (the message lists the known names and the closest match), or a
+            bundled file whose hash does not match.
+        FileNotFoundError: a path that does not exist.
+    """
+    import matgl
+
+    text = os.fspath(name_or_path)
+    path = Path(text)
+    if path.is_dir():
+        return matgl.load_model(path)
+    if os.sep in text or path.suffix or path.exists():
+        raise FileNotFoundError(f"No saved model directory at {path} (expected model.json, model.pt, state.pt).")
+    return matgl.load_model(pretrained_model_dir(text))
