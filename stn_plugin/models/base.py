@@ -1,0 +1,188 @@
+"""Common base of the model family: normalisation buffers, serialisation, structure prediction."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
+import torch
+from matgl.models import MatGLModel
+from pydantic import BaseModel
+from pymatgen.core import Structure
+from torch import Tensor
+from torch_geometric.data import Batch, Data
+
+from stn_plugin.models.config import EncoderConfig
+from stn_plugin.models.prediction import ElasticPrediction, elastic_prediction
+from stn_plugin.physics.voigt import DEFAULT_STRAIN, N_PAIRS
+
+NUM_ATOM_SCALARS = 4
+
+
+class StnOutput(NamedTuple):
+    """Model output for B strained graphs.
+
+    Attributes:
+        sed_normalized: (B,) normalised U_ij; U (meV/atom) = sed_normalized * sed_std + sed_mean.
+        dcv_logits: (B, 21) DCV logits of the classifier; None for models without one.
+    """
+
+    sed_normalized: Tensor
+    dcv_logits: Tensor | None
+
+
+class StnModel(MatGLModel):
+    """Base class: a MatGL model mapping strained crystal graphs to normalised U_ij.
+
+    All constructor arguments are plain values so that ``IOMixIn.save`` / ``matgl.load_model``
+    round-trip the model; the statistics also live in buffers (``atom_scalar_mean`` / ``_std`` (4,),
+    ``sed_mean`` / ``sed_std`` (meV/atom), ``strain``), so a loaded model is self-contained.
+
+    Args:
+        config: architecture config (pydantic model or its dict); None = defaults.
+        atom_scalar_mean: means of the raw atom scalars [mass amu, electronegativity,
+            polarizability a.u., radius Angstrom] used to standardise ``data.atom_scalars``.
+        atom_scalar_std: their standard deviations.
+        sed_mean: mean of the training U_ij, meV/atom.
+        sed_std: standard deviation of the training U_ij, meV/atom.
+        strain: strain magnitude of the strained graphs.
+    """
+
+    __version__ = 1
+    config_class: ClassVar[type[BaseModel]]
+
+    def __init__(
+        self,
+        config: BaseModel | Mapping[str, Any] | None = None,
+        atom_scalar_mean: Sequence[float] = (0.0, 0.0, 0.0, 0.0),
+        atom_scalar_std: Sequence[float] = (1.0, 1.0, 1.0, 1.0),
+        sed_mean: float = 0.0,
+        sed_std: float = 1.0,
+        strain: float = DEFAULT_STRAIN,
+    ) -> None:
+        super().__init__()
+        self.config = self._validate_config(config)
+        self.save_args({"config": self.config.model_dump(mode="json"), "strain": float(strain)})
+        dtype = torch.get_default_dtype()
+        self.register_buffer("atom_scalar_mean", torch.zeros(NUM_ATOM_SCALARS, dtype=dtype))
+        self.register_buffer("atom_scalar_std", torch.ones(NUM_ATOM_SCALARS, dtype=dtype))
+        self.register_buffer("sed_mean", torch.zeros((), dtype=dtype))
+        self.register_buffer("sed_std", torch.ones((), dtype=dtype))
+        self.register_buffer("strain", torch.tensor(float(strain), dtype=dtype))
+        self.set_normalization(atom_scalar_mean, atom_scalar_std, sed_mean, sed_std)
+        self._build()
+
+    @classmethod
+    def _validate_config(cls, config: BaseModel | Mapping[str, Any] | None) -> Any:
+        if isinstance(config, BaseModel):
+            config = config.model_dump()
+        return cls.config_class.model_validate(config or {})
+
+    @abc.abstractmethod
+    def _build(self) -> None:
+        """Create the submodules from ``self.config``."""
+
+    @abc.abstractmethod
+    def forward(self, data: Data, dcv_input: Tensor | None = None) -> StnOutput:
+        """B strained graphs (graph contract, batched) -> :class:`StnOutput`.
+
+        Args:
+            data: a PyG ``Batch`` (or one ``Data``) following the graph contract.
+            dcv_input: (B, 21) DCV for the regressor (teacher forcing / known DCV); None = the
+                model's own choice (predicted for StrainTensorNet, ``data.dcv`` for Fig. 6 b, c).
+        """
+
+    @property
+    def encoder_config(self) -> EncoderConfig:
+        """The encoder hyperparameters (edge settings included)."""
+        return self.config.encoder
+
+    @property
+    def edge_strategy(self) -> str:
+        """Edge strategy of the graphs the model was trained on."""
+        return self.config.encoder.edge_strategy
+
+    @property
+    def edge_cutoff(self) -> float:
+        """Edge cutoff (Angstrom) of the graphs the model was trained on."""
+        return self.config.encoder.edge_cutoff
+
+    def set_normalization(
+        self,
+        atom_scalar_mean: Sequence[float],
+        atom_scalar_std: Sequence[float],
+        sed_mean: float,
+        sed_std: float,
+    ) -> None:
+        """Set the standardisation statistics (buffers and saved constructor arguments)."""
+        mean, std = np.asarray(atom_scalar_mean, dtype=float), np.asarray(atom_scalar_std, dtype=float)
+        if mean.shape != (NUM_ATOM_SCALARS,) or std.shape != (NUM_ATOM_SCALARS,) or np.any(std <= 0):
+            raise ValueError("atom_scalar_mean/std must have 4 entries and a positive std.")
+        if not sed_std > 0:
+            raise ValueError(f"sed_std must be positive, got {sed_std}.")
+        with torch.no_grad():
+            self.atom_scalar_mean.copy_(torch.as_tensor(mean))
+            self.atom_scalar_std.copy_(torch.as_tensor(std))
+            self.sed_mean.fill_(float(sed_mean))
+            self.sed_std.fill_(float(sed_std))
+        self._init_args.update(
+            atom_scalar_mean=mean.tolist(), atom_scalar_std=std.tolist(), sed_mean=float(sed_mean), sed_std=float(sed_std)
+        )
+
+    def standardized_atom_scalars(self, data: Data) -> Tensor:
+        """(N, 4) raw ``data.atom_scalars`` -> standardised, in the model's dtype."""
+        return (data.atom_scalars.to(self.atom_scalar_mean.dtype) - self.atom_scalar_mean) / self.atom_scalar_std
+
+    def normalize_sed(self, sed: Tensor) -> Tensor:
+        """U (meV/atom) -> normalised target."""
+        return (sed.to(self.sed_mean.dtype) - self.sed_mean) / self.sed_std
+
+    def denormalize_sed(self, sed_normalized: Tensor) -> Tensor:
+        """Normalised output -> U in meV/atom."""
+        return sed_normalized * self.sed_std + self.sed_mean
+
+    def _strained_graphs(self, structure: Structure) -> list[Data]:
+        """The 21 strained graphs of ``structure`` (VOIGT_PAIRS order) with the model's edge settings and strain."""
+        from stn_plugin.graph import StrainedGraphConverter, get_edge_strategy
+
+        if getattr(self, "_converter", None) is None:
+            params = {"cell_radius": {"s": self.edge_cutoff}, "radius": {"cutoff": self.edge_cutoff}}
+            edges = get_edge_strategy(self.edge_strategy, **params.get(self.edge_strategy, {}))
+            self._converter = StrainedGraphConverter(edges=edges, magnitude=float(self.strain))
+        return self._converter.strained_graphs(structure)
+
+    def predict_structure(self, structure: Structure, symmetrize: bool = False) -> ElasticPrediction:  # type: ignore[override]
+        """Elastic tensor, SED and moduli of one crystal from one batched pass over its 21 strained graphs."""
+        return self.predict_structures([structure], symmetrize=symmetrize)[0]
+
+    def predict_structures(
+        self, structures: Sequence[Structure], symmetrize: bool = False, materials_per_batch: int = 8
+    ) -> list[ElasticPrediction]:
+        """Predict several crystals, ``materials_per_batch`` x 21 strained graphs per forward pass.
+
+        Args:
+            structures: crystals; results are in the Cartesian frame of each.
+            symmetrize: project C onto each crystal's point group.
+            materials_per_batch: materials per forward pass.
+        """
+        was_training = self.training
+        self.eval()
+        results: list[ElasticPrediction] = []
+        try:
+            for start in range(0, len(structures), materials_per_batch):
+                chunk = structures[start : start + materials_per_batch]
+                batch = Batch.from_data_list([g for s in chunk for g in self._strained_graphs(s)])
+                with torch.inference_mode():
+                    out = self(batch)
+                    sed = self.denormalize_sed(out.sed_normalized).view(len(chunk), N_PAIRS).double().numpy()
+                    dcv = self.feature_dict.get("dcv") if out.dcv_logits is None else torch.sigmoid(out.dcv_logits)
+                    dcv = [None] * len(chunk) if dcv is None else dcv.view(len(chunk), N_PAIRS, N_PAIRS).double().numpy()
+                strain = float(self.strain)
+                results.extend(
+                    elastic_prediction(s, sed[m], dcv[m], strain, symmetrize) for m, s in enumerate(chunk)
+                )
+        finally:
+            self.train(was_training)
+        return results

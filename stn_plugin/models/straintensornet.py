@@ -1,0 +1,44 @@
+"""StrainTensorNet (paper Fig. 3)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch_geometric.data import Data
+
+from stn_plugin.models.base import NUM_ATOM_SCALARS, StnModel, StnOutput
+from stn_plugin.models.config import StrainTensorNetConfig
+from stn_plugin.models.encoder import StnEncoder
+from stn_plugin.models.heads import ConditionedHead
+from stn_plugin.physics.voigt import N_PAIRS
+
+
+class StrainTensorNet(StnModel):
+    """Self-supervised SED model: DCV classifier and SED regressor on one equivariant encoder.
+
+    * encoder: graph -> pooled f_class, f_reg (B, readout_dim) each;
+    * classifier: ``[MLP(one-hot) | f_class]`` -> 21 DCV logits ``y``;
+    * regressor: ``[MLP(DCV) | f_reg]`` -> normalised U_ij, where DCV = ``dcv_input`` (teacher
+      forcing) if given, else ``sigmoid(dcv_sharpness * y)``. The one-hot never reaches the
+      regressor directly; gradients of the regression loss flow into the classifier.
+
+    ``feature_dict`` holds the latents of the last pass: ``pooled_reg`` (A in Fig. 3),
+    ``pooled_class`` and ``dcv``. See :class:`StnModel` for the constructor.
+    """
+
+    config_class = StrainTensorNetConfig
+
+    def _build(self) -> None:
+        enc, head = self.config.encoder, self.config.head
+        self.encoder = StnEncoder(enc, NUM_ATOM_SCALARS, readouts=("reg", "class"))
+        self.classifier = ConditionedHead(enc.readout_dim, head.cond_hidden, head.hidden, N_PAIRS)
+        self.regressor = ConditionedHead(enc.readout_dim, head.cond_hidden, head.hidden, 1)
+
+    def forward(self, data: Data, dcv_input: Tensor | None = None) -> StnOutput:
+        """B graphs (needs ``strain_onehot`` (B, 21)) -> U (B,) normalised and DCV logits (B, 21)."""
+        pooled = self.encoder(data, self.standardized_atom_scalars(data))
+        logits = self.classifier(data.strain_onehot, pooled["class"])
+        dcv = torch.sigmoid(self.config.dcv_sharpness * logits) if dcv_input is None else dcv_input.to(logits.dtype)
+        sed = self.regressor(dcv, pooled["reg"]).squeeze(-1)
+        self.feature_dict = {"pooled_reg": pooled["reg"], "pooled_class": pooled["class"], "dcv": dcv}
+        return StnOutput(sed, logits)
