@@ -1,0 +1,253 @@
+"""Reading and writing elastic-tensor datasets as :class:`ElasticRecord` lists.
+
+Two file formats:
+
+* **JSON lines** (``.jsonl`` or gzip ``.jsonl.gz``), the format of the bundled de Jong et al. (2015)
+  file, one material per line. Keys read: ``material_id``, ``formula``, ``structure``
+  (``Structure.as_dict()``), ``elastic_tensor_original`` (6x6 GPa, frame of ``structure``),
+  ``elastic_tensor`` (6x6 GPa, IEEE-176 frame), the moduli ``K_Voigt, K_Reuss, K_VRH, G_Voigt,
+  G_Reuss, G_VRH, poisson_ratio`` (GPa; optional) and ``provenance`` (optional object). When
+  ``elastic_tensor_original`` is absent, ``elastic_tensor`` is rotated from the IEEE frame into the
+  structure's frame. Other keys (``space_group``, ``nsites``, ``compliance_tensor``, ...) are ignored.
+  :func:`write_jsonl` writes the same keys, so written files read back unchanged.
+* **matminer-style CSV** (e.g. matminer's ``elastic_tensor_2015`` exported with ``to_csv``), see
+  :func:`load_matminer_csv` for the columns.
+
+Any invalid material stops loading with an error that names the file, the line and the material.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from importlib.resources import as_file, files
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import ValidationError
+from pymatgen.core import Structure
+
+from stn_plugin.data.records import ElasticRecord, Provenance, ReferenceModuli
+from stn_plugin.physics.frames import from_ieee_frame
+
+BUNDLED_DATASET: str = "dejong2015_mp_elastic.jsonl.gz"
+"""File name of the bundled dataset inside ``stn_plugin/data/files/``."""
+
+DEJONG2015_PROVENANCE = Provenance(
+    source="Materials Project elastic-constant survey (de Jong et al. 2015), bundled with stn-plugin",
+    licence="CC BY 4.0",
+    citation=(
+        "M. de Jong et al., Sci. Data 2, 150009 (2015); "
+        "A. Jain et al., APL Mater. 1, 011002 (2013)"
+    ),
+    frame_note="elastic_tensor_original (frame of the given structure)",
+)
+"""Provenance of the bundled file."""
+
+REFERENCE_MODULI_KEYS: dict[str, str] = {
+    "K_Voigt": "bulk_voigt",
+    "K_Reuss": "bulk_reuss",
+    "K_VRH": "bulk_vrh",
+    "G_Voigt": "shear_voigt",
+    "G_Reuss": "shear_reuss",
+    "G_VRH": "shear_vrh",
+    "poisson_ratio": "poisson_ratio",
+}
+"""Source column/key (matminer and bundled-file spelling) -> :class:`ReferenceModuli` field."""
+
+
+class DatasetFormatError(ValueError):
+    """A dataset file has a line or row that cannot become an :class:`ElasticRecord`."""
+
+
+def _describe(exc: Exception) -> str:
+    """The messages of a validation error without pydantic's echo of the input values."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}" for e in exc.errors())
+    return f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+
+
+def _reference_moduli(row: Mapping[str, Any]) -> ReferenceModuli | None:
+    values = {field: float(row[key]) for key, field in REFERENCE_MODULI_KEYS.items() if row.get(key) not in (None, "")}
+    return ReferenceModuli(**values) if values else None
+
+
+def _structure_frame_tensor(row: Mapping[str, Any], structure: Structure) -> tuple[Any, str]:
+    """The stiffness in the frame of ``structure`` and a note saying which source field gave it."""
+    if row.get("elastic_tensor_original") not in (None, ""):
+        return row["elastic_tensor_original"], "elastic_tensor_original (frame of the given structure)"
+    if row.get("elastic_tensor") in (None, ""):
+        raise ValueError("neither elastic_tensor_original nor elastic_tensor is given")
+    rotated = from_ieee_frame(row["elastic_tensor"], structure)
+    return rotated, "elastic_tensor (IEEE frame) rotated into the structure's frame with frames.from_ieee_frame"
+
+
+def _open_text(path: Path, mode: str) -> IO[str]:
+    if path.suffix == ".gz":
+        return gzip.open(path, mode + "t", encoding="utf-8")  # type: ignore[return-value]
+    return open(path, mode, encoding="utf-8")
+
+
+def record_from_json_line(line: Mapping[str, Any], provenance: Provenance | None = None) -> ElasticRecord:
+    """Build a record from one parsed JSON line (keys as in the module docstring).
+
+    Args:
+        line: the decoded JSON object.
+        provenance: used when the line has no ``provenance`` object.
+    """
+    material_id = str(line.get("material_id", "<missing material_id>"))
+    structure = Structure.from_dict(line["structure"])
+    tensor, frame_note = _structure_frame_tensor(line, structure)
+    if "provenance" in line:
+        provenance = Provenance.model_validate(line["provenance"])
+    elif provenance is None:
+        raise ValueError(f"material {material_id!r}: no provenance in the line; pass provenance=Provenance(...).")
+    else:
+        provenance = provenance.model_copy(update={"frame_note": frame_note})
+    return ElasticRecord(
+        material_id=material_id,
+        formula=line.get("formula") or structure.composition.reduced_formula,
+        structure=structure,
+        elastic_tensor=tensor,
+        elastic_tensor_ieee=line.get("elastic_tensor"),
+        provenance=provenance,
+        reference_moduli=_reference_moduli(line),
+    )
+
+
+def record_to_json_line(record: ElasticRecord) -> dict[str, Any]:
+    """The JSON-lines object of a record (inverse of :func:`record_from_json_line`)."""
+    line: dict[str, Any] = {
+        "material_id": record.material_id,
+        "formula": record.formula,
+        "nsites": len(record.structure),
+        "structure": record.structure.as_dict(),
+        "elastic_tensor_original": record.elastic_tensor.tolist(),
+    }
+    if record.elastic_tensor_ieee is not None:
+        line["elastic_tensor"] = record.elastic_tensor_ieee.tolist()
+    if record.reference_moduli is not None:
+        moduli = record.reference_moduli.model_dump()
+        line.update({key: moduli[field] for key, field in REFERENCE_MODULI_KEYS.items() if moduli[field] is not None})
+    line["provenance"] = record.provenance.model_dump()
+    return line
+
+
+def _iter_json_lines(stream: Iterable[str], source: str, provenance: Provenance | None) -> Iterator[ElasticRecord]:
+    for number, text in enumerate(stream, start=1):
+        if not text.strip():
+            continue
+        try:
+            yield record_from_json_line(json.loads(text), provenance)
+        except (ValidationError, ValueError, KeyError, TypeError) as exc:
+            raise DatasetFormatError(f"{source}, line {number}: {_describe(exc)}") from exc
+
+
+def load_jsonl(path: str | Path, provenance: Provenance | None = None) -> list[ElasticRecord]:
+    """Read a JSON-lines dataset (``.jsonl`` or ``.jsonl.gz``).
+
+    Args:
+        path: the file.
+        provenance: provenance of lines that carry none (files written by :func:`write_jsonl` carry it).
+
+    Returns:
+        records in file order.
+
+    Raises:
+        DatasetFormatError: a line is invalid (the message gives the line and the material).
+    """
+    path = Path(path)
+    with _open_text(path, "r") as stream:
+        return list(_iter_json_lines(stream, str(path), provenance))
+
+
+def write_jsonl(records: Iterable[ElasticRecord], path: str | Path) -> Path:
+    """Write records as JSON lines (gzip when the name ends in ``.gz``); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _open_text(path, "w") as stream:
+        for record in records:
+            stream.write(json.dumps(record_to_json_line(record)) + "\n")
+    return path
+
+
+def load_bundled_dataset() -> list[ElasticRecord]:
+    """The 1004 crystals of de Jong et al. (2015) shipped in the package (works from an installed wheel).
+
+    Tensors are ``elastic_tensor_original`` (frame of each structure); the IEEE-frame tensor is kept in
+    ``elastic_tensor_ieee``. No filtering is applied: see :mod:`stn_plugin.data.filters`.
+    """
+    resource = files("stn_plugin.data") / "files" / BUNDLED_DATASET
+    with as_file(resource) as path:
+        return load_jsonl(path, provenance=DEJONG2015_PROVENANCE)
+
+
+def _parse_structure(text: str) -> Structure:
+    """A structure from a pymatgen JSON string (``Structure.as_dict()``) or a CIF string."""
+    text = text.strip()
+    if text.startswith("{"):
+        return Structure.from_dict(json.loads(text))
+    return Structure.from_str(text, fmt="cif")
+
+
+def load_matminer_csv(path: str | Path, provenance: Provenance) -> list[ElasticRecord]:
+    """Read a matminer-style CSV table of elastic tensors.
+
+    Columns read (header names; empty cells count as missing):
+
+    * ``material_id`` (required);
+    * ``structure``: pymatgen JSON (``Structure.as_dict()`` serialised) or a CIF string; if missing,
+      ``cif`` (CIF string) is used;
+    * ``elastic_tensor``: JSON 6x6, GPa, IEEE-176 frame (matminer's convention);
+    * ``elastic_tensor_original``: JSON 6x6, GPa, frame of ``structure``; preferred when present,
+      otherwise ``elastic_tensor`` is rotated from the IEEE frame into the structure's frame. A CIF fixes
+      the lattice only up to a rotation: pymatgen parses it with a along x and b in the xy plane, and the
+      tensor is assumed to be in that orientation. Prefer the JSON structure, whose frame is exact
+      (docs/data.md counts the bundled cells whose frame a CIF round trip changes);
+    * ``formula`` (optional, default: the structure's reduced formula);
+    * ``K_Voigt, K_Reuss, K_VRH, G_Voigt, G_Reuss, G_VRH, poisson_ratio`` (optional, GPa).
+
+    Other columns are ignored.
+
+    Args:
+        path: the CSV file (comma separated, header row, standard quoting).
+        provenance: where the table comes from (source, licence, citation).
+
+    Raises:
+        DatasetFormatError: a row is invalid (the message gives the row and the material).
+    """
+    path = Path(path)
+    records: list[ElasticRecord] = []
+    with _open_text(path, "r") as stream:
+        reader = csv.DictReader(stream)
+        missing = {"material_id"} - set(reader.fieldnames or ())
+        if missing or not {"structure", "cif"} & set(reader.fieldnames or ()):
+            raise DatasetFormatError(
+                f"{path}: the CSV needs a material_id column and a structure (or cif) column; "
+                f"found {reader.fieldnames}."
+            )
+        for number, row in enumerate(reader, start=2):
+            material_id = row.get("material_id") or f"<row {number}>"
+            try:
+                structure_text = row.get("structure") or row.get("cif") or ""
+                structure = _parse_structure(structure_text)
+                tensors = {
+                    key: json.loads(row[key]) for key in ("elastic_tensor", "elastic_tensor_original") if row.get(key)
+                }
+                tensor, frame_note = _structure_frame_tensor(tensors, structure)
+                records.append(
+                    ElasticRecord(
+                        material_id=material_id,
+                        formula=row.get("formula") or structure.composition.reduced_formula,
+                        structure=structure,
+                        elastic_tensor=tensor,
+                        elastic_tensor_ieee=tensors.get("elastic_tensor"),
+                        provenance=provenance.model_copy(update={"frame_note": frame_note}),
+                        reference_moduli=_reference_moduli(row),
+                    )
+                )
+            except (ValidationError, ValueError, KeyError, TypeError) as exc:
+                raise DatasetFormatError(f"{path}, row {number} (material {material_id!r}): {_describe(exc)}") from exc
+    return records

@@ -1,0 +1,246 @@
+"""The typed record of one material: structure, elastic tensor in the structure's frame, provenance.
+
+Every tensor held by an :class:`ElasticRecord` is a 6x6 Voigt stiffness in GPa (order xx, yy, zz, yz,
+xz, xy; see :mod:`stn_plugin.physics.voigt`). ``elastic_tensor`` is in the Cartesian frame of
+``structure`` (the frame the strains of the model act in); ``elastic_tensor_ieee`` optionally keeps the
+same tensor in the IEEE-176 frame of pymatgen's ``convert_to_ieee`` as published by the source.
+
+Validation happens once, when the record is built, and every error names the material and the fix:
+
+* the tensor is not a 6x6 matrix;
+* it holds NaN or inf;
+* it looks like Pa instead of GPa (max |C| > ``PA_SUSPECT_GPA``);
+* it is not symmetric: max |C - C^T| > ``SYMMETRY_RTOL`` * max |C| + ``SYMMETRY_ATOL`` (GPa); a smaller
+  asymmetry is numerical noise and the stored tensor is the symmetric part (C + C^T) / 2;
+* the structure is disordered (partial occupancy), empty, or its reduced formula differs from ``formula``.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    computed_field,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+from pymatgen.core import Composition, Structure
+from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+from stn_plugin.physics.sed import elastic_to_sed
+from stn_plugin.physics.voigt import DEFAULT_STRAIN
+
+CrystalSystem = Literal["triclinic", "monoclinic", "orthorhombic", "tetragonal", "trigonal", "hexagonal", "cubic"]
+"""The seven crystal systems, spelled as pymatgen's ``SpacegroupAnalyzer.get_crystal_system``."""
+
+CRYSTAL_SYSTEMS: tuple[str, ...] = (
+    "cubic",
+    "hexagonal",
+    "tetragonal",
+    "trigonal",
+    "orthorhombic",
+    "monoclinic",
+    "triclinic",
+)
+"""Crystal systems from highest to lowest symmetry (the order used in reports)."""
+
+CRYSTAL_SYSTEM_SYMPREC: float = 0.01
+"""spglib distance tolerance (Angstrom) for the crystal system of a record."""
+
+SYMMETRY_RTOL: float = 1e-3
+"""Allowed asymmetry of C relative to max |C|."""
+
+SYMMETRY_ATOL: float = 1e-6
+"""Allowed absolute asymmetry of C, GPa."""
+
+PA_SUSPECT_GPA: float = 1e5
+"""A stiffness entry above this many GPa (100 TPa, ~100x diamond) is taken to be in Pa."""
+
+
+class Provenance(BaseModel):
+    """Where a record comes from, to be cited with any result derived from it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: str = Field(description="Dataset or database name, e.g. 'Materials Project (mp-api)'.")
+    licence: str = Field(description="Licence of the data, e.g. 'CC BY 4.0'.")
+    citation: str = Field(description="Reference(s) to cite when using the data.")
+    frame_note: str = Field(
+        description="How the source's tensor frame relates to the structure, e.g. which source field was used."
+    )
+
+
+class ReferenceModuli(BaseModel):
+    """Moduli published with the tensor by the source (GPa; Poisson ratio dimensionless); all optional."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bulk_voigt: float | None = None
+    bulk_reuss: float | None = None
+    bulk_vrh: float | None = None
+    shear_voigt: float | None = None
+    shear_reuss: float | None = None
+    shear_vrh: float | None = None
+    poisson_ratio: float | None = None
+
+
+def _validated_voigt_matrix(value: Any, field: str, material_id: str) -> NDArray[np.float64]:
+    """Check a 6x6 Voigt stiffness in GPa and return its symmetric part (see the module docstring)."""
+    where = f"material {material_id!r}: {field}"
+    try:
+        C = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where} is not a numeric 6x6 matrix ({exc}); pass a 6x6 list of numbers in GPa.") from None
+    if C.shape != (6, 6):
+        hint = " (a 3x3x3x3 tensor: convert it with pymatgen ElasticTensor(C).voigt)" if C.shape == (3, 3, 3, 3) else ""
+        raise ValueError(
+            f"{where} has shape {C.shape}, expected a square 6x6 Voigt matrix in GPa{hint}; "
+            "pass the full 6x6 matrix (Voigt order xx, yy, zz, yz, xz, xy)."
+        )
+    bad = np.argwhere(~np.isfinite(C))
+    if bad.size:
+        entries = ", ".join(f"C[{i}][{j}]" for i, j in bad[:6])
+        raise ValueError(
+            f"{where} contains NaN or inf at {entries}; "
+            "fill the missing components from the source or drop this material."
+        )
+    scale = float(np.abs(C).max())
+    if scale > PA_SUSPECT_GPA:
+        raise ValueError(
+            f"{where} has max |C| = {scale:.3g}, which looks like Pa, not GPa; divide the tensor by 1e9."
+        )
+    asymmetry = float(np.abs(C - C.T).max())
+    tolerance = SYMMETRY_RTOL * scale + SYMMETRY_ATOL
+    if asymmetry > tolerance:
+        i, j = np.unravel_index(int(np.argmax(np.abs(C - C.T))), C.shape)
+        raise ValueError(
+            f"{where} is not symmetric: max |C - C^T| = {asymmetry:.4g} GPa at C[{i}][{j}] vs C[{j}][{i}] "
+            f"(tolerance {tolerance:.3g} GPa); check the source (transposed rows, compliance instead of "
+            "stiffness), or symmetrise with (C + C.T) / 2 if the difference is fitting noise."
+        )
+    return 0.5 * (C + C.T)
+
+
+class ElasticRecord(BaseModel):
+    """One material: structure, stiffness in the structure's Cartesian frame, provenance.
+
+    Attributes:
+        material_id: unique identifier, e.g. 'mp-149'.
+        formula: chemical formula; its reduced form must match the structure's composition.
+        structure: ordered pymatgen ``Structure`` (Angstrom); defines the Cartesian frame of ``elastic_tensor``.
+        elastic_tensor: C, shape (6, 6), GPa, Voigt order, in the frame of ``structure``, symmetric.
+        elastic_tensor_ieee: the same tensor in the IEEE-176 frame as published, shape (6, 6), GPa, or None.
+        provenance: source, licence, citation and a note on the frame.
+        reference_moduli: moduli published by the source, or None.
+
+    Build from JSON-like data with ``ElasticRecord.model_validate``; ``structure`` may then be a
+    ``Structure.as_dict()`` dictionary. ``model_dump(mode="json")`` gives such data back.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    material_id: str = Field(min_length=1)
+    formula: str = Field(min_length=1)
+    structure: Structure
+    elastic_tensor: NDArray[np.float64]
+    elastic_tensor_ieee: NDArray[np.float64] | None = None
+    provenance: Provenance
+    reference_moduli: ReferenceModuli | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_derived_fields(cls, data: Any) -> Any:
+        """``crystal_system`` appears in ``model_dump`` output but is always recomputed from the structure."""
+        if isinstance(data, dict) and "crystal_system" in data:
+            data = {key: value for key, value in data.items() if key != "crystal_system"}
+        return data
+
+    @field_validator("structure", mode="before")
+    @classmethod
+    def _structure_from_dict(cls, value: Any, info: ValidationInfo) -> Structure:
+        material_id = info.data.get("material_id", "<unknown>")
+        if isinstance(value, dict):
+            try:
+                value = Structure.from_dict(value)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"material {material_id!r}: structure is not a valid pymatgen Structure.as_dict() ({exc!r})."
+                ) from None
+        if not isinstance(value, Structure):
+            raise ValueError(
+                f"material {material_id!r}: structure must be a pymatgen Structure or its as_dict(), "
+                f"got {type(value).__name__}."
+            )
+        if len(value) == 0:
+            raise ValueError(f"material {material_id!r}: structure has no sites.")
+        if not value.is_ordered:
+            disordered = [i for i, site in enumerate(value) if not site.is_ordered]
+            raise ValueError(
+                f"material {material_id!r}: structure has partial occupancy / disorder at sites {disordered[:10]}; "
+                "StrainTensorNet needs an ordered cell: order it (e.g. pymatgen "
+                "OrderDisorderedStructureTransformation) or drop the material."
+            )
+        return value
+
+    @field_validator("elastic_tensor", "elastic_tensor_ieee", mode="before")
+    @classmethod
+    def _check_voigt(cls, value: Any, info: ValidationInfo) -> NDArray[np.float64] | None:
+        if value is None:
+            if info.field_name == "elastic_tensor":
+                raise ValueError(f"material {info.data.get('material_id', '<unknown>')!r}: elastic_tensor is missing.")
+            return None
+        return _validated_voigt_matrix(value, str(info.field_name), info.data.get("material_id", "<unknown>"))
+
+    @model_validator(mode="after")
+    def _formula_matches_structure(self) -> ElasticRecord:
+        try:
+            given = Composition(self.formula).reduced_formula
+        except ValueError as exc:
+            message = f"material {self.material_id!r}: formula {self.formula!r} cannot be parsed ({exc})."
+            raise ValueError(message) from None
+        actual = self.structure.composition.reduced_formula
+        if given != actual:
+            raise ValueError(
+                f"material {self.material_id!r}: formula {self.formula!r} (reduced {given}) does not match the "
+                f"structure's composition {actual}; "
+                "the structure and the tensor probably belong to different materials."
+            )
+        return self
+
+    @field_serializer("structure")
+    def _structure_to_dict(self, structure: Structure) -> dict[str, Any]:
+        return structure.as_dict()
+
+    @field_serializer("elastic_tensor", "elastic_tensor_ieee")
+    def _matrix_to_list(self, matrix: NDArray[np.float64] | None) -> list[list[float]] | None:
+        return None if matrix is None else matrix.tolist()
+
+    @computed_field  # type: ignore[prop-decorator]
+    @cached_property
+    def crystal_system(self) -> CrystalSystem:
+        """Crystal system of ``structure`` from spglib (pymatgen ``SpacegroupAnalyzer``, symprec 0.01 Angstrom)."""
+        return SpacegroupAnalyzer(self.structure, symprec=CRYSTAL_SYSTEM_SYMPREC).get_crystal_system()
+
+    @property
+    def volume_per_atom(self) -> float:
+        """Cell volume divided by the number of sites, Angstrom^3/atom."""
+        return float(self.structure.volume / len(self.structure))
+
+    def sed(self, magnitude: float = DEFAULT_STRAIN) -> NDArray[np.float64]:
+        """Strain energy densities U_ij of the 21 strain states (paper Eq. 2) as a symmetric matrix.
+
+        Args:
+            magnitude: strain magnitude (dimensionless, engineering shear), default 0.02.
+
+        Returns:
+            U, shape (6, 6), meV/atom, in the frame of ``structure``.
+        """
+        return elastic_to_sed(self.elastic_tensor, self.volume_per_atom, magnitude)

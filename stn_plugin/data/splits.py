@@ -1,0 +1,152 @@
+"""Seeded train/validation/test split stratified by crystal system, and its JSON file.
+
+Each crystal system is split on its own: its ids are sorted, shuffled with a generator seeded by
+``(seed, crc32(system))`` (so adding a system does not reshuffle the others), and cut into parts of
+``round(n * fraction)`` members for validation and test, the rest going to training. A system with at
+least 3 members gets at least one member in every part whose fraction is positive; smaller systems go
+to training whole. The result depends only on the (id, system) pairs, the fractions and the seed.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from stn_plugin.data.records import CRYSTAL_SYSTEMS, ElasticRecord
+
+PARTS: tuple[str, str, str] = ("train", "val", "test")
+"""Names of the three parts, in the order of the fractions."""
+
+DEFAULT_FRACTIONS: tuple[float, float, float] = (0.8, 0.1, 0.1)
+"""Default (train, val, test) fractions."""
+
+
+class DataSplit(BaseModel):
+    """Material ids of the three parts, and how the split was made.
+
+    Attributes:
+        seed: random seed.
+        fractions: (train, val, test) fractions.
+        train, val, test: sorted material ids of each part.
+        counts: crystal system -> part -> number of materials.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    seed: int
+    fractions: tuple[float, float, float]
+    train: tuple[str, ...]
+    val: tuple[str, ...]
+    test: tuple[str, ...]
+    counts: dict[str, dict[str, int]]
+
+    @model_validator(mode="after")
+    def _parts_disjoint(self) -> DataSplit:
+        for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
+            shared = set(getattr(self, a)) & set(getattr(self, b))
+            if shared:
+                raise ValueError(f"split parts {a} and {b} share ids, e.g. {sorted(shared)[:5]}.")
+        return self
+
+    def part(self, name: str) -> tuple[str, ...]:
+        """The ids of part ``name`` ('train', 'val' or 'test')."""
+        if name not in PARTS:
+            raise ValueError(f"unknown split part {name!r}; expected one of {PARTS}.")
+        return getattr(self, name)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the split as JSON (keys: seed, fractions, train, val, test, counts); returns the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.model_dump(mode="json"), indent=1) + "\n", encoding="utf-8")
+        return path
+
+
+def load_split(path: str | Path) -> DataSplit:
+    """Read a split written by :meth:`DataSplit.save`."""
+    return DataSplit.model_validate_json(Path(path).read_text(encoding="utf-8"))
+
+
+def _check_fractions(fractions: tuple[float, float, float]) -> None:
+    if len(fractions) != 3 or any(f < 0 for f in fractions) or fractions[0] <= 0 or abs(sum(fractions) - 1) > 1e-9:
+        raise ValueError(
+            "fractions must be three non-negative numbers (train, val, test) with train > 0 and sum 1, "
+            f"got {fractions}."
+        )
+
+
+def _part_sizes(n: int, fractions: tuple[float, float, float]) -> tuple[int, int, int]:
+    """(train, val, test) sizes of a system with n members."""
+    _, f_val, f_test = fractions
+    n_val, n_test = round(n * f_val), round(n * f_test)
+    if n >= 3:
+        n_val = max(n_val, 1 if f_val > 0 else 0)
+        n_test = max(n_test, 1 if f_test > 0 else 0)
+        while n - n_val - n_test < 1:  # training keeps at least one member
+            if n_val >= n_test:
+                n_val -= 1
+            else:
+                n_test -= 1
+    else:
+        n_val = n_test = 0
+    return n - n_val - n_test, n_val, n_test
+
+
+def stratified_split(
+    crystal_systems: Mapping[str, str] | Iterable[ElasticRecord],
+    fractions: tuple[float, float, float] = DEFAULT_FRACTIONS,
+    seed: int = 0,
+) -> DataSplit:
+    """Split materials into train/val/test, stratified by crystal system.
+
+    Args:
+        crystal_systems: material id -> crystal system, or records (their ``crystal_system`` is used).
+        fractions: (train, val, test), non-negative, summing to 1.
+        seed: random seed.
+
+    Returns:
+        the split; ids are unique, every id lands in exactly one part.
+
+    Raises:
+        ValueError: bad fractions, or a record id appears twice (filter duplicates first).
+    """
+    _check_fractions(fractions)
+    if isinstance(crystal_systems, Mapping):
+        systems = dict(crystal_systems)
+    else:
+        systems = {}
+        for record in crystal_systems:
+            if record.material_id in systems:
+                raise ValueError(
+                    f"material id {record.material_id!r} appears twice; remove duplicates first "
+                    "(stn_plugin.data.filters.filter_records)."
+                )
+            systems[record.material_id] = record.crystal_system
+    by_system: dict[str, list[str]] = {}
+    for material_id, system in systems.items():
+        by_system.setdefault(system, []).append(material_id)
+    order = {name: rank for rank, name in enumerate(CRYSTAL_SYSTEMS)}
+    parts: dict[str, list[str]] = {name: [] for name in PARTS}
+    counts: dict[str, dict[str, int]] = {}
+    for system in sorted(by_system, key=lambda s: (order.get(s, len(order)), s)):
+        ids = sorted(by_system[system])
+        rng = np.random.default_rng([seed, zlib.crc32(system.encode())])
+        shuffled = [ids[k] for k in rng.permutation(len(ids))]
+        n_train, n_val, _ = _part_sizes(len(ids), fractions)
+        chunks = (shuffled[:n_train], shuffled[n_train : n_train + n_val], shuffled[n_train + n_val :])
+        for name, chunk in zip(PARTS, chunks, strict=True):
+            parts[name].extend(chunk)
+        counts[system] = {name: len(chunk) for name, chunk in zip(PARTS, chunks, strict=True)}
+    return DataSplit(
+        seed=seed,
+        fractions=fractions,
+        train=tuple(sorted(parts["train"])),
+        val=tuple(sorted(parts["val"])),
+        test=tuple(sorted(parts["test"])),
+        counts=counts,
+    )
