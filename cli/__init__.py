@@ -1,0 +1,1 @@
+"""The ``stn`` command line interface (Typer); see :mod:`cli.main`."""

@@ -1,0 +1,137 @@
+"""``stn data``: prepare (validate, filter, split) and fetch-mp (Materials Project)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cli.common import DATA_HELP, console, err_console, fail, info
+
+app = typer.Typer(
+    name="data",
+    help="Prepare datasets and download elastic tensors from the Materials Project.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+
+PREPARED_FILES = ("validation_report.json", "filtered.jsonl", "split.json", "train.jsonl", "val.jsonl", "test.jsonl")
+"""Files written by ``stn data prepare``."""
+
+
+class OnInvalid(str, Enum):
+    """What ``stn data prepare`` does with records that fail the filters."""
+
+    drop = "drop"
+    raise_ = "raise"
+
+
+@app.command("prepare")
+def prepare(
+    data: Annotated[Path | None, typer.Option(help=DATA_HELP, dir_okay=False)] = None,
+    output: Annotated[Path, typer.Option(help="folder for the prepared files", file_okay=False)] = Path("prepared"),
+    seed: Annotated[int, typer.Option(help="seed of the stratified train/val/test split")] = 0,
+    on_invalid: Annotated[
+        OnInvalid, typer.Option(help="drop records that fail the filters, or stop with an error")
+    ] = OnInvalid.drop,
+) -> None:
+    """Validate and filter a dataset, split it 80/10/10 by crystal system, and write the parts.
+
+    Writes into the output folder: validation_report.json (counts by reason, every removed record),
+    filtered.jsonl, split.json (material ids per part) and train.jsonl, val.jsonl, test.jsonl. The
+    split equals the one `stn models train --data FILE --split-seed SEED` makes of the same file.
+
+    Examples:
+
+        stn data prepare --output prepared
+
+        stn data prepare --data mp_elasticity.jsonl --output prepared-mp --seed 1 --on-invalid raise
+    """
+    from stn_plugin.data import (
+        DatasetFormatError,
+        filter_records,
+        load_bundled_dataset,
+        load_jsonl,
+        stratified_split,
+        write_jsonl,
+    )
+    from stn_plugin.data.filters import InvalidRecordsError
+    from stn_plugin.io import atomic_path, atomic_write_text
+
+    if data is not None and not data.is_file():
+        fail(f"--data {data}: no such file.", code=2)
+    try:
+        with err_console.status("Loading the dataset"):
+            records = load_bundled_dataset() if data is None else load_jsonl(data)
+    except (DatasetFormatError, OSError) as exc:
+        fail(f"{type(exc).__name__}: {exc}")
+    try:
+        with err_console.status(f"Checking {len(records)} records"):
+            kept, report = filter_records(records, on_invalid=on_invalid.value)  # type: ignore[arg-type]
+    except InvalidRecordsError as exc:
+        atomic_write_text(exc.report.model_dump_json(indent=1) + "\n", output / "validation_report.json")
+        fail(f"{exc}\nThe report is in {output / 'validation_report.json'}.")
+    info(report.summary())
+    split = stratified_split(kept, seed=seed)
+    atomic_write_text(report.model_dump_json(indent=1) + "\n", output / "validation_report.json")
+    atomic_write_text(split.model_dump_json(indent=1) + "\n", output / "split.json")
+    by_id = {record.material_id: record for record in kept}
+    parts = {"filtered": kept, **{part: [by_id[i] for i in split.part(part)] for part in ("train", "val", "test")}}
+    for name, part_records in parts.items():
+        with atomic_path(output / f"{name}.jsonl") as tmp:
+            write_jsonl(part_records, tmp)
+    table = Table(title=f"Split (seed {seed})", title_justify="left")
+    for column in ("crystal system", "train", "val", "test"):
+        table.add_column(column, justify="left" if column == "crystal system" else "right")
+    for system, counts in split.counts.items():
+        table.add_row(system, *(str(counts[part]) for part in ("train", "val", "test")))
+    table.add_row("total", *(str(len(parts[part])) for part in ("train", "val", "test")), style="bold")
+    console.print(table)
+    info(f"wrote {', '.join(PREPARED_FILES)} to {output}")
+
+
+@app.command("fetch-mp")
+def fetch_mp(
+    api_key: Annotated[
+        str | None,
+        typer.Option(envvar="MP_API_KEY", help="Materials Project API key (or set MP_API_KEY)", show_default=False),
+    ] = None,
+    output: Annotated[Path, typer.Option(help="JSON-lines file to write (.jsonl or .jsonl.gz)", dir_okay=False)] = Path(
+        "mp_elasticity.jsonl"
+    ),
+    material_id: Annotated[
+        list[str] | None, typer.Option("--material-id", help="fetch only these ids (repeat the option); default: all")
+    ] = None,
+    num_chunks: Annotated[int | None, typer.Option(min=1, help="at most this many requests of 1000 documents")] = None,
+    endpoint: Annotated[str | None, typer.Option(help="API URL (default: the mp-api client's)")] = None,
+) -> None:
+    """Download elastic tensors from the Materials Project (needs `pip install mp-api`, network and an API key).
+
+    Examples:
+
+        stn data fetch-mp --api-key $MP_API_KEY --output mp_elasticity.jsonl
+
+        stn data fetch-mp --material-id mp-149 --material-id mp-22862 --output two.jsonl
+
+        stn data prepare --data mp_elasticity.jsonl --output prepared-mp
+    """
+    from stn_plugin.data import MaterialsProjectError, fetch_mp_elasticity, write_jsonl
+    from stn_plugin.io import atomic_path
+
+    if not api_key:
+        fail(
+            "no Materials Project API key: pass --api-key KEY or set MP_API_KEY "
+            "(get a key at https://materialsproject.org/api).",
+            code=2,
+        )
+    try:
+        with err_console.status("Fetching elasticity documents from the Materials Project"):
+            records = fetch_mp_elasticity(api_key, material_id or None, num_chunks=num_chunks, endpoint=endpoint)
+    except MaterialsProjectError as exc:
+        fail(f"{exc}\nOffline, `stn data prepare` without --data uses the bundled de Jong 2015 dataset.")
+    with atomic_path(output) as tmp:
+        write_jsonl(records, tmp)
+    info(f"wrote {len(records)} materials to {output}; next: stn data prepare --data {output}")

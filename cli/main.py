@@ -1,0 +1,24 @@
+"""The ``stn`` command line (console script ``stn = "cli.main:app"``).
+
+A thin door into the library: every command parses its options, calls ``stn_plugin`` and prints the
+result. Exit codes: 0 success, 1 a failure (a message says what and how to fix it), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from cli import data, models
+
+app = typer.Typer(
+    name="stn",
+    help="StrainTensorNet: elastic tensors of crystals from strained-crystal graphs (Phys. Rev. Research 5, 043198).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+)
+app.add_typer(models.app)
+app.add_typer(data.app)
+
+if __name__ == "__main__":
+    app()

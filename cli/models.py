@@ -1,0 +1,371 @@
+"""``stn models``: list, info, train, predict, evaluate.
+
+Heavy libraries (torch, matgl, pymatgen, matplotlib) are imported inside the commands, so ``stn --help``
+stays fast.
+"""
+
+from __future__ import annotations
+
+import difflib
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.markdown import Markdown
+from rich.syntax import Syntax
+from rich.table import Table
+
+from cli.common import DATA_HELP, console, error, fail, info, track
+from stn_plugin.registry import (
+    ArchitectureEntry,
+    PretrainedEntry,
+    Registry,
+    RegistryError,
+    load_registry,
+    pretrained_root,
+    sha256_of,
+)
+
+app = typer.Typer(
+    name="models",
+    help="List, inspect, train, run and evaluate models.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+
+MODEL_HELP = "pretrained model name (`stn models list`) or the directory of a saved model"
+
+
+class OutputFormat(str, Enum):
+    """Formats of ``stn models predict``."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _unknown_model(name: str, registry: Registry) -> str:
+    """Message for a name that is neither an architecture nor a pretrained model."""
+    known = [*registry.architectures, *registry.pretrained]
+    close = difflib.get_close_matches(name, known, n=1)
+    return (
+        f"Unknown model {name!r}. Architectures: {', '.join(sorted(registry.architectures))}. "
+        f"Pretrained models: {', '.join(sorted(registry.pretrained)) or '(none)'}."
+        + (f" Did you mean {close[0]!r}?" if close else "")
+    )
+
+
+def _message(exc: BaseException) -> str:
+    """``exc`` as one line for the user (KeyError's message without the repr quotes)."""
+    text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    return f"{type(exc).__name__}: {text}"
+
+
+def load_model(name_or_path: str) -> Any:
+    """``stn_plugin.load(name_or_path)``, leaving the command with exit code 1 and a clear message on failure."""
+    import stn_plugin
+
+    try:
+        return stn_plugin.load(name_or_path)
+    except RegistryError as exc:
+        fail(f"{exc} NAME_OR_PATH is a {MODEL_HELP}.")
+    except Exception as exc:  # matgl raises many types for a directory that is not a model
+        fail(f"could not load the model {name_or_path!r}: {_message(exc)}")
+
+
+@app.command("list")
+def list_models() -> None:
+    """List the architectures you can train and the pretrained models you can load.
+
+    Example:
+
+        stn models list
+    """
+    registry = load_registry()
+    archs = Table(title="Architectures (stn models train NAME)", title_justify="left")
+    for column in ("name", "presets", "description", "reference"):
+        archs.add_column(column)
+    for name, a in registry.architectures.items():
+        presets = ", ".join(f"{p} (default)" if p == a.default_preset else p for p in a.presets)
+        archs.add_row(name, presets, a.description, a.reference)
+    console.print(archs)
+    if not registry.pretrained:
+        console.print("Pretrained models: none is shipped with this installation.")
+        return
+    pretrained = Table(title="Pretrained models (stn models predict NAME ...)", title_justify="left")
+    for column in ("name", "architecture", "date", "description"):
+        pretrained.add_column(column)
+    for name, p in registry.pretrained.items():
+        pretrained.add_row(name, p.architecture, p.date, p.description)
+    console.print(pretrained)
+
+
+def _architecture_info(name: str, entry: ArchitectureEntry) -> None:
+    from stn_plugin.models import load_preset
+
+    table = Table(title=f"Architecture {name}", title_justify="left", show_header=False)
+    for key, value in (
+        ("class", entry.class_path),
+        ("description", entry.description),
+        ("reference", entry.reference),
+        ("presets", ", ".join(entry.presets)),
+        ("default preset", entry.default_preset),
+    ):
+        table.add_row(key, value)
+    console.print(table)
+    config = load_preset(entry.default_preset, architecture=entry.config_architecture)  # type: ignore[arg-type]
+    console.print(f"Default configuration (preset {entry.default_preset}):")
+    console.print(Syntax(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), "yaml"))
+
+
+def _pretrained_info(name: str, entry: PretrainedEntry) -> None:
+    folder = pretrained_root() / entry.directory
+    card = folder / "README.md"
+    if card.is_file():
+        console.print(Markdown(card.read_text(encoding="utf-8")))
+    table = Table(title=f"Pretrained model {name}", title_justify="left", show_header=False)
+    for key, value in (
+        ("architecture", entry.architecture),
+        ("description", entry.description),
+        ("date", entry.date),
+        ("data licence", entry.data_licence),
+        ("directory", str(folder)),
+    ):
+        table.add_row(key, value)
+    console.print(table)
+    if entry.training_data:
+        console.print("Training data:")
+        console.print(Syntax(yaml.safe_dump(entry.training_data, sort_keys=False), "yaml"))
+    metrics = Table(title="Test metrics", title_justify="left")
+    metrics.add_column("metric")
+    metrics.add_column("value", justify="right")
+    for key, value in entry.test_metrics.items():
+        metrics.add_row(key, str(value))
+    console.print(metrics)
+    files = Table(title="Files", title_justify="left")
+    for column in ("file", "sha256 (registry.yaml)", "check"):
+        files.add_column(column)
+    for fname, expected in entry.files.items():
+        path = folder / fname
+        status = "missing" if not path.is_file() else ("ok" if sha256_of(path) == expected else "MODIFIED")
+        files.add_row(fname, expected, status)
+    console.print(files)
+
+
+@app.command("info")
+def model_info(name: Annotated[str, typer.Argument(help="architecture or pretrained model name")]) -> None:
+    """Show an architecture (class, reference, default configuration) or a pretrained model (card, metrics, files).
+
+    Examples:
+
+        stn models info strain-tensor-net
+
+        stn models info stn-mp-2023
+    """
+    registry = load_registry()
+    if name in registry.architectures:
+        _architecture_info(name, registry.architectures[name])
+    elif name in registry.pretrained:
+        _pretrained_info(name, registry.pretrained[name])
+    else:
+        fail(_unknown_model(name, registry))
+
+
+@app.command("train")
+def train(
+    architecture: Annotated[str, typer.Argument(help="architecture name (`stn models list`), e.g. strain-tensor-net")],
+    data: Annotated[Path | None, typer.Option(help=DATA_HELP, dir_okay=False)] = None,
+    config: Annotated[Path | None, typer.Option(help="experiment configuration YAML", dir_okay=False)] = None,
+    preset: Annotated[
+        str | None, typer.Option(help="named configuration: cpu or paper (default: the architecture's)")
+    ] = None,
+    max_epochs: Annotated[int | None, typer.Option(min=1, help="override training.max_epochs")] = None,
+    seed: Annotated[int | None, typer.Option(help="override training.seed (initialisation, data order)")] = None,
+    split_seed: Annotated[
+        int, typer.Option(help="seed of the train/val/test split (as `stn data prepare --seed`)")
+    ] = 0,
+    tracking_uri: Annotated[
+        str | None, typer.Option(help="MLflow tracking URI; default $MLFLOW_TRACKING_URI or sqlite:///mlflow.db")
+    ] = None,
+    experiment: Annotated[str | None, typer.Option(help="MLflow experiment name (default stn-plugin)")] = None,
+    run_name: Annotated[str | None, typer.Option(help="MLflow run name; default <config name>-seed<seed>")] = None,
+    register_as: Annotated[str | None, typer.Option(help="register the trained model in the MLflow registry")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="training folder (resumes from its checkpoint); default runs/<run name>", file_okay=False),
+    ] = None,
+) -> None:
+    """Train a model, track the run in MLflow, and save the best model in MatGL format.
+
+    Running the same command again with the same --output resumes from the last checkpoint.
+
+    Examples:
+
+        stn models train strain-tensor-net --preset cpu --max-epochs 1
+
+        stn models train fig6a --data prepared/filtered.jsonl --config my.yaml --register-as my-model
+
+        stn models train strain-tensor-net --tracking-uri sqlite:///mlflow.db --experiment paper --run-name s0 --seed 0
+    """
+    from lightning.pytorch.callbacks import RichProgressBar
+
+    from stn_plugin.training import train as train_model
+
+    if config is not None and preset is not None:
+        fail("give either --config or --preset, not both.", code=2)
+    for option, path in (("--data", data), ("--config", config)):
+        if path is not None and not path.is_file():
+            fail(f"{option} {path}: no such file.", code=2)
+    optional = {"experiment": experiment, "max_epochs": max_epochs, "seed": seed, "output_dir": output}
+    try:
+        result = train_model(
+            architecture,
+            config if config is not None else preset,
+            data=data,
+            split_seed=split_seed,
+            tracking_uri=tracking_uri,
+            run_name=run_name,
+            register_as=register_as,
+            progress_bar=True,
+            callbacks=[RichProgressBar(console_kwargs={"stderr": True})],
+            **{key: value for key, value in optional.items() if value is not None},
+        )
+    except (RegistryError, KeyError, ValueError, OSError) as exc:
+        fail(_message(exc))
+    for key, value in (
+        ("run id", result.run_id or "(not tracked)"),
+        ("model", result.model_dir),
+        ("training directory", result.output_dir),
+        ("registered model", result.registered_model or "(not registered)"),
+    ):
+        console.print(f"{key}: {value}", soft_wrap=True, highlight=False, markup=False)
+    title = f"Best model (epoch {result.best_epoch}, 0-based; {result.epochs_trained} epochs trained)"
+    metrics = Table(title=title, title_justify="left")
+    for column in ("metric", "val", "test"):
+        metrics.add_column(column, justify="left" if column == "metric" else "right")
+    for key in ("sed_mae_mev", "cij_mae_gpa", "bulk_voigt_mae_gpa", "shear_voigt_mae_gpa"):
+        values = (result.metrics.get(f"best/{part}/{key}") for part in ("val", "test"))
+        metrics.add_row(key, *("-" if v is None else f"{v:.2f}" for v in values))
+    console.print(metrics)
+
+
+@app.command("predict")
+def predict(
+    name_or_path: Annotated[str, typer.Argument(help=MODEL_HELP)],
+    files: Annotated[
+        list[str], typer.Argument(help="structure files: CIF, POSCAR, pymatgen JSON or any format ASE reads")
+    ],
+    output_format: Annotated[
+        OutputFormat | None,
+        typer.Option("--format", "-f", help="table, json or csv; default: from the --output suffix, else table"),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="write here (atomically) instead of stdout", dir_okay=False)
+    ] = None,
+    symmetrize: Annotated[bool, typer.Option(help="project C onto each crystal's point group")] = False,
+) -> None:
+    """Predict elastic tensors (C in GPa, U in meV/atom) and moduli of crystal structures.
+
+    A file that cannot be read or predicted is reported and skipped; the others are still predicted
+    and written. The exit code is 1 when any file failed, with a summary line "N ok, M failed".
+
+    Examples:
+
+        stn models predict stn-mp-2023 examples/structures/Si.cif
+
+        stn models predict stn-mp-2023 examples/structures/* --format json --output predictions.json
+
+        stn models predict runs/my-run/model POSCAR --symmetrize --format csv
+    """
+    from cli.predictions import (
+        infer_format,
+        predict_file,
+        render_csv,
+        render_json,
+        render_table_text,
+        result_tables,
+        summary_line,
+    )
+    from stn_plugin.io import atomic_write_text
+
+    model = load_model(name_or_path)
+    results = [predict_file(model, file, symmetrize) for file in track(files, "Predicting", len(files))]
+    fmt = output_format.value if output_format is not None else infer_format(output)
+    for result in results:
+        if not result.ok:
+            error(result.error or "")
+    if fmt == "table" and output is None:
+        for result in results:
+            if result.ok:
+                console.print(result_tables(result))
+    else:
+        text = {"json": render_json, "csv": render_csv, "table": render_table_text}[fmt](results)
+        if output is None:
+            typer.echo(text, nl=False)
+        else:
+            atomic_write_text(text, output)
+            info(f"wrote {output}")
+    info(summary_line(results))
+    if not all(result.ok for result in results):
+        raise typer.Exit(1)
+
+
+@app.command("evaluate")
+def evaluate(
+    name_or_path: Annotated[str, typer.Argument(help=MODEL_HELP)],
+    data: Annotated[
+        Path, typer.Option(help="JSON-lines dataset (e.g. test.jsonl from `stn data prepare`)", dir_okay=False)
+    ],
+    report: Annotated[
+        Path | None, typer.Option(help="write metrics.json, metrics.md and the plots into this folder", file_okay=False)
+    ] = None,
+) -> None:
+    """Evaluate a model on a dataset: Table II metrics, per crystal system, DCV accuracy.
+
+    Prints the MAE and RMSE of U_ij, C_ij, B_V, G_V, Young's modulus and Poisson's ratio, overall and per
+    crystal system, and the DCV accuracy. With --report it also writes metrics.json, metrics.md (with the
+    Fig. 9 statistics and Fig. 7 per-element errors), parity plots and the Fig. 4 distance matrices.
+    Materials that cannot be predicted are reported and left out; the exit code is then 1.
+
+    Examples:
+
+        stn models evaluate stn-mp-2023 --data prepared/test.jsonl
+
+        stn models evaluate runs/my-run/model --data prepared/test.jsonl --report reports/my-run
+    """
+    from cli.evaluation import evaluation_data, metrics_tables
+    from stn_plugin.data import DatasetFormatError, load_jsonl
+    from stn_plugin.evaluation import evaluate as evaluate_metrics
+    from stn_plugin.evaluation import write_report
+
+    if not data.is_file():
+        fail(f"--data {data}: no such file.", code=2)
+    model = load_model(name_or_path)
+    try:
+        records = load_jsonl(data)
+    except (DatasetFormatError, OSError) as exc:
+        fail(_message(exc))
+    if not records:
+        fail(f"{data} holds no materials.")
+    kept, predictions, failures = [], [], []
+    for record in track(records, "Predicting", len(records)):
+        try:
+            predictions.append(model.predict_structure(record.structure))
+        except Exception as exc:  # one bad material must not stop the evaluation; it is reported below
+            failures.append(f"{data}: material {record.material_id}: {_message(exc)}")
+            continue
+        kept.append(record)
+    for message in failures:
+        error(message)
+    if not kept:
+        fail(f"no material of {data} could be predicted.")
+    evaluation = evaluation_data(kept, predictions)
+    metrics = write_report(evaluation, report) if report is not None else evaluate_metrics(evaluation)
+    console.print(metrics_tables(metrics))
+    if report is not None:
+        info(f"report written to {report}")
+    info(f"{len(kept)} ok, {len(failures)} failed")
+    if failures:
+        raise typer.Exit(1)

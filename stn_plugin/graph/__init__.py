@@ -1,0 +1,52 @@
+"""Strained crystal multigraphs: edge strategies, canonical frames, node features, converter, cache."""
+
+from __future__ import annotations
+
+from stn_plugin.graph.cache import DEFAULT_CACHE_DIR, MaterialCache, cache_key
+from stn_plugin.graph.converter import ConversionResult, DroppedMaterial, EdgeCapReport, StrainedGraphConverter
+from stn_plugin.graph.edges import (
+    EDGE_STRATEGIES,
+    CellRadiusEdges,
+    CrystalNNEdges,
+    EdgeList,
+    EdgeStrategy,
+    RadiusEdges,
+    get_edge_strategy,
+)
+from stn_plugin.graph.features import (
+    ATOM_SCALAR_NAMES,
+    AtomScalarStandardizer,
+    ElementDataError,
+    atom_scalars,
+    element_scalars,
+)
+from stn_plugin.graph.material import PreparedMaterial, prepare_material
+from stn_plugin.graph.standardize import CanonicalCell, StandardizationError, canonicalize, identity_cell
+
+__all__ = [
+    "ATOM_SCALAR_NAMES",
+    "DEFAULT_CACHE_DIR",
+    "EDGE_STRATEGIES",
+    "AtomScalarStandardizer",
+    "CanonicalCell",
+    "CellRadiusEdges",
+    "ConversionResult",
+    "CrystalNNEdges",
+    "DroppedMaterial",
+    "EdgeCapReport",
+    "EdgeList",
+    "EdgeStrategy",
+    "ElementDataError",
+    "MaterialCache",
+    "PreparedMaterial",
+    "RadiusEdges",
+    "StandardizationError",
+    "StrainedGraphConverter",
+    "atom_scalars",
+    "cache_key",
+    "canonicalize",
+    "element_scalars",
+    "get_edge_strategy",
+    "identity_cell",
+    "prepare_material",
+]

@@ -1,0 +1,100 @@
+"""Per-material cache of prepared materials (standardised cell + edge list), in memory and on disk.
+
+Keys are SHA-256 hashes of the input structure (lattice, atomic numbers, fractional coordinates,
+rounded to 1e-8) and of the preparation settings (edge strategy and parameters, standardisation,
+spglib tolerances), so a changed setting never returns a stale edge list. On disk every material is
+one ``<key>.npz`` file, written atomically so that several processes can share a directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pymatgen.core import Structure
+
+from stn_plugin.graph.edges import EdgeList
+from stn_plugin.graph.material import PreparedMaterial
+
+DEFAULT_CACHE_DIR: Path = Path(os.environ.get("STN_PLUGIN_CACHE", Path.home() / ".cache" / "stn_plugin"))
+"""Default on-disk cache directory (``$STN_PLUGIN_CACHE`` or ``~/.cache/stn_plugin``)."""
+
+CACHE_FORMAT: int = 1
+"""Bumped whenever the stored arrays or their meaning change."""
+
+
+def cache_key(structure: Structure, settings: dict[str, Any]) -> str:
+    """Hex SHA-256 of a structure and the JSON-serialisable preparation settings."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"format": CACHE_FORMAT, **settings}, sort_keys=True).encode())
+    digest.update(np.round(structure.lattice.matrix, 8).tobytes())
+    digest.update(np.asarray(structure.atomic_numbers, dtype=np.int64).tobytes())
+    digest.update(np.round(structure.frac_coords, 8).tobytes())
+    return digest.hexdigest()
+
+
+class MaterialCache:
+    """Memory and (optionally) disk cache of ``PreparedMaterial`` objects.
+
+    Args:
+        directory: folder for ``<key>.npz`` files; None keeps the cache in memory only.
+        in_memory: also keep every loaded or stored material in a dict (fast repeated access; memory
+            grows with the number of edges, about 40 bytes per edge).
+    """
+
+    def __init__(self, directory: str | Path | None = DEFAULT_CACHE_DIR, in_memory: bool = True) -> None:
+        self.directory = None if directory is None else Path(directory)
+        self.in_memory = in_memory
+        self._memory: dict[str, PreparedMaterial] = {}
+
+    def _path(self, key: str) -> Path:
+        assert self.directory is not None
+        return self.directory / f"{key}.npz"
+
+    def get(self, key: str) -> PreparedMaterial | None:
+        """The cached material for ``key``, or None."""
+        if key in self._memory:
+            return self._memory[key]
+        if self.directory is None or not self._path(key).exists():
+            return None
+        with np.load(self._path(key)) as f:
+            material = PreparedMaterial(
+                lattice=f["lattice"],
+                atomic_numbers=f["atomic_numbers"],
+                frac_coords=f["frac_coords"],
+                edges=EdgeList(f["src"], f["dst"], f["images"]),
+                rotation=f["rotation"],
+            )
+        if self.in_memory:
+            self._memory[key] = material
+        return material
+
+    def put(self, key: str, material: PreparedMaterial) -> None:
+        """Store a material in memory and, when a directory is set, on disk."""
+        if self.in_memory:
+            self._memory[key] = material
+        if self.directory is None:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".npz.tmp")
+        with os.fdopen(fd, "wb") as f:
+            np.savez(
+                f,
+                lattice=material.lattice,
+                atomic_numbers=material.atomic_numbers,
+                frac_coords=material.frac_coords,
+                src=material.edges.src,
+                dst=material.edges.dst,
+                images=material.edges.images,
+                rotation=material.rotation,
+            )
+        os.replace(tmp, self._path(key))
+
+    def clear_memory(self) -> None:
+        """Forget the in-memory entries (disk files stay)."""
+        self._memory.clear()

@@ -1,0 +1,247 @@
+"""Strained crystal multigraphs on matgl's ``GraphConverter`` (paper Sec. III A, Fig. 2).
+
+:class:`StrainedGraphConverter` subclasses ``matgl.graph.converters.GraphConverter`` and builds the
+base PyG ``Data`` through its ``get_graph_from_processed_structure`` (``edge_index``, ``pbc_offset``,
+``node_type``, ``frac_coords``), then adds the fields of the graph contract in
+``docs/architecture.md``. Edge convention: ``edge_index[0]`` is the neighbour j (source) and
+``edge_index[1]`` the centre i (target); ``pbc_offset`` is the lattice image of the *source*, and
+``edge_vec = (frac[src] + pbc_offset - frac[dst]) @ lattice``. (matgl's own
+``compute_pair_vector_and_distance`` puts the image on ``edge_index[1]``; use the stored ``edge_vec``.)
+
+Frame contract: all Cartesian quantities of a graph (``lattice``, ``edge_vec``) and the strain state
+(i, j) refer to the *user's* Cartesian frame, i.e. the frame of the structure passed in. Edges are
+selected in pymatgen's conventional standard frame and rotated back (:mod:`stn_plugin.graph.standardize`),
+so the graphs of a structure given in any orientation or cell have the same edge lengths, and a
+``sed`` target or prediction for pair (i, j) is the one of the strain (i, j) in the user's frame.
+With standardisation (the default) the nodes are the atoms of the conventional standard cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import matgl
+from matgl.graph.converters import GraphConverter
+import numpy as np
+import torch
+from numpy.typing import ArrayLike, NDArray
+from pymatgen.core import Structure
+from torch_geometric.data import Data
+from tqdm.auto import tqdm
+
+from stn_plugin.graph.cache import MaterialCache, cache_key
+from stn_plugin.graph.edges import EdgeStrategy, get_edge_strategy
+from stn_plugin.graph.features import atom_scalars
+from stn_plugin.graph.material import PreparedMaterial, prepare_material
+from stn_plugin.physics.symmetry import DEFAULT_ANGLE_TOLERANCE, DEFAULT_SYMPREC, analyze_symmetry
+from stn_plugin.physics.voigt import DEFAULT_STRAIN, N_PAIRS, all_deformation_gradients, upper_triangle
+
+
+@dataclass(frozen=True)
+class DroppedMaterial:
+    """A material removed by the edge cap: its input position, label and edge count."""
+
+    index: int
+    label: str
+    num_edges: int
+
+
+@dataclass
+class EdgeCapReport:
+    """Counted report of the materials an edge cap removed from a conversion.
+
+    Attributes:
+        max_edges: the cap (None: no cap).
+        num_materials: materials converted.
+        dropped: the removed materials, in input order.
+    """
+
+    max_edges: int | None
+    num_materials: int
+    dropped: list[DroppedMaterial] = field(default_factory=list)
+
+    @property
+    def num_kept(self) -> int:
+        return self.num_materials - len(self.dropped)
+
+    def __str__(self) -> str:
+        if self.max_edges is None:
+            return f"No edge cap: kept all {self.num_materials} materials."
+        share = 100.0 * len(self.dropped) / max(self.num_materials, 1)
+        head = (
+            f"Edge cap {self.max_edges}: dropped {len(self.dropped)} of {self.num_materials} materials "
+            f"({share:.1f} %), kept {self.num_kept}."
+        )
+        lines = [f"  #{d.index} {d.label}: {d.num_edges} edges" for d in self.dropped]
+        return "\n".join([head, *lines])
+
+
+@dataclass
+class ConversionResult:
+    """Prepared materials that passed the edge cap, their input positions, and the cap report."""
+
+    materials: list[PreparedMaterial]
+    indices: list[int]
+    report: EdgeCapReport
+
+
+class StrainedGraphConverter(GraphConverter):
+    """Builds the 21 strained graphs of a crystal (one PyG ``Data`` per strain state).
+
+    Args:
+        element_types: element symbols indexing ``node_type`` (matgl convention).
+        edges: edge strategy name ('cell_radius', 'radius', 'crystalnn') or instance
+            (``get_edge_strategy('radius', cutoff=6.0)``).
+        magnitude: strain magnitude (dimensionless, engineering shear), 0.02 in the paper.
+        standardize: select edges on pymatgen's conventional standard cell (see module docstring);
+            False uses the input cell and frame as given.
+        symprec: spglib distance tolerance (Angstrom), for standardisation and the DCV.
+        angle_tolerance: spglib angle tolerance (degrees).
+        cache: per-material cache of prepared cells and edge lists; None disables caching.
+        max_edges: edge cap applied by ``convert_many`` (None: no cap).
+    """
+
+    def __init__(
+        self,
+        element_types: tuple[str, ...] = matgl.config.DEFAULT_ELEMENTS,
+        edges: str | EdgeStrategy = "cell_radius",
+        magnitude: float = DEFAULT_STRAIN,
+        standardize: bool = True,
+        symprec: float = DEFAULT_SYMPREC,
+        angle_tolerance: float = DEFAULT_ANGLE_TOLERANCE,
+        cache: MaterialCache | None = None,
+        max_edges: int | None = None,
+    ) -> None:
+        self.element_types = tuple(element_types)
+        self.edges = get_edge_strategy(edges) if isinstance(edges, str) else edges
+        self.magnitude = magnitude
+        self.standardize = standardize
+        self.symprec = symprec
+        self.angle_tolerance = angle_tolerance
+        self.cache = cache
+        self.max_edges = max_edges
+        self._deformations = all_deformation_gradients(magnitude)
+
+    def settings(self) -> dict[str, Any]:
+        """Everything that determines a prepared material (part of its cache key)."""
+        return {
+            "edges": self.edges.settings(),
+            "standardize": self.standardize,
+            "symprec": self.symprec,
+            "angle_tolerance": self.angle_tolerance,
+        }
+
+    def prepare(self, structure: Structure) -> PreparedMaterial:
+        """Standardised cell and edge list of an unstrained structure (from the cache when present)."""
+        key = cache_key(structure, self.settings()) if self.cache is not None else ""
+        material = self.cache.get(key) if self.cache is not None else None
+        if material is None:
+            material = prepare_material(structure, self.edges, self.standardize, self.symprec, self.angle_tolerance)
+            if self.cache is not None:
+                self.cache.put(key, material)
+        return material
+
+    def _shared_fields(self, material: PreparedMaterial) -> dict[str, Any]:
+        """Graph fields common to all strain states: nodes, edges, unstrained volume per atom."""
+        structure = material.structure()
+        missing = sorted({s.symbol for s in structure.species} - set(self.element_types))
+        if missing:
+            raise ValueError(f"Elements {missing} are not in the converter's element_types.")
+        edges = material.edges
+        graph, _, _ = self.get_graph_from_processed_structure(
+            structure, edges.src, edges.dst, edges.images, material.lattice[None], self.element_types,
+            material.frac_coords,
+        )
+        fields = graph.to_dict()
+        fields["num_nodes"] = material.num_atoms
+        fields["atomic_numbers"] = torch.as_tensor(material.atomic_numbers, dtype=torch.long)
+        fields["atom_scalars"] = torch.as_tensor(atom_scalars(material.atomic_numbers), dtype=torch.float32)
+        fields["volume_per_atom"] = torch.tensor([material.volume_per_atom], dtype=matgl.float_th)
+        return fields
+
+    def get_graph(self, structure: Structure) -> tuple[Data, torch.Tensor, NDArray[np.float32]]:
+        """matgl's interface: the UNSTRAINED graph (no strain fields), its lattice (1, 3, 3) and state attrs."""
+        material = self.prepare(structure)
+        lattice = torch.as_tensor(material.lattice[None], dtype=matgl.float_th)
+        graph = Data(
+            **self._shared_fields(material),
+            lattice=lattice,
+            edge_vec=torch.as_tensor(material.edge_vectors(), dtype=torch.float32),
+        )
+        return graph, lattice, np.zeros(2, dtype=matgl.float_np)
+
+    def strained_graphs(
+        self,
+        structure: Structure | PreparedMaterial,
+        sed: ArrayLike | None = None,
+        dcv: ArrayLike | None = None,
+        pairs: Sequence[int] | None = None,
+    ) -> list[Data]:
+        """The strained graphs of one material, sharing ``edge_index``, ``pbc_offset`` and node tensors.
+
+        Args:
+            structure: unstrained structure (user frame) or a material from ``prepare`` / ``convert_many``.
+            sed: optional 6x6 strain-energy-density matrix U (meV/atom) in the user's frame; graph k gets
+                ``U[i, j]`` of its pair, NaN when None.
+            dcv: optional (21, 21) degeneracy class vectors; by default from
+                ``stn_plugin.physics.symmetry.analyze_symmetry`` of the (standardised) cell in the user's frame.
+            pairs: pair indices (``VOIGT_PAIRS`` order) to build; all 21 by default.
+
+        Returns:
+            One ``Data`` per pair with the fields of the graph contract (``docs/architecture.md``).
+        """
+        material = structure if isinstance(structure, PreparedMaterial) else self.prepare(structure)
+        shared = self._shared_fields(material)
+        if dcv is None:
+            symmetry = analyze_symmetry(material.structure(), self.symprec, self.angle_tolerance, self.magnitude)
+            dcv = symmetry.dcv
+        dcv_t = torch.as_tensor(np.asarray(dcv), dtype=torch.float32)
+        targets = np.full(N_PAIRS, np.nan) if sed is None else upper_triangle(np.asarray(sed))
+        vectors = material.edge_vectors()
+        graphs = []
+        for k in range(N_PAIRS) if pairs is None else pairs:
+            F = self._deformations[k]
+            graphs.append(
+                Data(
+                    **shared,
+                    lattice=torch.as_tensor((material.lattice @ F.T)[None], dtype=matgl.float_th),
+                    edge_vec=torch.as_tensor(vectors @ F.T, dtype=torch.float32),
+                    strain_onehot=torch.nn.functional.one_hot(torch.tensor([k]), N_PAIRS).to(torch.float32),
+                    strain_index=torch.tensor([k], dtype=torch.long),
+                    dcv=dcv_t[k : k + 1],
+                    sed=torch.tensor([targets[k]], dtype=torch.float32),
+                )
+            )
+        return graphs
+
+    def convert_many(
+        self,
+        structures: Sequence[Structure],
+        labels: Sequence[str] | None = None,
+        progress: bool = True,
+    ) -> ConversionResult:
+        """Prepare many structures (progress bar), applying the edge cap ``max_edges``.
+
+        Args:
+            structures: unstrained structures.
+            labels: names for the report (e.g. material ids); formulas by default.
+            progress: show a tqdm progress bar.
+
+        Returns:
+            The kept materials, their input positions, and the counted report of dropped ones.
+        """
+        names = [s.formula for s in structures] if labels is None else list(labels)
+        report = EdgeCapReport(self.max_edges, len(structures))
+        kept: list[PreparedMaterial] = []
+        indices: list[int] = []
+        for index, structure in enumerate(tqdm(structures, desc=f"graphs ({self.edges.name})", disable=not progress)):
+            material = self.prepare(structure)
+            if self.max_edges is not None and material.num_edges > self.max_edges:
+                report.dropped.append(DroppedMaterial(index, names[index], material.num_edges))
+                continue
+            kept.append(material)
+            indices.append(index)
+        return ConversionResult(kept, indices, report)
+

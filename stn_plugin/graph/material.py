@@ -1,0 +1,93 @@
+"""A material ready for graph building: its standardised cell (user frame) and its edge list.
+
+Edges are selected once, on the unstrained cell; every strained graph reuses them (paper Sec. III A):
+the strained edge vectors are ``(frac[src] + n - frac[dst]) @ (L F^T) = F @ v`` for each unstrained
+vector v, so building the 21 strained graphs costs one neighbour search plus 21 small matrix products.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from pymatgen.core import Lattice, Structure
+
+from stn_plugin.graph.edges import EdgeList, EdgeStrategy
+from stn_plugin.graph.standardize import canonicalize, identity_cell
+from stn_plugin.physics.symmetry import DEFAULT_ANGLE_TOLERANCE, DEFAULT_SYMPREC
+
+
+@dataclass(frozen=True)
+class PreparedMaterial:
+    """Standardised cell and edge list of one material, everything in the user's Cartesian frame.
+
+    Attributes:
+        lattice: (3, 3) unstrained lattice, rows are lattice vectors, Angstrom, user frame.
+        atomic_numbers: (N,) int64.
+        frac_coords: (N, 3) fractional coordinates.
+        edges: the edge list (chosen in the canonical frame; indices and images are frame-free).
+        rotation: (3, 3) R with ``r_user = R @ r_canonical`` (identity without standardisation).
+    """
+
+    lattice: NDArray[np.float64]
+    atomic_numbers: NDArray[np.int64]
+    frac_coords: NDArray[np.float64]
+    edges: EdgeList
+    rotation: NDArray[np.float64]
+
+    @property
+    def num_atoms(self) -> int:
+        return len(self.atomic_numbers)
+
+    @property
+    def num_edges(self) -> int:
+        return len(self.edges)
+
+    @property
+    def volume_per_atom(self) -> float:
+        """Unstrained volume per atom, Angstrom^3/atom."""
+        return abs(float(np.linalg.det(self.lattice))) / self.num_atoms
+
+    def structure(self) -> Structure:
+        """The (standardised) cell as a pymatgen ``Structure`` in the user's frame."""
+        return Structure(Lattice(self.lattice), self.atomic_numbers.tolist(), self.frac_coords)
+
+    def edge_vectors(self, deformation: NDArray[np.floating] | None = None) -> NDArray[np.float64]:
+        """Edge vectors (neighbour image minus centre) of the cell strained by F, shape (E, 3), Angstrom.
+
+        Args:
+            deformation: F = I + eps, shape (3, 3), in the user's frame; None for the unstrained cell.
+        """
+        lattice = self.lattice if deformation is None else self.lattice @ np.asarray(deformation, dtype=float).T
+        return self.edges.vectors(self.frac_coords, lattice)
+
+
+def prepare_material(
+    structure: Structure,
+    strategy: EdgeStrategy,
+    standardize: bool = True,
+    symprec: float = DEFAULT_SYMPREC,
+    angle_tolerance: float = DEFAULT_ANGLE_TOLERANCE,
+) -> PreparedMaterial:
+    """Standardise a structure, select its edges in the canonical frame, and express the cell in the user's frame.
+
+    Args:
+        structure: ordered, unstrained crystal, any orientation and cell.
+        strategy: edge strategy (see :mod:`stn_plugin.graph.edges`).
+        standardize: choose edges on pymatgen's conventional standard cell (canonical frame, see
+            :mod:`stn_plugin.graph.standardize`); if False, use the cell and frame as given (then
+            ``cell_radius`` edges depend on the input's orientation and cell).
+        symprec: spglib distance tolerance (Angstrom).
+        angle_tolerance: spglib angle tolerance (degrees).
+    """
+    cell = canonicalize(structure, symprec, angle_tolerance) if standardize else identity_cell(structure)
+    edges = strategy(cell.structure)
+    user = cell.user_frame_structure()
+    return PreparedMaterial(
+        lattice=np.array(user.lattice.matrix),
+        atomic_numbers=np.asarray(user.atomic_numbers, dtype=np.int64),
+        frac_coords=np.array(user.frac_coords),
+        edges=edges,
+        rotation=cell.rotation,
+    )

@@ -1,0 +1,159 @@
+"""The canonical cell in which edges are chosen, and its rotation back to the user's frame.
+
+The ``cell_radius`` edge box is axis-aligned, so the edge set depends on how the cell is oriented
+and which cell (primitive, conventional, supercell) is given. As in the authors' code, edges are
+chosen on pymatgen's *conventional standard structure* (``SpacegroupAnalyzer.
+get_conventional_standard_structure``: spglib-refined atoms, Setyawan-Curtarolo cell and
+orientation). That cell depends only on the crystal, not on the input orientation or cell choice,
+so every input gives the same edges and the same multiset of edge lengths.
+
+Frame contract: ``CanonicalCell.rotation`` (R, orthogonal 3x3) maps canonical Cartesian vectors to
+the user's Cartesian frame, ``r_user = R @ r_canonical`` (up to a translation, which no edge vector
+sees). Graphs are built from ``CanonicalCell.user_frame_structure()``: the conventional cell, rotated
+into the user's frame. Its atoms are the conventional cell's (for a centred lattice more atoms than
+the primitive cell, the same per-atom quantities), and its positions are the symmetry-refined ones
+(they differ from the input by at most ``symprec``).
+
+R combines spglib's ``std_rotation_matrix`` (user frame -> spglib's standardised frame) with the
+rigid map from spglib's refined cell to pymatgen's re-oriented conventional cell, which is found by
+matching lattices (``Lattice.find_all_mappings``) and then atoms. R is unique only up to the crystal's
+point-group operations g (R and R g map the canonical cell onto the same crystal), but the
+axis-aligned box is not invariant under all of them, so the choice matters for the edge *vectors*:
+R is the candidate closest to the identity (largest trace), so a structure that already is in the
+conventional standard orientation gets R = I and exactly the authors' edges. For a rotated input
+Q s the edge vectors are Q times those of s up to such a g; the edge lengths are identical, and as
+U is invariant under the crystal's own symmetry operations, so are the physical targets.
+R can be improper when pymatgen's conventional cell is the mirror image of the refined one; elastic
+tensors and strains (even rank) transform the same under R and -R.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from pymatgen.core import Structure
+from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+from stn_plugin.physics.symmetry import DEFAULT_ANGLE_TOLERANCE, DEFAULT_SYMPREC
+
+_MATCH_TOL: float = 1e-3
+"""Angstrom; refined and conventional positions agree to round-off, so this is a loose bound."""
+
+
+class StandardizationError(ValueError):
+    """The conventional standard cell of a structure could not be found or mapped back."""
+
+
+@dataclass(frozen=True)
+class CanonicalCell:
+    """A structure in the canonical frame plus the rotation to the user's frame.
+
+    Attributes:
+        structure: the cell in the canonical orientation (Angstrom).
+        rotation: R, shape (3, 3), orthogonal; ``r_user = R @ r_canonical``.
+    """
+
+    structure: Structure
+    rotation: NDArray[np.float64]
+
+    def user_frame_structure(self) -> Structure:
+        """The canonical cell rotated into the user's frame (lattice rows ``a_k @ R.T``, same fractional coords)."""
+        return Structure(
+            self.structure.lattice.matrix @ self.rotation.T,
+            self.structure.species,
+            self.structure.frac_coords,
+        )
+
+
+def _same_atoms(a: Structure, b: Structure, frac_b_of_a: NDArray[np.float64]) -> bool:
+    """Whether the atoms of ``a`` (given as fractional coords in b's lattice) coincide with b's, up to a translation."""
+    species_a, species_b = np.array(a.atomic_numbers), np.array(b.atomic_numbers)
+    if len(a) != len(b) or sorted(species_a) != sorted(species_b):
+        return False
+    values, counts = np.unique(species_a, return_counts=True)
+    anchor = int(np.flatnonzero(species_a == values[np.argmin(counts)])[0])  # rarest element: fewest trials
+    different = species_a[:, None] != species_b[None, :]
+    for j in np.flatnonzero(species_b == species_a[anchor]):
+        shifted = frac_b_of_a + (b.frac_coords[j] - frac_b_of_a[anchor])
+        dist = b.lattice.get_all_distances(shifted, b.frac_coords)
+        dist[different] = np.inf
+        if np.all(dist.min(axis=1) < _MATCH_TOL):
+            return True
+    return False
+
+
+def _conventional_to_refined(refined: Structure, conventional: Structure) -> NDArray[np.float64]:
+    """One orthogonal M with ``r_refined = M @ r_conventional`` (same crystal, two cells and orientations).
+
+    A proper M is preferred; an improper one is returned only when no proper one maps the atoms
+    (pymatgen's conventional cell is then the mirror image of the refined one).
+    """
+    inv_ref = np.linalg.inv(refined.lattice.matrix)
+    improper = None
+    for _, rotation, _ in refined.lattice.find_all_mappings(conventional.lattice):
+        if improper is not None and np.linalg.det(rotation) < 0:
+            continue
+        frac = conventional.cart_coords @ rotation.T @ inv_ref
+        if _same_atoms(conventional, refined, frac):
+            if np.linalg.det(rotation) > 0:
+                return np.asarray(rotation, dtype=float)
+            improper = np.asarray(rotation, dtype=float)
+    if improper is None:
+        raise StandardizationError(f"Could not map the conventional cell of {refined.formula} onto its refined cell.")
+    return improper
+
+
+def _closest_to_identity(
+    rotation: NDArray[np.float64], structure: Structure, fractional_operations: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """Among ``g @ rotation`` for the proper point-group operations g of ``structure``, the one with the largest trace.
+
+    Args:
+        rotation: a valid canonical-to-user rotation R.
+        structure: the user's structure.
+        fractional_operations: spglib's rotations of ``structure`` (fractional, shape (n, 3, 3)).
+    """
+    basis = structure.lattice.matrix.T  # columns are lattice vectors: r = basis @ x
+    ops = basis @ np.asarray(fractional_operations, dtype=float) @ np.linalg.inv(basis)
+    u, _, vt = np.linalg.svd(ops)  # make exactly orthogonal (the input may be slightly off-symmetric)
+    ops = u @ vt
+    candidates = ops[np.linalg.det(ops) > 0] @ rotation
+    return candidates[int(np.argmax(np.trace(candidates, axis1=1, axis2=2)))]
+
+
+def canonicalize(
+    structure: Structure,
+    symprec: float = DEFAULT_SYMPREC,
+    angle_tolerance: float = DEFAULT_ANGLE_TOLERANCE,
+) -> CanonicalCell:
+    """pymatgen's conventional standard cell of ``structure`` and the rotation back to its frame.
+
+    Args:
+        structure: ordered crystal in any orientation and cell (primitive, conventional, supercell).
+        symprec: spglib distance tolerance (Angstrom).
+        angle_tolerance: spglib angle tolerance (degrees).
+
+    Returns:
+        ``CanonicalCell`` with the conventional standard structure and R (see module docstring).
+
+    Raises:
+        StandardizationError: if spglib finds no symmetry dataset or the cells cannot be matched.
+    """
+    if not structure.is_ordered:
+        raise StandardizationError(f"{structure.formula}: disordered structures are not supported.")
+    sga = SpacegroupAnalyzer(structure, symprec=symprec, angle_tolerance=angle_tolerance)
+    dataset = sga.get_symmetry_dataset()
+    if dataset is None:
+        raise StandardizationError(f"spglib found no symmetry dataset for {structure.formula} (symprec={symprec}).")
+    refined = sga.get_refined_structure()
+    conventional = sga.get_conventional_standard_structure()
+    rotation = np.asarray(dataset.std_rotation_matrix, dtype=float).T @ _conventional_to_refined(refined, conventional)
+    rotation = _closest_to_identity(rotation, structure, dataset.rotations)
+    return CanonicalCell(structure=conventional, rotation=rotation)
+
+
+def identity_cell(structure: Structure) -> CanonicalCell:
+    """The structure as given, with R = identity (no standardisation; edges depend on the input cell)."""
+    return CanonicalCell(structure=structure, rotation=np.eye(3))

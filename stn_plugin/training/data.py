@@ -1,0 +1,338 @@
+"""Training data: records -> filters -> seeded split -> per-material strained graphs -> PyG loaders.
+
+Every material is converted once (:class:`~stn_plugin.graph.StrainedGraphConverter`, edges chosen on
+the unstrained cell, the 21 strained graphs sharing their edge tensors) and kept in memory as a
+:class:`MaterialGraphs`. What an epoch sees is a pure function of ``(seed, epoch)``:
+
+* **training** (paper Sec. III D, reference notes §1.6, §2.5): per material either one strain state
+  drawn uniformly from its minimal index set (``strains_per_material="one"``) or every state of that
+  set (``"all"``); the one-hot fed to the classifier is re-drawn uniformly inside the degeneracy class
+  of the strain (``redraw_onehot``), while the graph, the target U_ij and the DCV stay those of the
+  original strain. The order is a permutation seeded by ``(seed, epoch)``.
+* **validation / test**: all 21 strain states of every material with the true one-hot, fixed order.
+
+The :class:`EpochSampler` yields ``(epoch, item)`` keys, so a sample never depends on state outside
+the key: an interrupted run resumes with exactly the batches it would have seen, and Lightning's
+``DistributedSamplerWrapper`` shards the same keys across processes under DDP.
+
+Normalisation (fitted on the training split only, :func:`fit_normalization`): U is standardised with
+the mean and (population) standard deviation of U_ij over all training samples, i.e. every training
+material's minimal index set (not the reference code's sample-weighted mean of per-system stds, D8);
+the four atom scalars with :meth:`AtomScalarStandardizer.fit` over the training materials' graph atoms.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightning as pl
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict
+from pymatgen.core import Structure
+from torch.utils.data import Dataset, Sampler
+from torch_geometric.data import Data
+from torch_geometric.loader import DataLoader
+
+from stn_plugin.data import DataSplit, ElasticRecord, filter_records, load_bundled_dataset, load_jsonl, stratified_split
+from stn_plugin.data.filters import ValidationReport
+from stn_plugin.data.splits import DEFAULT_FRACTIONS
+from stn_plugin.graph import AtomScalarStandardizer, MaterialCache, StrainedGraphConverter, get_edge_strategy
+from stn_plugin.graph.edges import EdgeStrategy
+from stn_plugin.models.config import EncoderConfig, TrainingConfig
+from stn_plugin.physics.symmetry import analyze_symmetry
+from stn_plugin.physics.voigt import DEFAULT_STRAIN, N_PAIRS, upper_triangle
+
+logger = logging.getLogger(__name__)
+
+_SHUFFLE, _DRAW = 0, 1
+"""Stream tags of the seed sequences ``[seed, epoch, tag, ...]`` (shuffling vs strain/one-hot draws)."""
+
+
+def edge_strategy(encoder: EncoderConfig) -> EdgeStrategy:
+    """The edge strategy a model was configured with (``edge_cutoff`` is the radius, or the box cap s)."""
+    if encoder.edge_strategy == "radius":
+        return get_edge_strategy("radius", cutoff=encoder.edge_cutoff)
+    if encoder.edge_strategy == "cell_radius":
+        return get_edge_strategy("cell_radius", s=encoder.edge_cutoff)
+    return get_edge_strategy(encoder.edge_strategy)
+
+
+def load_records(data: str | Path | Sequence[ElasticRecord] | None) -> list[ElasticRecord]:
+    """Records from a JSON-lines file (``.jsonl`` / ``.jsonl.gz``), a list of records, or None (bundled data)."""
+    if data is None:
+        return load_bundled_dataset()
+    if isinstance(data, (str, Path)):
+        return load_jsonl(data)
+    return list(data)
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """Filtered records and their split.
+
+    Attributes:
+        records: the records that passed :func:`~stn_plugin.data.filter_records`, by material id.
+        split: the seeded split of those records, stratified by crystal system.
+        report: the filter report (what was removed and why).
+    """
+
+    records: dict[str, ElasticRecord]
+    split: DataSplit
+    report: ValidationReport
+
+    def part(self, name: str) -> list[ElasticRecord]:
+        """Records of split part ``name`` ('train', 'val', 'test'), sorted by id."""
+        return [self.records[i] for i in self.split.part(name)]
+
+
+def prepare_data(
+    data: str | Path | Sequence[ElasticRecord] | None = None,
+    split_seed: int = 0,
+    fractions: tuple[float, float, float] = DEFAULT_FRACTIONS,
+) -> PreparedData:
+    """Load, filter and split a dataset (the split does not depend on the model or the training seed).
+
+    Args:
+        data: JSON-lines path, records, or None for the bundled de Jong et al. (2015) data.
+        split_seed: seed of :func:`~stn_plugin.data.stratified_split`.
+        fractions: (train, val, test) fractions.
+    """
+    kept, report = filter_records(load_records(data), on_invalid="drop")
+    split = stratified_split(kept, fractions=fractions, seed=split_seed)
+    return PreparedData({r.material_id: r for r in kept}, split, report)
+
+
+@dataclass(frozen=True)
+class MaterialGraphs:
+    """One material ready for training.
+
+    Attributes:
+        material_id: the record's id.
+        crystal_system: spglib crystal system of the graph cell.
+        graphs: the 21 strained graphs (``VOIGT_PAIRS`` order, graph contract, true one-hot, target ``sed``).
+        sed: (21,) true U_ij, meV/atom.
+        dcv: (21, 21) 0/1 degeneracy class vectors; row k belongs to strain k.
+        training_indices: the minimal index set (one strain per structure class).
+        volume_per_atom: Angstrom^3/atom.
+        elements: sorted element symbols.
+        structure: the graph cell (standardised, user frame); its atoms are the graphs' nodes.
+    """
+
+    material_id: str
+    crystal_system: str
+    graphs: tuple[Data, ...]
+    sed: NDArray[np.float64]
+    dcv: NDArray[np.float64]
+    training_indices: tuple[int, ...]
+    volume_per_atom: float
+    elements: tuple[str, ...]
+    structure: Structure
+
+
+def material_graphs(record: ElasticRecord, converter: StrainedGraphConverter) -> MaterialGraphs:
+    """Convert one record: graph cell, symmetry (DCV, minimal index set) and the 21 strained graphs."""
+    prepared = converter.prepare(record.structure)
+    symmetry = analyze_symmetry(prepared.structure(), converter.symprec, converter.angle_tolerance, converter.magnitude)
+    sed = record.sed(converter.magnitude)
+    graphs = converter.strained_graphs(prepared, sed=sed, dcv=symmetry.dcv)
+    edge_index = graphs[0].edge_index.long()  # the graph contract's dtype (matgl builds int32); shared by all 21
+    for graph in graphs:
+        graph.edge_index = edge_index
+    return MaterialGraphs(
+        material_id=record.material_id,
+        crystal_system=symmetry.crystal_system,
+        graphs=tuple(graphs),
+        sed=upper_triangle(sed),
+        dcv=symmetry.dcv,
+        training_indices=symmetry.training_indices,
+        volume_per_atom=record.volume_per_atom,
+        elements=tuple(sorted(el.symbol for el in record.structure.composition.elements)),
+        structure=prepared.structure(),
+    )
+
+
+def labelled_sample(material: MaterialGraphs, pair: int, onehot_pair: int, material_number: int) -> Data:
+    """Graph of strain ``pair`` with the one-hot of ``onehot_pair`` and ``material_number`` (1,) added.
+
+    (Not ``*_index``: PyG offsets fields named like that by the node count when batching.)
+
+    A shallow copy: the cached graph and its tensors are shared, never modified.
+    """
+    graph = copy.copy(material.graphs[pair])
+    if onehot_pair != pair:
+        graph.strain_onehot = torch.nn.functional.one_hot(torch.tensor([onehot_pair]), N_PAIRS).to(torch.float32)
+    graph.material_number = torch.tensor([material_number], dtype=torch.long)
+    return graph
+
+
+class NormalizationStats(BaseModel):
+    """Statistics stored in the model before training (``StnModel.set_normalization`` arguments)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    atom_scalar_mean: tuple[float, float, float, float]
+    atom_scalar_std: tuple[float, float, float, float]
+    sed_mean: float
+    sed_std: float
+
+
+def fit_normalization(materials: Sequence[MaterialGraphs]) -> NormalizationStats:
+    """U statistics over the training samples (minimal index sets) and atom-scalar statistics over the
+    training graphs' atoms (meV/atom; units of ``ATOM_SCALAR_NAMES``)."""
+    targets = np.concatenate([m.sed[list(m.training_indices)] for m in materials])
+    std = float(targets.std())
+    standardizer = AtomScalarStandardizer.fit(m.structure for m in materials)
+    return NormalizationStats(
+        atom_scalar_mean=tuple(standardizer.mean.tolist()),
+        atom_scalar_std=tuple(standardizer.std.tolist()),
+        sed_mean=float(targets.mean()),
+        sed_std=std if std > 0 else 1.0,
+    )
+
+
+class EpochSampler(Sampler[tuple[int, int]]):
+    """Yields ``(epoch, item)`` for every item once per epoch, in a permutation seeded by (seed, epoch).
+
+    Lightning calls :meth:`set_epoch` at the start of every training epoch (also through its
+    distributed wrapper), so the order depends only on the seed and the epoch number.
+    """
+
+    def __init__(self, num_items: int, seed: int) -> None:
+        self.num_items = num_items
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.num_items
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        order = np.random.default_rng([self.seed, self.epoch, _SHUFFLE]).permutation(self.num_items)
+        return ((self.epoch, int(item)) for item in order)
+
+
+class TrainingSamples(Dataset):
+    """Training samples keyed by ``(epoch, item)`` (see the module docstring).
+
+    Args:
+        materials: the training materials.
+        seed: training seed.
+        strains_per_material: "one" (item = material, strain drawn per epoch) or "all" (item =
+            (material, strain) pair of the minimal index sets).
+        redraw_onehot: re-draw the one-hot inside the degeneracy class every epoch.
+    """
+
+    def __init__(
+        self, materials: Sequence[MaterialGraphs], seed: int, strains_per_material: str, redraw_onehot: bool
+    ) -> None:
+        self.materials = list(materials)
+        self.seed = seed
+        self.redraw_onehot = redraw_onehot
+        if strains_per_material == "one":
+            self.items: list[tuple[int, int | None]] = [(m, None) for m in range(len(self.materials))]
+        else:
+            self.items = [(m, k) for m, mat in enumerate(self.materials) for k in mat.training_indices]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, key: tuple[int, int]) -> Data:
+        epoch, item = key
+        index, pair = self.items[item]
+        material = self.materials[index]
+        rng = np.random.default_rng([self.seed, epoch, _DRAW, item])
+        if pair is None:
+            pair = int(rng.choice(material.training_indices))
+        onehot = int(rng.choice(np.flatnonzero(material.dcv[pair]))) if self.redraw_onehot else pair
+        return labelled_sample(material, pair, onehot, index)
+
+
+def evaluation_samples(materials: Sequence[MaterialGraphs]) -> list[Data]:
+    """All 21 strain states of every material with the true one-hot, material-major order."""
+    return [labelled_sample(m, k, k, number) for number, m in enumerate(materials) for k in range(N_PAIRS)]
+
+
+class StnDataModule(pl.LightningDataModule):
+    """Lightning data module of one split: cached strained graphs, normalisation, seeded loaders.
+
+    ``setup`` converts the train, val and test materials once (idempotent); a material whose graph
+    cannot be built (an element without node features, no spglib dataset) is skipped and listed in
+    ``skipped``. ``normalization`` is fitted on the training materials only.
+
+    Args:
+        prepared: filtered records and their split (:func:`prepare_data`).
+        encoder: encoder config of the model (edge strategy and cutoff).
+        training: training config (batch sizes, strains per material, one-hot re-draw, seed).
+        magnitude: strain magnitude.
+        cache_dir: on-disk cache of prepared cells / edge lists; None keeps it in memory only.
+    """
+
+    def __init__(
+        self,
+        prepared: PreparedData,
+        encoder: EncoderConfig,
+        training: TrainingConfig,
+        magnitude: float = DEFAULT_STRAIN,
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.prepared = prepared
+        self.training = training
+        self.converter = StrainedGraphConverter(
+            edges=edge_strategy(encoder), magnitude=magnitude, cache=MaterialCache(cache_dir)
+        )
+        self.materials: dict[str, list[MaterialGraphs]] = {}
+        self.skipped: dict[str, str] = {}
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.materials:
+            return
+        for part in ("train", "val", "test"):
+            converted = []
+            for record in self.prepared.part(part):
+                try:
+                    converted.append(material_graphs(record, self.converter))
+                except ValueError as exc:  # ElementDataError, StandardizationError, unknown element
+                    self.skipped[record.material_id] = str(exc)
+            self.materials[part] = converted
+        if self.skipped:
+            logger.warning("skipped %d materials whose graphs cannot be built: %s", len(self.skipped), self.skipped)
+        if not self.materials["train"] or not self.materials["val"]:
+            raise ValueError(
+                f"need at least one training and one validation material, got {len(self.materials['train'])} and "
+                f"{len(self.materials['val'])}; use a larger dataset."
+            )
+
+    @property
+    def normalization(self) -> NormalizationStats:
+        """Statistics fitted on the training materials (call ``setup`` first)."""
+        return fit_normalization(self.materials["train"])
+
+    def counts(self) -> dict[str, int]:
+        """Materials per part after graph building, and graphs per training epoch."""
+        counts = {part: len(materials) for part, materials in self.materials.items()}
+        counts["train_samples_per_epoch"] = len(self._training_samples())
+        return counts
+
+    def _training_samples(self) -> TrainingSamples:
+        t = self.training
+        return TrainingSamples(self.materials["train"], t.seed, t.strains_per_material, t.redraw_onehot)
+
+    def train_dataloader(self) -> DataLoader:
+        dataset = self._training_samples()
+        sampler = EpochSampler(len(dataset), self.training.seed)
+        return DataLoader(dataset, batch_size=self.training.batch_size, sampler=sampler)
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(evaluation_samples(self.materials["val"]), batch_size=self.training.val_batch_size)
+
+    def test_dataloader(self) -> DataLoader:
+        return DataLoader(evaluation_samples(self.materials["test"]), batch_size=self.training.val_batch_size)

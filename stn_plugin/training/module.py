@@ -1,0 +1,182 @@
+"""Lightning module of the StrainTensorNet family (mirrors matgl's ``ModelLightningModule``).
+
+Loss (paper Eq. 9): ``L1(U_pred, U_true) + lambda_class * BCE(sigmoid(logits), DCV)`` on normalised U
+(mean over the batch; BCE mean over the batch and the 21 entries). Models without a classifier (Fig. 6)
+train on the L1 term alone and log NaN for the classifier metrics, so every run has the same keys.
+
+Teacher forcing: during the first ``teacher_forcing_epochs`` TRAINING epochs the regression head gets
+the true DCV (``batch.dcv``). Validation always uses the model's own DCV (the reference code also
+teacher-forced validation, notes §7 D9, which lets an early epoch become the "best" checkpoint).
+
+Metrics, logged once per epoch (keys are stable across architectures and configs):
+
+========================== ===================================================================
+``train/loss``              Eq. 9 on the training samples (dimensionless)
+``train/sed_l1_mev``        mean |U_pred - U_true| of the training samples, meV/atom
+``train/bce``               classifier BCE (NaN without a classifier)
+``train/dcv_accuracy``      fraction of the 21 DCV entries right at probability 0.5 (NaN without one)
+``train/lr``                learning rate at the end of the epoch
+``val/loss``, ``val/bce``,  as above, on all 21 strain states of every validation material
+``val/dcv_accuracy``
+``val/sed_mae_mev``         MAE of U_ij, meV/atom (the model-selection metric)
+``val/cij_mae_gpa``         MAE of the 21 upper-triangle C_ij, GPa (C from the 21 predicted U, Eq. 3)
+``val/bulk_voigt_mae_gpa``  MAE of B_V, GPa
+``val/shear_voigt_mae_gpa`` MAE of G_V, GPa
+========================== ===================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import lightning as pl
+import numpy as np
+import torch
+import torch.nn.functional as F
+from numpy.typing import NDArray
+from torch import Tensor
+from torch_geometric.data import Batch
+
+from stn_plugin.evaluation.data import upper_entries
+from stn_plugin.evaluation.metrics import voigt_moduli
+from stn_plugin.models.base import StnModel, StnOutput
+from stn_plugin.models.config import TrainingConfig
+from stn_plugin.physics.sed import sed_to_elastic
+from stn_plugin.physics.voigt import N_PAIRS, from_upper_triangle
+
+MONITOR: str = "val/sed_mae_mev"
+"""Metric used for the best checkpoint and early stopping (lower is better)."""
+
+STEP_METRICS: tuple[str, ...] = ("loss", "sed_l1_mev", "bce", "dcv_accuracy")
+"""Per-batch metrics of training; validation logs them with ``sed_l1_mev`` named ``sed_mae_mev``."""
+
+TENSOR_METRICS: tuple[str, ...] = ("cij_mae_gpa", "bulk_voigt_mae_gpa", "shear_voigt_mae_gpa")
+"""Validation metrics of the assembled elastic tensors."""
+
+
+def tensor_metrics(
+    sed_pred: NDArray[np.floating],
+    sed_true: NDArray[np.floating],
+    volume_per_atom: NDArray[np.floating],
+    magnitude: float,
+) -> dict[str, float]:
+    """MAE of C_ij (21 upper-triangle entries), B_V and G_V from the 21 U_ij of M materials.
+
+    Args:
+        sed_pred, sed_true: U_ij, shape (M, 21), meV/atom, ``VOIGT_PAIRS`` order.
+        volume_per_atom: (M,) Angstrom^3/atom.
+        magnitude: strain magnitude.
+
+    Returns:
+        the ``TENSOR_METRICS`` in GPa.
+    """
+    c_pred, c_true = (
+        sed_to_elastic(np.stack([from_upper_triangle(u) for u in sed]), volume_per_atom, magnitude)
+        for sed in (sed_pred, sed_true)
+    )
+    m_pred, m_true = voigt_moduli(c_pred), voigt_moduli(c_true)
+    return {
+        "cij_mae_gpa": float(np.abs(upper_entries(c_pred) - upper_entries(c_true)).mean()),
+        "bulk_voigt_mae_gpa": float(np.abs(m_pred["bulk_voigt"] - m_true["bulk_voigt"]).mean()),
+        "shear_voigt_mae_gpa": float(np.abs(m_pred["shear_voigt"] - m_true["shear_voigt"]).mean()),
+    }
+
+
+class StnLightningModule(pl.LightningModule):
+    """Trains a :class:`~stn_plugin.models.StnModel` on batches of strained graphs.
+
+    Batches follow the graph contract plus ``material_number`` (B,) (see :mod:`stn_plugin.training.data`).
+
+    Args:
+        model: the model, with its normalisation statistics already set.
+        training: training config (learning rate, schedule, lambda_class, teacher forcing).
+    """
+
+    def __init__(self, model: StnModel, training: TrainingConfig | Mapping[str, Any]) -> None:
+        super().__init__()
+        self.model = model
+        self.config = TrainingConfig.model_validate(
+            training.model_dump() if isinstance(training, TrainingConfig) else training
+        )
+        self.save_hyperparameters({"training": self.config.model_dump(mode="json")})
+        self._val_rows: list[Tensor] = []
+
+    def forward(self, batch: Batch, dcv_input: Tensor | None = None) -> StnOutput:
+        """Run the wrapped model."""
+        return self.model(batch, dcv_input)
+
+    def _losses(self, batch: Batch, out: StnOutput) -> dict[str, Tensor]:
+        """Eq. 9 and its parts for one batch."""
+        l1 = F.l1_loss(out.sed_normalized, self.model.normalize_sed(batch.sed))
+        metrics = {"sed_l1_mev": l1 * self.model.sed_std}
+        if out.dcv_logits is None:
+            nan = torch.full((), float("nan"), device=l1.device)
+            return {"loss": l1, **metrics, "bce": nan, "dcv_accuracy": nan}
+        dcv = batch.dcv.to(out.dcv_logits.dtype)
+        bce = F.binary_cross_entropy_with_logits(out.dcv_logits, dcv)
+        accuracy = ((out.dcv_logits > 0) == (dcv > 0.5)).to(l1.dtype).mean()
+        return {"loss": l1 + self.config.lambda_class * bce, **metrics, "bce": bce, "dcv_accuracy": accuracy}
+
+    def _log_step(self, stage: str, losses: Mapping[str, Tensor], batch_size: int) -> None:
+        names = {"sed_l1_mev": "sed_mae_mev"} if stage == "val" else {}
+        self.log_dict(
+            {f"{stage}/{names.get(key, key)}": value.detach() for key, value in losses.items()},
+            on_step=False,
+            on_epoch=True,
+            batch_size=batch_size,
+            sync_dist=True,
+        )
+
+    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        """Eq. 9 on a batch; the true DCV feeds the regressor during the teacher-forcing epochs."""
+        teacher_forcing = self.current_epoch < self.config.teacher_forcing_epochs
+        losses = self._losses(batch, self.model(batch, batch.dcv if teacher_forcing else None))
+        self._log_step("train", losses, batch.num_graphs)
+        return losses["loss"]
+
+    def on_train_epoch_end(self) -> None:
+        self.log("train/lr", self.optimizers().param_groups[0]["lr"], on_epoch=True, sync_dist=False)
+
+    def on_validation_epoch_start(self) -> None:
+        self._val_rows = []
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        """Loss metrics of a batch; keeps (material, strain, U_pred, U_true, V/N) rows for the C metrics."""
+        out = self.model(batch)
+        self._log_step("val", self._losses(batch, out), batch.num_graphs)
+        sed_pred = self.model.denormalize_sed(out.sed_normalized)
+        # validation one-hots are the true ones; ``strain_index`` itself is offset by PyG batching
+        pair = batch.strain_onehot.argmax(dim=-1)
+        columns = (batch.material_number, pair, sed_pred, batch.sed, batch.volume_per_atom)
+        self._val_rows.append(torch.stack([c.detach().to(torch.float64) for c in columns], dim=1))
+
+    def on_validation_epoch_end(self) -> None:
+        """Assemble the 21 U of every validation material into C and log the tensor metrics."""
+        if not self._val_rows:
+            return
+        rows = self.all_gather(torch.cat(self._val_rows)).reshape(-1, 5).cpu().numpy()
+        material, pair = rows[:, 0].astype(int), rows[:, 1].astype(int)
+        n = material.max() + 1
+        sed_pred, sed_true = np.full((n, N_PAIRS), np.nan), np.full((n, N_PAIRS), np.nan)
+        volume = np.full(n, np.nan)
+        sed_pred[material, pair], sed_true[material, pair], volume[material] = rows[:, 2], rows[:, 3], rows[:, 4]
+        complete = np.isfinite(sed_pred).all(axis=1)  # a material missing strains (limit_val_batches) is left out
+        if complete.any():
+            metrics = tensor_metrics(
+                sed_pred[complete], sed_true[complete], volume[complete], float(self.model.strain)
+            )
+        else:
+            metrics = dict.fromkeys(TENSOR_METRICS, float("nan"))
+        self.log_dict({f"val/{key}": value for key, value in metrics.items()}, on_epoch=True, sync_dist=False)
+        self._val_rows = []
+
+    def configure_optimizers(self) -> Any:
+        """Adam; cosine decay from ``lr`` to ``min_lr`` over all planned steps, stepped every batch."""
+        optimizer = torch.optim.Adam(self.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
+        if self.config.scheduler == "none":
+            return optimizer
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=max(int(self.trainer.estimated_stepping_batches), 1), eta_min=self.config.min_lr
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

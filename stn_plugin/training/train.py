@@ -1,0 +1,390 @@
+"""``train()``: one seeded, resumable, MLflow-tracked training run (the CLI and ``mlflow run`` call it).
+
+Output directory layout (``output_dir``)::
+
+    checkpoints/last.ckpt     every epoch (model, optimiser, scheduler, callbacks, loop state)
+    checkpoints/best.ckpt     lowest val/sed_mae_mev
+    mlflow_run.json           tracking URI and run id (resume logs to the same run)
+    config.yaml               the resolved ExperimentConfig (loadable with ``--config``)
+    split.json                the data split (material ids per part)
+    model/                    the best model, matgl ``IOMixIn.save`` format (``matgl.load_model``)
+    reports/{val,test}/       metrics.json, metrics.md, parity plots, Fig. 4 distance matrices, Fig. 7
+    result.json               :class:`TrainResult`
+
+Running the same call again resumes from ``checkpoints/last.ckpt``: the data order, the strains and
+one-hots drawn and the schedule depend only on (seed, epoch), so the final weights equal those of an
+uninterrupted run. Every file above except the checkpoints (written by Lightning) is written
+atomically (temporary name, then rename).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning as pl
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
+from pydantic import BaseModel, ConfigDict
+from torch_geometric.loader import DataLoader
+
+from stn_plugin.data import ElasticRecord
+from stn_plugin.evaluation import DCVAccuracy, EvaluationData, TableIIMetrics, write_report
+from stn_plugin.evaluation.report import write_text
+from stn_plugin.graph import DEFAULT_CACHE_DIR
+from stn_plugin.models import ARCHITECTURES, ExperimentConfig, StnModel, build_model, load_preset
+from stn_plugin.physics.sed import sed_to_elastic
+from stn_plugin.physics.voigt import N_PAIRS, from_upper_triangle
+from stn_plugin.training.data import MaterialGraphs, StnDataModule, evaluation_samples, prepare_data
+from stn_plugin.training.module import MONITOR, StnLightningModule
+from stn_plugin.training.tracking import (
+    DEFAULT_EXPERIMENT,
+    RUN_FILE,
+    StnMLFlowLogger,
+    flatten,
+    log_and_register_model,
+    log_params,
+    resolve_run,
+    resolve_tracking_uri,
+    tracking_client,
+)
+
+FINAL_KEYS: tuple[str, ...] = tuple(TableIIMetrics.model_fields) + tuple(DCVAccuracy.model_fields)
+"""Keys of the end-of-run metrics, logged as ``best/{val,test}/<key>`` (NaN when undefined)."""
+
+
+class TrainResult(BaseModel):
+    """What a training run produced.
+
+    Attributes:
+        run_id: MLflow run id (None without tracking or on a non-zero DDP rank).
+        output_dir: the training directory.
+        model_dir: saved best model (``matgl.load_model(model_dir)``); None on a non-zero rank.
+        best_checkpoint: Lightning checkpoint of the best epoch.
+        best_epoch: epoch of the best checkpoint (0-based).
+        epochs_trained: epochs completed (early stopping may end before ``max_epochs``).
+        metrics: last-epoch metrics (``train/*``, ``val/*``) and ``best/{val,test}/*`` of the best model.
+        model_uri: MLflow model URI of the logged pyfunc model, or None.
+        registered_model: registry name and version (``"name/3"``), or None.
+        counts: materials per split part and training graphs per epoch.
+        skipped: material id -> why its graphs could not be built.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str | None
+    output_dir: Path
+    model_dir: Path | None
+    best_checkpoint: Path | None
+    best_epoch: int | None
+    epochs_trained: int
+    metrics: dict[str, float]
+    model_uri: str | None
+    registered_model: str | None
+    counts: dict[str, int]
+    skipped: dict[str, str]
+
+
+def resolve_config(architecture: str, config: ExperimentConfig | str | Path | None) -> ExperimentConfig:
+    """Experiment config from an object, a preset name or a YAML path, checked against ``architecture``.
+
+    Args:
+        architecture: registry name (``strain-tensor-net``, ``fig6a``, ...) or config architecture
+            (``straintensornet``, ``fig6a``, ...).
+        config: the config, a preset name (``cpu``, ``paper``), a YAML path, or None for the
+            architecture's default preset from ``registry.yaml``.
+    """
+    from stn_plugin.registry import architecture as registry_architecture
+
+    if architecture in ARCHITECTURES:
+        config_architecture, default_preset = architecture, "cpu"
+    else:
+        entry = registry_architecture(architecture)
+        config_architecture, default_preset = entry.config_architecture, entry.default_preset
+    if not isinstance(config, ExperimentConfig):
+        config = load_preset(str(config or default_preset), architecture=config_architecture)  # type: ignore[arg-type]
+    if config.model.architecture != config_architecture:
+        raise ValueError(
+            f"the config is for architecture {config.model.architecture!r}, not {architecture!r}; "
+            "pass a matching config or the architecture it was written for."
+        )
+    return config
+
+
+def evaluation_data(model: StnModel, materials: Sequence[MaterialGraphs], batch_size: int) -> EvaluationData:
+    """Predict all 21 strain states of every material (true one-hot, no teacher forcing) as ``EvaluationData``."""
+    samples = evaluation_samples(materials)
+    sed, logits = [], []
+    model.eval()
+    with torch.inference_mode():
+        for batch in DataLoader(samples, batch_size=batch_size):
+            out = model(batch)
+            sed.append(model.denormalize_sed(out.sed_normalized).double())
+            if out.dcv_logits is not None:
+                logits.append(out.dcv_logits.double())
+    n = len(materials)
+    sed_pred = torch.cat(sed).view(n, N_PAIRS).numpy()
+    volume = np.array([m.volume_per_atom for m in materials])
+    u_true = np.stack([from_upper_triangle(m.sed) for m in materials])
+    u_pred = np.stack([from_upper_triangle(u) for u in sed_pred])
+    strain = float(model.strain)
+    with_dcv = bool(logits)
+    return EvaluationData(
+        sed_true=u_true,
+        sed_pred=u_pred,
+        elastic_true=sed_to_elastic(u_true, volume, strain),
+        elastic_pred=sed_to_elastic(u_pred, volume, strain),
+        crystal_systems=[m.crystal_system for m in materials],
+        elements=[m.elements for m in materials],
+        dcv_prob=torch.sigmoid(torch.cat(logits)).view(n, N_PAIRS, N_PAIRS).numpy() if with_dcv else None,
+        dcv_true=np.stack([m.dcv for m in materials]) if with_dcv else None,
+    )
+
+
+def _replace_directory(source: Path, target: Path) -> None:
+    """Move the finished directory ``source`` onto ``target`` (an existing ``target`` is removed after)."""
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    source.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _temporary_directory(parent: Path, name: str) -> Path:
+    return Path(tempfile.mkdtemp(dir=parent, prefix=f".{name}.tmp-"))
+
+
+def _final_metrics(part: str, metrics: Any) -> dict[str, float]:
+    """``best/<part>/<key>`` for every key of ``FINAL_KEYS`` (NaN when undefined)."""
+    values = {**metrics.overall.model_dump(), **(metrics.dcv.model_dump() if metrics.dcv is not None else {})}
+    return {f"best/{part}/{key}": float("nan") if values.get(key) is None else float(values[key]) for key in FINAL_KEYS}
+
+
+def _start_run(
+    uri: str, experiment: str, name: str, out: Path, resume: bool, config: ExperimentConfig, params: dict[str, Any]
+) -> str:
+    """Resolve the MLflow run (new, resumed or the ``mlflow run`` one) and log the params it lacks."""
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    out.mkdir(parents=True, exist_ok=True)
+    client = tracking_client(uri)
+    tags = {"stn.architecture": config.model.architecture, "stn.config": config.name}
+    run_id = resolve_run(client, experiment, name, out / RUN_FILE, resume, tags)
+    log_params(client, run_id, flatten(params))
+    return run_id
+
+
+def train(
+    architecture: str = "strain-tensor-net",
+    config: ExperimentConfig | str | Path | None = None,
+    *,
+    data: str | Path | Sequence[ElasticRecord] | None = None,
+    max_epochs: int | None = None,
+    seed: int | None = None,
+    output_dir: str | Path | None = None,
+    tracking_uri: str | None = None,
+    experiment: str = DEFAULT_EXPERIMENT,
+    run_name: str | None = None,
+    register_as: str | None = None,
+    track: bool = True,
+    split_seed: int = 0,
+    accelerator: str = "auto",
+    devices: int | str = 1,
+    strategy: str = "auto",
+    cache_dir: str | Path | None = DEFAULT_CACHE_DIR,
+    limit_train_batches: int | float | None = None,
+    progress_bar: bool = False,
+    callbacks: Sequence[Callback] = (),
+) -> TrainResult:
+    """Train a model of the StrainTensorNet family; resume when ``output_dir`` holds ``last.ckpt``.
+
+    Args:
+        architecture: registry name (``strain-tensor-net``, ``fig6a``, ``fig6b``, ``fig6c``) or the
+            config architecture name (``straintensornet``, ...).
+        config: ``ExperimentConfig``, preset name (``cpu``, ``paper``) or YAML path; None = the
+            architecture's default preset.
+        data: JSON-lines dataset, records, or None for the bundled de Jong et al. (2015) data.
+        max_epochs: overrides ``training.max_epochs``.
+        seed: overrides ``training.seed`` (model init, data order, strain and one-hot draws).
+        output_dir: training directory; default ``runs/<run_name or <config name>-seed<seed>>``.
+        tracking_uri: MLflow tracking URI; default ``$MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db``.
+        experiment: MLflow experiment name (ignored inside ``mlflow run``, which fixes the run).
+        run_name: MLflow run name; default ``<config name>-seed<seed>``.
+        register_as: register the trained model under this name (alias ``current``); None = do not.
+        track: log to MLflow at all.
+        split_seed: seed of the stratified train/val/test split (kept apart from ``seed`` so runs
+            with different seeds share one test set).
+        accelerator, devices, strategy: passed to ``lightning.Trainer`` (``strategy="ddp"``,
+            ``devices=N`` for data-parallel training).
+        cache_dir: on-disk cache of prepared cells / edge lists; None = memory only.
+        limit_train_batches: passed to the Trainer (short benchmark or smoke runs).
+        progress_bar: show Lightning's progress bar.
+        callbacks: extra Lightning callbacks (after the checkpoint and early-stopping callbacks).
+
+    Returns:
+        the :class:`TrainResult` (also written to ``result.json``).
+    """
+    resolved = resolve_config(architecture, config)
+    overrides = {k: v for k, v in (("max_epochs", max_epochs), ("seed", seed)) if v is not None}
+    resolved = resolved.model_copy(update={"training": resolved.training.model_copy(update=overrides)})
+    training = resolved.training
+    name = run_name or f"{resolved.name}-seed{training.seed}"
+    out = Path(output_dir) if output_dir is not None else Path("runs") / name
+    checkpoints = out / "checkpoints"
+    last = checkpoints / "last.ckpt"
+    resume = last.exists()
+    is_rank_zero = rank_zero_only.rank == 0
+
+    if training.num_threads is not None:
+        torch.set_num_threads(training.num_threads)
+    pl.seed_everything(training.seed, workers=True, verbose=False)
+    prepared = prepare_data(data, split_seed=split_seed)
+    datamodule = StnDataModule(prepared, resolved.model.encoder, training, cache_dir=cache_dir)
+    datamodule.setup()
+    model = build_model(resolved, **datamodule.normalization.model_dump())
+    module = StnLightningModule(model, training)
+
+    run_id = None
+    mlflow_logger: StnMLFlowLogger | bool = False
+    if track:
+        uri = resolve_tracking_uri(tracking_uri)
+        if is_rank_zero:  # other DDP ranks re-run this function; only rank 0 talks to MLflow
+            source = "bundled:dejong2015" if data is None else str(data) if isinstance(data, (str, Path)) else "records"
+            params = {
+                "config": resolved.model_dump(mode="json"),
+                "data": {
+                    "source": source,
+                    "split_seed": split_seed,
+                    "fractions": list(prepared.split.fractions),
+                    "n_input": prepared.report.n_input,
+                    "n_filtered_out": prepared.report.n_input - prepared.report.n_kept,
+                    "n_skipped": len(datamodule.skipped),
+                    **{f"n_{part}": n for part, n in datamodule.counts().items()},
+                },
+                "trainer": {"accelerator": accelerator, "devices": devices, "strategy": strategy},
+            }
+            run_id = _start_run(uri, experiment, name, out, resume, resolved, params)
+        mlflow_logger = StnMLFlowLogger(experiment_name=experiment, tracking_uri=uri, run_id=run_id)
+
+    checkpoint = ModelCheckpoint(
+        dirpath=checkpoints, filename="best", monitor=MONITOR, mode="min", save_top_k=1, enable_version_counter=False
+    )
+    # at the end of every epoch, validated or not (Lightning's save_last only follows top-k saves); listed after
+    # ``checkpoint`` so that last.ckpt holds the updated best-model state
+    every_epoch = ModelCheckpoint(
+        dirpath=checkpoints, filename="last", save_top_k=1, save_on_train_epoch_end=True, enable_version_counter=False
+    )
+    trainer = pl.Trainer(
+        max_epochs=training.max_epochs,
+        check_val_every_n_epoch=training.val_every_n_epochs,
+        accelerator=accelerator,
+        devices=devices,
+        strategy=strategy,
+        logger=mlflow_logger,
+        callbacks=[
+            checkpoint,
+            every_epoch,
+            EarlyStopping(monitor=MONITOR, mode="min", patience=training.early_stopping_patience),
+            *callbacks,
+        ],
+        deterministic="warn",
+        num_sanity_val_steps=0,
+        enable_progress_bar=progress_bar,
+        enable_model_summary=False,
+        log_every_n_steps=1,
+        default_root_dir=out,
+        limit_train_batches=limit_train_batches,
+    )
+    trainer.fit(module, datamodule=datamodule, ckpt_path=last if resume else None)
+    if not trainer.is_global_zero:
+        return TrainResult(
+            run_id=None, output_dir=out, model_dir=None, best_checkpoint=None, best_epoch=None,
+            epochs_trained=trainer.current_epoch, metrics={}, model_uri=None, registered_model=None,
+            counts=datamodule.counts(), skipped=datamodule.skipped,
+        )  # fmt: skip
+    return _finish(trainer, module, datamodule, resolved, out, checkpoint, run_id, register_as)
+
+
+def _finish(
+    trainer: pl.Trainer,
+    module: StnLightningModule,
+    datamodule: StnDataModule,
+    config: ExperimentConfig,
+    out: Path,
+    checkpoint: ModelCheckpoint,
+    run_id: str | None,
+    register_as: str | None,
+) -> TrainResult:
+    """Rank zero after ``fit``: best model -> model dir, reports, result, MLflow artifacts and registry."""
+    best = Path(checkpoint.best_model_path or Path(str(checkpoint.dirpath)) / "last.ckpt")
+    state = torch.load(best, map_location="cpu", weights_only=True)
+    module.load_state_dict(state["state_dict"])
+    model = module.model.cpu()
+    metrics = {key: float(value) for key, value in trainer.callback_metrics.items()}
+
+    staging = _temporary_directory(out, "model")
+    model.save(staging)
+    _replace_directory(staging, out / "model")
+    config.to_yaml(out / "config.yaml.tmp")
+    os.replace(out / "config.yaml.tmp", out / "config.yaml")
+    write_text(datamodule.prepared.split.model_dump_json(indent=1) + "\n", out / "split.json")
+
+    reports = _temporary_directory(out, "reports")
+    for part in ("val", "test"):
+        if datamodule.materials[part]:
+            data = evaluation_data(model, datamodule.materials[part], config.training.val_batch_size)
+            metrics.update(_final_metrics(part, write_report(data, reports / part)))
+    _replace_directory(reports, out / "reports")
+
+    if run_id is None:
+        return _write_result(trainer, datamodule, out, best, state, metrics, None, None, None)
+    import mlflow
+
+    with mlflow.start_run(run_id=run_id):
+        mlflow.log_metrics({k: v for k, v in metrics.items() if k.startswith("best/")}, step=int(state["epoch"]))
+        for name in ("config.yaml", "split.json"):
+            mlflow.log_artifact(str(out / name))
+        mlflow.log_artifacts(str(out / "model"), "model_dir")
+        mlflow.log_artifacts(str(out / "reports"), "reports")
+        model_uri, version = log_and_register_model(out / "model", register_as)
+        registered = f"{register_as}/{version}" if version is not None else None
+        result = _write_result(trainer, datamodule, out, best, state, metrics, run_id, model_uri, registered)
+        mlflow.log_artifact(str(out / "result.json"))
+    return result
+
+
+def _write_result(
+    trainer: pl.Trainer,
+    datamodule: StnDataModule,
+    out: Path,
+    best: Path,
+    state: dict[str, Any],
+    metrics: dict[str, float],
+    run_id: str | None,
+    model_uri: str | None,
+    registered: str | None,
+) -> TrainResult:
+    """The :class:`TrainResult` of a finished run, also written to ``result.json``."""
+    result = TrainResult(
+        run_id=run_id,
+        output_dir=out,
+        model_dir=out / "model",
+        best_checkpoint=best,
+        best_epoch=int(state["epoch"]),
+        epochs_trained=trainer.current_epoch,
+        metrics=metrics,
+        model_uri=model_uri,
+        registered_model=registered,
+        counts=datamodule.counts(),
+        skipped=datamodule.skipped,
+    )
+    write_text(result.model_dump_json(indent=1) + "\n", out / "result.json")
+    return result

@@ -1,0 +1,87 @@
+"""Canonical frame: edge-length multisets do not depend on orientation or cell; vectors rotate back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from pymatgen.core import Structure
+from scipy.spatial import cKDTree
+from scipy.spatial.transform import Rotation
+
+from stn_plugin.graph import StrainedGraphConverter, canonicalize
+from stn_plugin.physics.symmetry import point_group_operations
+from tests.graph_fixtures import SYSTEM_EXAMPLES, bundled_structures, rotated, triclinic
+
+torch.set_num_threads(1)
+
+
+def _examples() -> list[tuple[str, Structure]]:
+    structures = bundled_structures()
+    return [(name, structures[mid]) for name, mid in SYSTEM_EXAMPLES.items()] + [("triclinic", triclinic())]
+
+
+EXAMPLES = _examples()
+IDS = [name for name, _ in EXAMPLES]
+
+
+def _same_vector_multiset(a: np.ndarray, b: np.ndarray, tol: float = 1e-4) -> bool:
+    if a.shape != b.shape:
+        return False
+    # vectors repeat (e.g. the self-image edges of different atoms), so check nearest matches both ways
+    return bool(np.all(cKDTree(b).query(a)[0] < tol) and np.all(cKDTree(a).query(b)[0] < tol))
+
+
+@pytest.mark.parametrize(("name", "structure"), EXAMPLES, ids=IDS)
+def test_canonical_cell_is_the_input_crystal_in_the_input_frame(name: str, structure: Structure) -> None:
+    rotation = Rotation.random(random_state=7).as_matrix()
+    user = rotated(structure, rotation)
+    cell = canonicalize(user)
+    np.testing.assert_allclose(cell.rotation @ cell.rotation.T, np.eye(3), atol=1e-10)
+    mine = cell.user_frame_structure()
+    # every atom of the rotated-back conventional cell sits on an atom of the input (up to one translation)
+    frac = mine.cart_coords @ np.linalg.inv(user.lattice.matrix)
+    species_mine, species_user = np.array(mine.atomic_numbers), np.array(user.atomic_numbers)
+    matched = False
+    for j in np.flatnonzero(species_user == species_mine[0]):
+        dist = user.lattice.get_all_distances(frac + user.frac_coords[j] - frac[0], user.frac_coords)
+        dist[species_mine[:, None] != species_user[None, :]] = np.inf
+        matched = matched or bool(np.all(dist.min(axis=1) < 0.05))
+    assert matched
+    assert mine.volume / len(mine) == pytest.approx(user.volume / len(user), rel=1e-2)
+
+
+@pytest.mark.parametrize(("name", "structure"), EXAMPLES, ids=IDS)
+def test_edge_lengths_invariant_under_rotation_supercell_and_primitive(name: str, structure: Structure) -> None:
+    converter = StrainedGraphConverter(edges="cell_radius")
+    reference = converter.get_graph(structure)[0].edge_vec.numpy().astype(float)
+    ref_lengths = np.sort(np.linalg.norm(reference, axis=1))
+    variants = {
+        "supercell": structure.make_supercell([[1, 1, 0], [0, 1, 0], [0, 0, 2]], in_place=False),
+        "primitive": structure.get_primitive_structure(),
+        "conventional": canonicalize(structure).structure,
+    }
+    for label, variant in variants.items():
+        vec = converter.get_graph(variant)[0].edge_vec.numpy().astype(float)
+        np.testing.assert_allclose(np.sort(np.linalg.norm(vec, axis=1)), ref_lengths, atol=1e-4, err_msg=label)
+    for seed in range(2):
+        rotation = Rotation.random(random_state=seed).as_matrix()
+        vec = converter.get_graph(rotated(structure, rotation))[0].edge_vec.numpy().astype(float)
+        np.testing.assert_allclose(np.sort(np.linalg.norm(vec, axis=1)), ref_lengths, atol=1e-4)
+        # edge vectors come back in the user's (rotated) frame: the rotated reference vectors, up to a
+        # point-group operation g of the crystal (the box is not invariant under all of them)
+        ops = point_group_operations(rotated(structure, rotation))
+        assert any(_same_vector_multiset(vec, reference @ rotation.T @ g.T) for g in ops)
+
+
+def test_structure_in_standard_orientation_keeps_its_frame() -> None:
+    structure = canonicalize(bundled_structures()[SYSTEM_EXAMPLES["hexagonal"]]).structure
+    np.testing.assert_allclose(canonicalize(structure).rotation, np.eye(3), atol=1e-8)
+
+
+def test_without_standardisation_cell_radius_depends_on_orientation() -> None:
+    structure = bundled_structures()[SYSTEM_EXAMPLES["hexagonal"]]
+    converter = StrainedGraphConverter(edges="cell_radius", standardize=False)
+    counts = {converter.prepare(rotated(structure, Rotation.random(random_state=s).as_matrix())).num_edges
+              for s in range(4)}
+    assert len(counts) > 1

@@ -1,0 +1,133 @@
+"""train(): loss decreases, exact resume after an interruption, MLflow params/metrics/artifacts/registry."""
+
+from __future__ import annotations
+
+import json
+
+import lightning as pl
+import matgl
+import mlflow
+import numpy as np
+import pytest
+import torch
+from mlflow import MlflowClient
+
+from stn_plugin.data import load_jsonl
+from stn_plugin.training import REGISTRY_ALIAS, train
+from stn_plugin.training.tracking import RUN_FILE, resolve_run
+from tests.test_training_helpers import tiny_config, write_small_dataset
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory):
+    return write_small_dataset(tmp_path_factory.mktemp("data") / "small.jsonl")
+
+
+class _Recorder(pl.Callback):
+    """Keeps ``train/loss`` of every epoch."""
+
+    def __init__(self) -> None:
+        self.losses: list[float] = []
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self.losses.append(float(trainer.callback_metrics["train/loss"]))
+
+
+class _Interrupt(pl.Callback):
+    """Stops the process at the start of epoch ``epoch`` (after the previous epoch's checkpoint)."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        if trainer.current_epoch == self.epoch:
+            raise SystemExit("simulated kill")
+
+
+def _state(path):
+    return torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+
+
+def test_loss_decreases(small_data, tmp_path):
+    recorder = _Recorder()
+    config = tiny_config(lr=3e-3, max_epochs=4, teacher_forcing_epochs=0, strains_per_material="all")
+    train(config=config, data=small_data, output_dir=tmp_path, track=False, cache_dir=None, callbacks=[recorder])
+    assert len(recorder.losses) == 4
+    assert recorder.losses[-1] < 0.8 * recorder.losses[0], recorder.losses
+
+
+def test_resume_continues_the_same_trajectory(small_data, tmp_path):
+    config = tiny_config(max_epochs=3, teacher_forcing_epochs=1, lr=3e-3)
+    kwargs = {"config": config, "data": small_data, "track": False, "cache_dir": None}
+    straight = train(output_dir=tmp_path / "straight", **kwargs)
+    with pytest.raises(SystemExit):
+        train(output_dir=tmp_path / "resumed", callbacks=[_Interrupt(epoch=2)], **kwargs)
+    assert _state(tmp_path / "resumed/checkpoints/last.ckpt") != {}  # epoch-1 checkpoint is there
+    resumed = train(output_dir=tmp_path / "resumed", **kwargs)
+    assert resumed.epochs_trained == straight.epochs_trained == 3
+    a, b = _state(tmp_path / "straight/checkpoints/last.ckpt"), _state(tmp_path / "resumed/checkpoints/last.ckpt")
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-6, atol=1e-7, msg=key)
+    for key in ("val/sed_mae_mev", "val/cij_mae_gpa", "best/test/sed_mae_mev"):
+        assert resumed.metrics[key] == pytest.approx(straight.metrics[key], rel=1e-5)
+
+
+def test_mlflow_run_params_metrics_artifacts_registry(small_data, tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    common = {"data": small_data, "tracking_uri": uri, "experiment": "test-stn", "cache_dir": None}
+    result = train(
+        "strain-tensor-net", tiny_config(), output_dir=tmp_path / "stn", register_as="stn-tiny", **common
+    )
+    baseline = train("fig6a", tiny_config("fig6a"), output_dir=tmp_path / "fig6a", **common)
+
+    client = MlflowClient(uri)
+    run = client.get_run(result.run_id)
+    assert run.info.status == "FINISHED"
+    params = run.data.params
+    assert params["config.training.lr"] == "0.001" and params["config.model.encoder.lmax"] == "1"
+    assert params["data.n_train"] == "14" and params["data.split_seed"] == "0"
+    history = client.get_metric_history(result.run_id, "val/sed_mae_mev")
+    assert sorted(m.step for m in history) == [0, 1]  # step = epoch
+    for key in ("train/loss", "train/sed_l1_mev", "train/bce", "train/dcv_accuracy", "val/loss", "val/bce",
+                "val/dcv_accuracy", "val/cij_mae_gpa", "val/bulk_voigt_mae_gpa", "val/shear_voigt_mae_gpa",
+                "best/test/cij_mae_gpa"):  # fmt: skip
+        assert key in run.data.metrics, key
+    # two architectures, same metric keys (NaN where a model has no classifier)
+    other = client.get_run(baseline.run_id).data
+    assert set(other.metrics) == set(run.data.metrics)
+    assert np.isnan(other.metrics["val/bce"])
+    shared = lambda keys: {k for k in keys if not k.startswith("config.model.") or ".encoder." in k}  # noqa: E731
+    assert shared(params) == shared(other.params)  # only architecture-specific head params differ
+
+    artifacts = {a.path for a in client.list_artifacts(result.run_id)}
+    assert {"config.yaml", "split.json", "model_dir", "reports", "result.json"} <= artifacts
+    reports = {a.path for a in client.list_artifacts(result.run_id, "reports/test")}
+    assert {"reports/test/metrics.md", "reports/test/parity_cij.png", "reports/test/distance_cubic.png"} <= reports
+
+    version = client.get_model_version_by_alias("stn-tiny", REGISTRY_ALIAS)
+    assert result.registered_model == f"stn-tiny/{version.version}"
+    # the saved model directory and the registered pyfunc model both predict like the trained model
+    structure = load_jsonl(small_data)[0].structure
+    direct = matgl.load_model(result.model_dir).predict_structure(structure)
+    mlflow.set_tracking_uri(uri)
+    pyfunc = mlflow.pyfunc.load_model(f"models:/stn-tiny@{REGISTRY_ALIAS}")
+    (row,) = pyfunc.predict([structure.to_json()])
+    np.testing.assert_allclose(row["elastic_tensor"], direct.elastic_tensor.voigt, rtol=1e-5, atol=1e-6)
+
+
+def test_resume_reuses_the_recorded_run_and_kills_orphans(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    run_file = tmp_path / RUN_FILE
+    first = resolve_run(client, "exp", "a", run_file, resume=False)
+    assert json.loads(run_file.read_text())["run_id"] == first
+    assert resolve_run(client, "exp", "a", run_file, resume=True) == first  # killed process, same command
+    fresh = resolve_run(client, "exp", "a", run_file, resume=False)  # new start: the orphan is closed
+    assert fresh != first and client.get_run(first).info.status == "KILLED"
+    monkeypatch.setenv("MLFLOW_RUN_ID", client.create_run(client.get_run(fresh).info.experiment_id).info.run_id)
+    assert resolve_run(client, "exp", "a", run_file, resume=True) == mlflow.environment_variables.MLFLOW_RUN_ID.get()
+    assert client.get_run(fresh).info.status == "KILLED"
