@@ -32,7 +32,7 @@ def test_contract_fields(graphs) -> None:
     assert g.pbc_offset.shape == (e, 3) and g.frac_coords.shape == (n, 3)
     assert g.lattice.shape == (1, 3, 3) and g.edge_vec.shape == (e, 3) and g.edge_vec.dtype == torch.float32
     assert g.strain_onehot.shape == (1, N_PAIRS) and g.strain_onehot[0, 4] == 1 and g.strain_onehot.sum() == 1
-    assert g.strain_index.tolist() == [4] and g.dcv.shape == (1, N_PAIRS) and g.dcv[0, 4] == 1
+    assert g.strain_pair.tolist() == [4] and g.dcv.shape == (1, N_PAIRS) and g.dcv[0, 4] == 1
     i, j = VOIGT_PAIRS[4]
     assert g.sed.item() == pytest.approx((6 * i + j) + (6 * j + i))  # U = A + A^T, A[i, j] = 6 i + j
     assert g.volume_per_atom.item() == pytest.approx(STRUCTURE.volume / len(STRUCTURE), rel=1e-3)

@@ -37,7 +37,7 @@ def test_epoch_is_a_function_of_seed_and_epoch(datamodule):
     first, again, other = _epoch(datamodule, 3), _epoch(datamodule, 3), _epoch(datamodule, 4)
 
     def key(sample):
-        return int(sample.material_number), int(sample.strain_index), int(sample.strain_onehot.argmax())
+        return int(sample.material_number), int(sample.strain_pair), int(sample.strain_onehot.argmax())
 
     assert [key(s) for s in first] == [key(s) for s in again]
     assert [key(s) for s in first] != [key(s) for s in other]
@@ -50,7 +50,7 @@ def test_training_strain_from_minimal_set_and_onehot_inside_its_class(datamodule
     for epoch in range(4):
         for sample in _epoch(datamodule, epoch):
             material = materials[int(sample.material_number)]
-            pair, onehot = int(sample.strain_index), int(sample.strain_onehot.argmax())
+            pair, onehot = int(sample.strain_pair), int(sample.strain_onehot.argmax())
             assert pair in material.training_indices
             # graph, target and DCV stay those of the original strain; only the one-hot moves
             assert float(sample.sed) == pytest.approx(material.sed[pair], rel=1e-6)

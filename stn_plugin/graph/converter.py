@@ -155,6 +155,7 @@ class StrainedGraphConverter(GraphConverter):
             material.frac_coords,
         )
         fields = graph.to_dict()
+        fields["edge_index"] = fields["edge_index"].long()  # matgl builds it as matgl.int_th (int32)
         fields["num_nodes"] = material.num_atoms
         fields["atomic_numbers"] = torch.as_tensor(material.atomic_numbers, dtype=torch.long)
         fields["atom_scalars"] = torch.as_tensor(atom_scalars(material.atomic_numbers), dtype=torch.float32)
@@ -209,7 +210,7 @@ class StrainedGraphConverter(GraphConverter):
                     lattice=torch.as_tensor((material.lattice @ F.T)[None], dtype=matgl.float_th),
                     edge_vec=torch.as_tensor(vectors @ F.T, dtype=torch.float32),
                     strain_onehot=torch.nn.functional.one_hot(torch.tensor([k]), N_PAIRS).to(torch.float32),
-                    strain_index=torch.tensor([k], dtype=torch.long),
+                    strain_pair=torch.tensor([k], dtype=torch.long),
                     dcv=dcv_t[k : k + 1],
                     sed=torch.tensor([targets[k]], dtype=torch.float32),
                 )

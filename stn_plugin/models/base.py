@@ -145,11 +145,10 @@ class StnModel(MatGLModel):
 
     def _strained_graphs(self, structure: Structure) -> list[Data]:
         """The 21 strained graphs of ``structure`` (VOIGT_PAIRS order) with the model's edge settings and strain."""
-        from stn_plugin.graph import StrainedGraphConverter, get_edge_strategy
+        from stn_plugin.graph import StrainedGraphConverter
 
         if getattr(self, "_converter", None) is None:
-            params = {"cell_radius": {"s": self.edge_cutoff}, "radius": {"cutoff": self.edge_cutoff}}
-            edges = get_edge_strategy(self.edge_strategy, **params.get(self.edge_strategy, {}))
+            edges = self.config.encoder.build_edge_strategy()
             self._converter = StrainedGraphConverter(edges=edges, magnitude=float(self.strain))
         return self._converter.strained_graphs(structure)
 

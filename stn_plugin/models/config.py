@@ -10,13 +10,16 @@ Every config also round-trips through YAML (``ExperimentConfig.from_yaml`` / ``t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from stn_plugin.layers.irreps import SymmetryGroup
 from stn_plugin.layers.tensor_product import TensorProductKind
+
+if TYPE_CHECKING:
+    from stn_plugin.graph.edges import EdgeStrategy as EdgeStrategyImpl
 
 EdgeStrategy = Literal["cell_radius", "radius", "crystalnn"]
 Architecture = Literal["straintensornet", "fig6a", "fig6b", "fig6c"]
@@ -50,6 +53,13 @@ class EncoderConfig(_Frozen):
     edge_strategy: EdgeStrategy = "cell_radius"
     edge_cutoff: float = Field(12.0, gt=0)
     radial_cutoff: float = Field(13.0, gt=0)
+
+    def build_edge_strategy(self) -> EdgeStrategyImpl:
+        """The graph edge strategy these settings describe (``edge_cutoff`` = radius, or the box cap s)."""
+        from stn_plugin.graph import get_edge_strategy
+
+        params = {"cell_radius": {"s": self.edge_cutoff}, "radius": {"cutoff": self.edge_cutoff}}
+        return get_edge_strategy(self.edge_strategy, **params.get(self.edge_strategy, {}))
 
     @model_validator(mode="after")
     def _check(self) -> EncoderConfig:

@@ -78,7 +78,7 @@ class StnEncoder(nn.Module):
     def forward(self, data: Data, node_features: Tensor) -> dict[str, Tensor]:
         """Graph (contract fields ``atomic_numbers``, ``edge_index``, ``edge_vec``) and (N, F) features
         -> ``{readout: (B, readout_dim)}`` max-pooled invariant features."""
-        edge_index = data.edge_index.long()  # matgl's converters emit int32
+        edge_index = data.edge_index
         edge_vec = data.edge_vec.to(node_features.dtype)
         edge_sh = self.spherical_harmonics(edge_vec)
         edge_basis = self.radial_basis(edge_vec.norm(dim=-1))

@@ -62,7 +62,7 @@ def contract_graph(
         lattice=torch.tensor(lattice, dtype=torch.float32).unsqueeze(0),
         edge_vec=torch.tensor(edge_vec, dtype=torch.float32),
         strain_onehot=onehot,
-        strain_index=torch.tensor([pair]),
+        strain_pair=torch.tensor([pair]),
         dcv=onehot.clone(),
         sed=torch.tensor([float("nan")]),
         volume_per_atom=torch.tensor([structure.volume / len(structure)], dtype=torch.float32),

@@ -42,8 +42,7 @@ from torch_geometric.loader import DataLoader
 from stn_plugin.data import DataSplit, ElasticRecord, filter_records, load_bundled_dataset, load_jsonl, stratified_split
 from stn_plugin.data.filters import ValidationReport
 from stn_plugin.data.splits import DEFAULT_FRACTIONS
-from stn_plugin.graph import AtomScalarStandardizer, MaterialCache, StrainedGraphConverter, get_edge_strategy
-from stn_plugin.graph.edges import EdgeStrategy
+from stn_plugin.graph import AtomScalarStandardizer, MaterialCache, StrainedGraphConverter
 from stn_plugin.models.config import EncoderConfig, TrainingConfig
 from stn_plugin.physics.symmetry import analyze_symmetry
 from stn_plugin.physics.voigt import DEFAULT_STRAIN, N_PAIRS, upper_triangle
@@ -52,15 +51,6 @@ logger = logging.getLogger(__name__)
 
 _SHUFFLE, _DRAW = 0, 1
 """Stream tags of the seed sequences ``[seed, epoch, tag, ...]`` (shuffling vs strain/one-hot draws)."""
-
-
-def edge_strategy(encoder: EncoderConfig) -> EdgeStrategy:
-    """The edge strategy a model was configured with (``edge_cutoff`` is the radius, or the box cap s)."""
-    if encoder.edge_strategy == "radius":
-        return get_edge_strategy("radius", cutoff=encoder.edge_cutoff)
-    if encoder.edge_strategy == "cell_radius":
-        return get_edge_strategy("cell_radius", s=encoder.edge_cutoff)
-    return get_edge_strategy(encoder.edge_strategy)
 
 
 def load_records(data: str | Path | Sequence[ElasticRecord] | None) -> list[ElasticRecord]:
@@ -141,9 +131,6 @@ def material_graphs(record: ElasticRecord, converter: StrainedGraphConverter) ->
     symmetry = analyze_symmetry(prepared.structure(), converter.symprec, converter.angle_tolerance, converter.magnitude)
     sed = record.sed(converter.magnitude)
     graphs = converter.strained_graphs(prepared, sed=sed, dcv=symmetry.dcv)
-    edge_index = graphs[0].edge_index.long()  # the graph contract's dtype (matgl builds int32); shared by all 21
-    for graph in graphs:
-        graph.edge_index = edge_index
     return MaterialGraphs(
         material_id=record.material_id,
         crystal_system=symmetry.crystal_system,
@@ -287,7 +274,7 @@ class StnDataModule(pl.LightningDataModule):
         self.prepared = prepared
         self.training = training
         self.converter = StrainedGraphConverter(
-            edges=edge_strategy(encoder), magnitude=magnitude, cache=MaterialCache(cache_dir)
+            edges=encoder.build_edge_strategy(), magnitude=magnitude, cache=MaterialCache(cache_dir)
         )
         self.materials: dict[str, list[MaterialGraphs]] = {}
         self.skipped: dict[str, str] = {}

@@ -146,7 +146,7 @@ class StnLightningModule(pl.LightningModule):
         out = self.model(batch)
         self._log_step("val", self._losses(batch, out), batch.num_graphs)
         sed_pred = self.model.denormalize_sed(out.sed_normalized)
-        # validation one-hots are the true ones; ``strain_index`` itself is offset by PyG batching
+        # validation one-hots are the true ones (read the pair from them)
         pair = batch.strain_onehot.argmax(dim=-1)
         columns = (batch.material_number, pair, sed_pred, batch.sed, batch.volume_per_atom)
         self._val_rows.append(torch.stack([c.detach().to(torch.float64) for c in columns], dim=1))
