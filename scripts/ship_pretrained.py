@@ -1,0 +1,156 @@
+"""Bundle a finished training run as a pretrained model: files, model card, registry entry.
+
+Copies ``<run>/model`` (matgl format) into ``stn_plugin/pretrained/<name>/``, writes the model card
+(``README.md``) from the run's test report and the baselines evaluated on the same test split, and
+records the files' sha256, the training data and the test metrics in ``registry.yaml``.
+
+Usage (from the repository root)::
+
+    python scripts/ship_pretrained.py runs/stn-mp-2023 --name stn-mp-2023 --baseline-run runs/fig6a
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from stn_plugin.data import filter_records, load_bundled_dataset
+from stn_plugin.data.splits import load_split
+from stn_plugin.evaluation import EvaluationData, MeanTensorBaseline, evaluate
+from stn_plugin.registry import sha256_of
+
+ROOT = Path(__file__).resolve().parents[1]
+REGISTRY_HEADER = (
+    "# stn-plugin registry: the source of truth for architectures and pretrained models.\n"
+    "# Shipped inside the wheel as stn_plugin/registry.yaml (a symlink to this file).\n"
+    "# Pretrained entries are written by scripts/ship_pretrained.py.\n"
+)
+TABLE_KEYS = (
+    ("sed", "U_ij (meV/atom)", "_mev"),
+    ("cij", "C_ij (GPa)", "_gpa"),
+    ("bulk_voigt", "B_V (GPa)", "_gpa"),
+    ("shear_voigt", "G_V (GPa)", "_gpa"),
+    ("young", "Young (GPa)", "_gpa"),
+    ("poisson", "Poisson", ""),
+)
+
+
+def mean_tensor_baseline(split_path: Path) -> dict[str, float]:
+    """Table II metrics of the per-crystal-system mean tensor on the run's test split."""
+    records, _ = filter_records(load_bundled_dataset())
+    by_id = {r.material_id: r for r in records}
+    split = load_split(split_path)
+    train = [by_id[i] for i in split.train]
+    test = [by_id[i] for i in split.test]
+    baseline = MeanTensorBaseline.fit([r.elastic_tensor for r in train], [r.crystal_system for r in train])
+    systems = [r.crystal_system for r in test]
+    data = EvaluationData.from_elastic(
+        elastic_true=np.stack([r.elastic_tensor for r in test]),
+        elastic_pred=baseline.predict(systems),
+        volume_per_atom=[r.volume_per_atom for r in test],
+        crystal_systems=systems,
+        elements=[r.formula for r in test],
+    )
+    return evaluate(data).overall.model_dump()
+
+
+def metrics_table(columns: dict[str, dict[str, Any]]) -> str:
+    """Markdown table: one row per Table II property, MAE (RMSE) per column."""
+    names = list(columns)
+    lines = ["| property | mean (truth) | " + " | ".join(f"{n} MAE (RMSE)" for n in names) + " |"]
+    lines.append("|---" * (len(names) + 2) + "|")
+    first = columns[names[0]]
+    for key, label, unit in TABLE_KEYS:
+        cells = [f"{c[f'{key}_mae{unit}']:.3g} ({c[f'{key}_rmse{unit}']:.3g})" for c in columns.values()]
+        lines.append(f"| {label} | {first[f'{key}_mean{unit}']:.3g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help="output folder of `stn models train`")
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--baseline-run", type=Path, help="a Fig. 6(a) run on the same split")
+    args = parser.parse_args()
+
+    result = json.loads((args.run / "result.json").read_text())
+    test = json.loads((args.run / "reports" / "test" / "metrics.json").read_text())
+    split = json.loads((args.run / "split.json").read_text())
+    config = yaml.safe_load((args.run / "config.yaml").read_text())
+    columns = {"this model": test["overall"], "mean tensor per system": mean_tensor_baseline(args.run / "split.json")}
+    if args.baseline_run:
+        columns["Fig. 6(a), no DCV"] = json.loads((args.baseline_run / "reports" / "test" / "metrics.json").read_text())["overall"]
+
+    target = ROOT / "stn_plugin" / "pretrained" / args.name
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(args.run / "model", target)
+    counts = {part: len(split[part]) for part in ("train", "val", "test")}
+    date = datetime.date.today().isoformat()
+    card = f"""# {args.name}
+
+StrainTensorNet (Pakornchote et al., Phys. Rev. Research 5, 043198 (2023), Fig. 3) trained with the
+`{config['name']}` preset by `stn models train` on this machine class (2-core CPU, no GPU).
+
+* **Training data**: the de Jong et al. (2015) Materials Project elastic-constant survey bundled with
+  the package (1004 crystals, CC BY 4.0), after the default filters; split seed {split['seed']},
+  stratified by crystal system: {counts['train']} train / {counts['val']} val (model selection) /
+  {counts['test']} test (never seen in training or selection). Best epoch {result['best_epoch']} of
+  {result['epochs_trained']}.
+* **Frame**: predictions are in the Cartesian frame of the structure you pass.
+* **Scope**: ordered inorganic crystals similar to the training set (1-116 atoms per cell in the data,
+  elements of the data). Far fewer materials than the paper (about 8,300): expect larger errors, in
+  particular for low-symmetry and very stiff crystals.
+
+## Test-split metrics (MAE, RMSE in parentheses)
+
+Reproduce with `stn data prepare --output prepared --seed {split['seed']}` then
+`stn models evaluate {args.name} --data prepared/test.jsonl`.
+
+{metrics_table(columns)}
+
+## Retrain on newer Materials Project data
+
+```bash
+stn data fetch-mp --api-key $MP_API_KEY --output mp.jsonl
+stn models train strain-tensor-net --preset cpu --data mp.jsonl --register-as my-stn
+```
+
+Cite the paper, Materials Project (Jain et al., APL Mater. 1, 011002 (2013)) and de Jong et al.,
+Sci. Data 2, 150009 (2015) when you use this model.
+"""
+    (target / "README.md").write_text(card)
+
+    registry_path = ROOT / "registry.yaml"
+    registry = yaml.safe_load(registry_path.read_text())
+    overall = test["overall"]
+    registry.setdefault("pretrained", {})[args.name] = {
+        "architecture": "strain-tensor-net",
+        "directory": args.name,
+        "files": {p.name: sha256_of(p) for p in sorted(target.iterdir())},
+        "description": f"StrainTensorNet, `{config['name']}` preset, trained on the bundled de Jong 2015 MP data.",
+        "training_data": {
+            "source": "de Jong et al. 2015 Materials Project elastic survey (bundled)",
+            "counts": counts,
+            "split_seed": split["seed"],
+        },
+        "test_metrics": {
+            "units": "GPa except sed (meV/atom) and poisson (dimensionless)",
+            "n_materials": overall["n_materials"],
+            **{f"{k}_mae{u}": round(overall[f"{k}_mae{u}"], 3) for k, _, u in TABLE_KEYS},
+        },
+        "data_licence": "CC BY 4.0",
+        "date": date,
+    }
+    registry_path.write_text(REGISTRY_HEADER + "\n" + yaml.safe_dump(registry, sort_keys=False))
+    print(card)
+
+
+if __name__ == "__main__":
+    main()
