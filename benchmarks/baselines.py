@@ -17,11 +17,10 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
-
 from stn_plugin.data import filter_records, load_bundled_dataset, stratified_split
 from stn_plugin.data.records import ElasticRecord
-from stn_plugin.evaluation import EvaluationData, MeanTensorBaseline, evaluate, write_report
+from stn_plugin.evaluation import evaluate, write_report
+from stn_plugin.evaluation.baselines import mean_tensor_baseline_data
 
 
 def _parse_args() -> argparse.Namespace:
@@ -45,15 +44,7 @@ def main() -> None:
     print(f"split seed {args.seed}: train {len(train)}, val {len(split.val)}, test {len(test)}")
     print("test per crystal system:", {s: c["test"] for s, c in split.counts.items()})
 
-    baseline = MeanTensorBaseline.fit([r.elastic_tensor for r in train], [r.crystal_system for r in train])
-    systems = [r.crystal_system for r in test]
-    data = EvaluationData.from_elastic(
-        elastic_true=np.stack([r.elastic_tensor for r in test]),
-        elastic_pred=baseline.predict(systems),
-        volume_per_atom=[r.volume_per_atom for r in test],
-        crystal_systems=systems,
-        elements=[r.formula for r in test],
-    )
+    data = mean_tensor_baseline_data(train, test)
     metrics = write_report(data, args.report) if args.report else evaluate(data)
     print()
     print(metrics.to_markdown())

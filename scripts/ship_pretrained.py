@@ -18,12 +18,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
 from stn_plugin.data import filter_records, load_bundled_dataset
 from stn_plugin.data.splits import load_split
-from stn_plugin.evaluation import EvaluationData, MeanTensorBaseline, evaluate
+from stn_plugin.evaluation import evaluate
+from stn_plugin.evaluation.baselines import mean_tensor_baseline_data
 from stn_plugin.registry import sha256_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,15 +49,7 @@ def mean_tensor_baseline(split_path: Path) -> dict[str, float]:
     split = load_split(split_path)
     train = [by_id[i] for i in split.train]
     test = [by_id[i] for i in split.test]
-    baseline = MeanTensorBaseline.fit([r.elastic_tensor for r in train], [r.crystal_system for r in train])
-    systems = [r.crystal_system for r in test]
-    data = EvaluationData.from_elastic(
-        elastic_true=np.stack([r.elastic_tensor for r in test]),
-        elastic_pred=baseline.predict(systems),
-        volume_per_atom=[r.volume_per_atom for r in test],
-        crystal_systems=systems,
-        elements=[r.formula for r in test],
-    )
+    data = mean_tensor_baseline_data(train, test)
     return evaluate(data).overall.model_dump()
 
 

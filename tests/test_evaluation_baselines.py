@@ -24,3 +24,16 @@ def test_fit_rejects_mismatched_inputs() -> None:
         MeanTensorBaseline.fit(np.zeros((2, 6, 6)), ["cubic"])
     with pytest.raises(ValueError, match="shape"):
         MeanTensorBaseline.fit(np.zeros((0, 6, 6)), [])
+
+
+def test_baseline_on_records_predicts_the_training_mean_of_the_system() -> None:
+    from stn_plugin.evaluation.baselines import mean_tensor_baseline_data
+
+    from .fixtures.factories import cubic_tensor, make_record
+
+    train = [make_record("a", cubic_tensor(200.0)), make_record("b", cubic_tensor(300.0))]
+    test = [make_record("c", cubic_tensor(280.0))]
+    data = mean_tensor_baseline_data(train, test)
+    np.testing.assert_allclose(data.elastic_pred[0], cubic_tensor(250.0))
+    np.testing.assert_allclose(data.elastic_true[0], cubic_tensor(280.0))
+    assert list(data.crystal_systems) == ["cubic"]

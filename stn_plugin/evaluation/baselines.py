@@ -10,9 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from stn_plugin.evaluation.data import EvaluationData
+
+if TYPE_CHECKING:
+    from stn_plugin.data.records import ElasticRecord
 
 
 @dataclass(frozen=True)
@@ -53,3 +59,16 @@ class MeanTensorBaseline:
     def predict(self, crystal_systems: Sequence[str]) -> NDArray[np.float64]:
         """Predicted C, shape (N, 6, 6), GPa: the system's mean, or the global mean for an unseen system."""
         return np.stack([self.system_means.get(s, self.global_mean) for s in crystal_systems])
+
+
+def mean_tensor_baseline_data(train: Sequence[ElasticRecord], test: Sequence[ElasticRecord]) -> EvaluationData:
+    """Fit the baseline on ``train`` records and return its predictions for ``test`` as evaluation input."""
+    baseline = MeanTensorBaseline.fit([r.elastic_tensor for r in train], [r.crystal_system for r in train])
+    systems = [r.crystal_system for r in test]
+    return EvaluationData.from_elastic(
+        elastic_true=np.stack([r.elastic_tensor for r in test]),
+        elastic_pred=baseline.predict(systems),
+        volume_per_atom=[r.volume_per_atom for r in test],
+        crystal_systems=systems,
+        elements=[r.formula for r in test],
+    )
