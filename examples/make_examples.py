@@ -1,6 +1,6 @@
 """Write the example structures of this folder with pymatgen (experimental lattice parameters, room temperature).
 
-Run from anywhere: ``python examples/structures/make_examples.py``.
+Run from anywhere: ``python examples/make_examples.py``.
 
 * ``Si.cif``            diamond-cubic silicon, a = 5.431 Angstrom (primitive cell, 2 atoms)
 * ``NaCl.poscar``       rock salt, a = 5.640 Angstrom (primitive cell, 2 atoms), VASP POSCAR
@@ -17,7 +17,7 @@ from pymatgen.core import Lattice, Structure
 from pymatgen.io.cif import CifWriter
 from pymatgen.io.vasp import Poscar
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent / "structures"
 
 
 def main() -> None:
