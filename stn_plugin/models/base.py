@@ -15,6 +15,7 @@ from torch import Tensor
 from torch_geometric.data import Batch, Data
 
 from stn_plugin.models.config import EncoderConfig
+from stn_plugin.models.input_checks import check_graph_connectivity, check_structure
 from stn_plugin.models.prediction import ElasticPrediction, elastic_prediction
 from stn_plugin.physics.voigt import DEFAULT_STRAIN, N_PAIRS
 
@@ -150,7 +151,10 @@ class StnModel(MatGLModel):
         if getattr(self, "_converter", None) is None:
             edges = self.config.encoder.build_edge_strategy()
             self._converter = StrainedGraphConverter(edges=edges, magnitude=float(self.strain))
-        return self._converter.strained_graphs(structure)
+        check_structure(structure, self.config.encoder.max_atomic_number)
+        graphs = self._converter.strained_graphs(structure)
+        check_graph_connectivity(graphs[0], f"{self.edge_strategy} {self.edge_cutoff} Angstrom")
+        return graphs
 
     def predict_structure(self, structure: Structure, symmetrize: bool = False) -> ElasticPrediction:  # type: ignore[override]
         """Elastic tensor, SED and moduli of one crystal from one batched pass over its 21 strained graphs."""
