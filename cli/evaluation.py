@@ -1,37 +1,14 @@
-"""``stn models evaluate``: predictions of a dataset as ``EvaluationData``, and the printed metrics."""
+"""``stn models evaluate``: the printed metric tables."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 from rich.console import Group
 from rich.table import Table
 
-from stn_plugin.data import ElasticRecord
-from stn_plugin.evaluation import EvaluationData, EvaluationMetrics
+from stn_plugin.evaluation import EvaluationMetrics
 from stn_plugin.evaluation.metrics import TABLE_II_ROWS
-from stn_plugin.physics.symmetry import analyze_symmetry
-
-
-def evaluation_data(records: Sequence[ElasticRecord], predictions: Sequence[Any]) -> EvaluationData:
-    """Truth of ``records`` against their ``ElasticPrediction``s.
-
-    U_true follows from the record's C with the model's strain magnitude; the true DCV is
-    ``analyze_symmetry(structure).dcv``. DCV probabilities are included when every prediction has them.
-    """
-    with_dcv = all(p.dcv is not None for p in predictions)
-    return EvaluationData(
-        sed_true=np.stack([r.sed(p.strain) for r, p in zip(records, predictions, strict=True)]),
-        sed_pred=np.stack([p.sed for p in predictions]),
-        elastic_true=np.stack([r.elastic_tensor for r in records]),
-        elastic_pred=np.stack([np.asarray(p.elastic_tensor.voigt) for p in predictions]),
-        crystal_systems=[r.crystal_system for r in records],
-        elements=[r.formula for r in records],
-        dcv_prob=np.stack([p.dcv for p in predictions]) if with_dcv else None,
-        dcv_true=np.stack([analyze_symmetry(r.structure).dcv for r in records]) if with_dcv else None,
-    )
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:

@@ -335,10 +335,10 @@ def evaluate(
 
         stn models evaluate runs/my-run/model --data prepared/test.jsonl --report reports/my-run
     """
-    from cli.evaluation import evaluation_data, metrics_tables
+    from cli.evaluation import metrics_tables
     from stn_plugin.data import DatasetFormatError, load_jsonl
+    from stn_plugin.evaluation import EvaluationData, write_report
     from stn_plugin.evaluation import evaluate as evaluate_metrics
-    from stn_plugin.evaluation import write_report
 
     if not data.is_file():
         fail(f"--data {data}: no such file.", code=2)
@@ -361,7 +361,7 @@ def evaluate(
         error(message)
     if not kept:
         fail(f"no material of {data} could be predicted.")
-    evaluation = evaluation_data(kept, predictions)
+    evaluation = EvaluationData.from_predictions(kept, predictions)
     metrics = write_report(evaluation, report) if report is not None else evaluate_metrics(evaluation)
     console.print(metrics_tables(metrics))
     if report is not None:

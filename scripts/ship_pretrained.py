@@ -23,6 +23,7 @@ import yaml
 from stn_plugin.data import filter_records, load_bundled_dataset
 from stn_plugin.data.splits import load_split
 from stn_plugin.evaluation import evaluate
+from stn_plugin.evaluation.metrics import TABLE_II_ROWS
 from stn_plugin.evaluation.baselines import mean_tensor_baseline_data
 from stn_plugin.registry import sha256_of
 
@@ -32,15 +33,6 @@ REGISTRY_HEADER = (
     "# Shipped inside the wheel as stn_plugin/registry.yaml (a symlink to this file).\n"
     "# Pretrained entries are written by scripts/ship_pretrained.py.\n"
 )
-TABLE_KEYS = (
-    ("sed", "U_ij (meV/atom)", "_mev"),
-    ("cij", "C_ij (GPa)", "_gpa"),
-    ("bulk_voigt", "B_V (GPa)", "_gpa"),
-    ("shear_voigt", "G_V (GPa)", "_gpa"),
-    ("young", "Young (GPa)", "_gpa"),
-    ("poisson", "Poisson", ""),
-)
-
 
 def mean_tensor_baseline(split_path: Path) -> dict[str, float]:
     """Table II metrics of the per-crystal-system mean tensor on the run's test split."""
@@ -59,7 +51,7 @@ def metrics_table(columns: dict[str, dict[str, Any]]) -> str:
     lines = ["| property | mean (truth) | " + " | ".join(f"{n} MAE (RMSE)" for n in names) + " |"]
     lines.append("|---" * (len(names) + 2) + "|")
     first = columns[names[0]]
-    for key, label, unit in TABLE_KEYS:
+    for key, unit, label in TABLE_II_ROWS:
         cells = [f"{c[f'{key}_mae{unit}']:.3g} ({c[f'{key}_rmse{unit}']:.3g})" for c in columns.values()]
         lines.append(f"| {label} | {first[f'{key}_mean{unit}']:.3g} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -135,7 +127,7 @@ Sci. Data 2, 150009 (2015) when you use this model.
         "test_metrics": {
             "units": "GPa except sed (meV/atom) and poisson (dimensionless)",
             "n_materials": overall["n_materials"],
-            **{f"{k}_mae{u}": round(overall[f"{k}_mae{u}"], 3) for k, _, u in TABLE_KEYS},
+            **{f"{k}_mae{u}": round(overall[f"{k}_mae{u}"], 3) for k, u, _ in TABLE_II_ROWS},
         },
         "data_licence": "CC BY 4.0",
         "date": date,

@@ -44,5 +44,6 @@ __all__ = [
     "evaluate",
     "table_ii_metrics",
     "voigt_moduli",
+    "zero_component_stats",
     "write_report",
 ]

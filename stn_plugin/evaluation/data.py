@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -18,6 +19,10 @@ from pymatgen.core import Composition
 from stn_plugin.data.records import CRYSTAL_SYSTEMS
 from stn_plugin.physics.sed import elastic_to_sed
 from stn_plugin.physics.voigt import DEFAULT_STRAIN, N_PAIRS, VOIGT_PAIRS
+
+if TYPE_CHECKING:
+    from stn_plugin.data.records import ElasticRecord
+    from stn_plugin.models.prediction import ElasticPrediction
 
 
 _UPPER = tuple(np.array(VOIGT_PAIRS).T)
@@ -130,6 +135,27 @@ class EvaluationData:
             elastic_pred=c_pred,
             crystal_systems=tuple(crystal_systems),
             elements=tuple(elements),  # type: ignore[arg-type]  # normalised in __post_init__
+        )
+
+    @classmethod
+    def from_predictions(cls, records: Sequence[ElasticRecord], predictions: Sequence[ElasticPrediction]) -> EvaluationData:
+        """Truth of ``records`` against their model predictions (same order).
+
+        U_true follows from each record's C with the prediction's strain magnitude; the true DCV is
+        ``analyze_symmetry(structure).dcv``. DCV probabilities are included when every prediction has them.
+        """
+        from stn_plugin.physics.symmetry import analyze_symmetry
+
+        with_dcv = all(p.dcv is not None for p in predictions)
+        return cls(
+            sed_true=np.stack([r.sed(p.strain) for r, p in zip(records, predictions, strict=True)]),
+            sed_pred=np.stack([p.sed for p in predictions]),
+            elastic_true=np.stack([r.elastic_tensor for r in records]),
+            elastic_pred=np.stack([np.asarray(p.elastic_tensor.voigt) for p in predictions]),
+            crystal_systems=[r.crystal_system for r in records],
+            elements=[r.formula for r in records],
+            dcv_prob=np.stack([p.dcv for p in predictions]) if with_dcv else None,
+            dcv_true=np.stack([analyze_symmetry(r.structure).dcv for r in records]) if with_dcv else None,
         )
 
     def subset(self, mask: NDArray[np.bool_]) -> EvaluationData:

@@ -7,8 +7,6 @@ reader (MLflow, a browser) never sees a half-written PNG.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from numpy.typing import NDArray
 
 from stn_plugin.evaluation.data import EvaluationData, upper_entries
 from stn_plugin.evaluation.metrics import ElementErrors, voigt_moduli
+from stn_plugin.io import atomic_path
 from stn_plugin.physics.voigt import VOIGT_LABELS
 
 DPI: int = 120
@@ -33,14 +32,8 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(fig)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            fig.savefig(stream, format="png", dpi=DPI)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI)
     return path
 
 

@@ -14,30 +14,18 @@ Layout written by :func:`write_report` (``{system}`` for each crystal system pre
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 
 from stn_plugin.evaluation.data import EvaluationData
 from stn_plugin.evaluation.distances import distance_matrices_by_system
 from stn_plugin.evaluation.metrics import EvaluationMetrics, evaluate
-from stn_plugin.evaluation.plots import distance_matrix_plots, element_mae_plot, parity_plots
-
-
-def write_text(text: str, path: str | Path) -> Path:
-    """Write UTF-8 text atomically (temporary file in the same folder + ``os.replace``); returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+from stn_plugin.evaluation.plots import (
+    distance_matrix_plots,
+    element_mae_plot,
+    parity_plots,
+)
+from stn_plugin.io import atomic_write_text
 
 
 def write_report(data: EvaluationData, directory: str | Path) -> EvaluationMetrics:
@@ -62,6 +50,6 @@ def write_report(data: EvaluationData, directory: str | Path) -> EvaluationMetri
         metrics.overall.cij_mae_gpa or 0.0,
         directory / "element_mae.png",
     )
-    write_text(metrics.to_json(), directory / "metrics.json")
-    write_text(metrics.to_markdown(), directory / "metrics.md")
+    atomic_write_text(metrics.to_json(), directory / "metrics.json")
+    atomic_write_text(metrics.to_markdown(), directory / "metrics.md")
     return metrics

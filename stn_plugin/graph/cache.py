@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from pymatgen.core import Structure
 
 from stn_plugin.graph.edges import EdgeList
 from stn_plugin.graph.material import PreparedMaterial
+from stn_plugin.io import atomic_path
 
 DEFAULT_CACHE_DIR: Path = Path(os.environ.get("STN_PLUGIN_CACHE", Path.home() / ".cache" / "stn_plugin"))
 """Default on-disk cache directory (``$STN_PLUGIN_CACHE`` or ``~/.cache/stn_plugin``)."""
@@ -81,8 +81,7 @@ class MaterialCache:
         if self.directory is None:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".npz.tmp")
-        with os.fdopen(fd, "wb") as f:
+        with atomic_path(self._path(key)) as tmp, open(tmp, "wb") as f:
             np.savez(
                 f,
                 lattice=material.lattice,
@@ -93,7 +92,6 @@ class MaterialCache:
                 images=material.edges.images,
                 rotation=material.rotation,
             )
-        os.replace(tmp, self._path(key))
 
     def clear_memory(self) -> None:
         """Forget the in-memory entries (disk files stay)."""

@@ -32,7 +32,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Param, RunStatus
 from mlflow.pyfunc import PythonModel, PythonModelContext
 
-from stn_plugin.evaluation.report import write_text
+from stn_plugin.io import atomic_write_text
 
 DEFAULT_TRACKING_URI: str = "sqlite:///mlflow.db"
 """Tracking store used when neither the caller nor ``MLFLOW_TRACKING_URI`` names one."""
@@ -133,7 +133,7 @@ def resolve_run(
         run_id = client.create_run(experiment_id, run_name=run_name, tags=dict(tags or {})).info.run_id
     if previous_run is not None and previous != run_id and previous_run.info.status == "RUNNING":
         client.set_terminated(previous, status="KILLED")
-    write_text(json.dumps({"tracking_uri": client.tracking_uri, "run_id": run_id}) + "\n", run_file)
+    atomic_write_text(json.dumps({"tracking_uri": client.tracking_uri, "run_id": run_id}) + "\n", run_file)
     return run_id
 
 

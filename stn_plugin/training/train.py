@@ -19,7 +19,6 @@ atomically (temporary name, then rename).
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -36,8 +35,8 @@ from torch_geometric.loader import DataLoader
 
 from stn_plugin.data import ElasticRecord
 from stn_plugin.evaluation import DCVAccuracy, EvaluationData, TableIIMetrics, write_report
-from stn_plugin.evaluation.report import write_text
 from stn_plugin.graph import DEFAULT_CACHE_DIR
+from stn_plugin.io import atomic_path, atomic_write_text
 from stn_plugin.models import ARCHITECTURES, ExperimentConfig, StnModel, build_model, load_preset
 from stn_plugin.physics.sed import sed_to_elastic
 from stn_plugin.physics.voigt import N_PAIRS, from_upper_triangle
@@ -333,9 +332,9 @@ def _finish(
     staging = _temporary_directory(out, "model")
     model.save(staging)
     _replace_directory(staging, out / "model")
-    config.to_yaml(out / "config.yaml.tmp")
-    os.replace(out / "config.yaml.tmp", out / "config.yaml")
-    write_text(datamodule.prepared.split.model_dump_json(indent=1) + "\n", out / "split.json")
+    with atomic_path(out / "config.yaml") as tmp:
+        config.to_yaml(tmp)
+    atomic_write_text(datamodule.prepared.split.model_dump_json(indent=1) + "\n", out / "split.json")
 
     reports = _temporary_directory(out, "reports")
     for part in ("val", "test"):
@@ -386,5 +385,5 @@ def _write_result(
         counts=datamodule.counts(),
         skipped=datamodule.skipped,
     )
-    write_text(result.model_dump_json(indent=1) + "\n", out / "result.json")
+    atomic_write_text(result.model_dump_json(indent=1) + "\n", out / "result.json")
     return result
