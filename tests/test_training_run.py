@@ -58,8 +58,9 @@ def test_loss_decreases(small_data, tmp_path):
     assert recorder.losses[-1] < 0.8 * recorder.losses[0], recorder.losses
 
 
-def test_resume_continues_the_same_trajectory(small_data, tmp_path):
-    config = tiny_config(max_epochs=3, teacher_forcing_epochs=1, lr=3e-3)
+@pytest.mark.parametrize("ema_decay", [None, 0.9])
+def test_resume_continues_the_same_trajectory(small_data, tmp_path, ema_decay):
+    config = tiny_config(max_epochs=3, teacher_forcing_epochs=1, lr=3e-3, ema_decay=ema_decay)
     kwargs = {"config": config, "data": small_data, "track": False, "cache_dir": None}
     straight = train(output_dir=tmp_path / "straight", **kwargs)
     with pytest.raises(SystemExit):
@@ -73,6 +74,19 @@ def test_resume_continues_the_same_trajectory(small_data, tmp_path):
         torch.testing.assert_close(a[key], b[key], rtol=1e-6, atol=1e-7, msg=key)
     for key in ("val/sed_mae_mev", "val/cij_mae_gpa", "best/test/sed_mae_mev"):
         assert resumed.metrics[key] == pytest.approx(straight.metrics[key], rel=1e-5)
+
+
+def test_ema_weights_are_validated_checkpointed_and_saved(small_data, tmp_path):
+    config = tiny_config(max_epochs=2, teacher_forcing_epochs=0, lr=3e-3, ema_decay=0.5)
+    result = train(config=config, data=small_data, output_dir=tmp_path, track=False, cache_dir=None)
+    checkpoint = torch.load(tmp_path / "checkpoints/last.ckpt", map_location="cpu", weights_only=True)
+    averaged, raw = checkpoint["state_dict"], checkpoint["current_model_state"]
+    weight = next(k for k in averaged if k.endswith("weight"))
+    assert not torch.equal(averaged[weight], raw[weight])  # the averaged weights lag the raw ones
+    best = torch.load(result.best_checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+    saved = matgl.load_model(result.model_dir).state_dict()
+    for key, value in saved.items():
+        torch.testing.assert_close(value, best[f"model.{key}"], msg=key)
 
 
 def test_mlflow_run_params_metrics_artifacts_registry(small_data, tmp_path, monkeypatch):

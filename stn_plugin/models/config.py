@@ -112,6 +112,13 @@ class TrainingConfig(_Frozen):
         "all", description="per epoch: one random strain from the minimal index set, or all of them"
     )
     redraw_onehot: bool = Field(True, description="re-draw the one-hot inside its degeneracy class each epoch")
+    ema_decay: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="exponential moving average of the weights (decay per optimisation step); validation, "
+        "checkpoints and the saved model use the averaged weights. None = no averaging",
+    )
     early_stopping_patience: int = Field(30, ge=1, description="in validations without improvement")
     val_every_n_epochs: int = Field(1, ge=1, description="validation (all 21 strains per material) cadence")
     val_batch_size: int = Field(4, ge=1)

@@ -28,7 +28,7 @@ from typing import Any
 import lightning as pl
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, EarlyStopping, EMAWeightAveraging, ModelCheckpoint
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from pydantic import BaseModel, ConfigDict
 from torch_geometric.loader import DataLoader
@@ -292,6 +292,7 @@ def train(
             checkpoint,
             every_epoch,
             EarlyStopping(monitor=MONITOR, mode="min", patience=training.early_stopping_patience),
+            *([] if training.ema_decay is None else [EMAWeightAveraging(decay=training.ema_decay)]),
             *callbacks,
         ],
         deterministic="warn",
