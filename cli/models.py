@@ -36,6 +36,7 @@ app = typer.Typer(
 )
 
 MODEL_HELP = "pretrained model name (`stn models list`) or the directory of a saved model"
+SYMMETRIZE_HELP = "project C onto each crystal's point group (default); --no-symmetrize gives the raw network output"
 
 
 class OutputFormat(str, Enum):
@@ -264,7 +265,7 @@ def predict(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="write here (atomically) instead of stdout", dir_okay=False)
     ] = None,
-    symmetrize: Annotated[bool, typer.Option(help="project C onto each crystal's point group")] = False,
+    symmetrize: Annotated[bool, typer.Option(help=SYMMETRIZE_HELP)] = True,
 ) -> None:
     """Predict elastic tensors (C in GPa, U in meV/atom) and moduli of crystal structures.
 
@@ -277,7 +278,7 @@ def predict(
 
         stn models predict stn-mp-2023 examples/structures/* --format json --output predictions.json
 
-        stn models predict runs/my-run/model POSCAR --symmetrize --format csv
+        stn models predict runs/my-run/model POSCAR --no-symmetrize --format csv
     """
     from cli.predictions import (
         infer_format,
@@ -321,6 +322,7 @@ def evaluate(
     report: Annotated[
         Path | None, typer.Option(help="write metrics.json, metrics.md and the plots into this folder", file_okay=False)
     ] = None,
+    symmetrize: Annotated[bool, typer.Option(help=SYMMETRIZE_HELP)] = True,
 ) -> None:
     """Evaluate a model on a dataset: Table II metrics, per crystal system, DCV accuracy.
 
@@ -352,7 +354,7 @@ def evaluate(
     kept, predictions, failures = [], [], []
     for record in track(records, "Predicting", len(records)):
         try:
-            predictions.append(model.predict_structure(record.structure))
+            predictions.append(model.predict_structure(record.structure, symmetrize=symmetrize))
         except Exception as exc:  # one bad material must not stop the evaluation; it is reported below
             failures.append(f"{data}: material {record.material_id}: {_message(exc)}")
             continue

@@ -112,16 +112,22 @@ def test_predict_json_all_examples(tiny_model, tmp_path):
         assert set(row["moduli"]) >= {"bulk_voigt", "shear_voigt", "young", "poisson"}
 
 
-def test_predict_json_to_stdout_matches_python_api(tiny_model):
+@pytest.mark.parametrize(("flags", "symmetrize"), [([], True), (["--no-symmetrize"], False)])
+def test_predict_json_to_stdout_matches_python_api(tiny_model, flags, symmetrize):
     import stn_plugin
     from stn_plugin.io import read_structure
 
-    result = runner.invoke(app, ["models", "predict", tiny_model, EXAMPLE_FILES[0], "-f", "json", "--symmetrize"])
+    result = runner.invoke(app, ["models", "predict", tiny_model, EXAMPLE_FILES[0], "-f", "json", *flags])
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout)[0]
-    expected = stn_plugin.load(tiny_model).predict_structure(read_structure(EXAMPLE_FILES[0]), symmetrize=True)
+    structure = read_structure(EXAMPLE_FILES[0])
+    model = stn_plugin.load(tiny_model)
+    expected = model.predict_structure(structure, symmetrize=symmetrize)
     np.testing.assert_allclose(row["elastic_tensor"], expected.elastic_tensor.voigt, rtol=1e-6)
     np.testing.assert_allclose(row["sed"], expected.sed, rtol=1e-6)
+    assert model.predict_structure(structure).symmetrized  # the Python default is the CLI default
+    c = np.array(row["elastic_tensor"])  # Si, m-3m: C11 = C22 = C33 exactly only when projected
+    assert np.isclose(c[0, 0], c[2, 2], rtol=1e-9) == symmetrize
 
 
 def test_predict_bad_files_reported_good_ones_written(tiny_model, bad_files, tmp_path):

@@ -156,18 +156,21 @@ class StnModel(MatGLModel):
         check_graph_connectivity(graphs[0], f"{self.edge_strategy} {self.edge_cutoff} Angstrom")
         return graphs
 
-    def predict_structure(self, structure: Structure, symmetrize: bool = False) -> ElasticPrediction:  # type: ignore[override]
+    def predict_structure(self, structure: Structure, symmetrize: bool = True) -> ElasticPrediction:  # type: ignore[override]
         """Elastic tensor, SED and moduli of one crystal from one batched pass over its 21 strained graphs."""
         return self.predict_structures([structure], symmetrize=symmetrize)[0]
 
     def predict_structures(
-        self, structures: Sequence[Structure], symmetrize: bool = False, materials_per_batch: int = 8
+        self, structures: Sequence[Structure], symmetrize: bool = True, materials_per_batch: int = 8
     ) -> list[ElasticPrediction]:
         """Predict several crystals, ``materials_per_batch`` x 21 strained graphs per forward pass.
 
         Args:
             structures: crystals; results are in the Cartesian frame of each.
-            symmetrize: project C onto each crystal's point group.
+            symmetrize: project C onto each crystal's point group (Neumann's principle: C must be invariant
+                under it). The network's 21 outputs do not share that symmetry exactly; the projection
+                lowers the C_ij error (docs/RESULTS.md) and leaves the Voigt averages B_V, G_V unchanged.
+                False = the raw network output.
             materials_per_batch: materials per forward pass.
         """
         was_training = self.training

@@ -44,7 +44,7 @@ def elastic_prediction(
     sed_components: NDArray[np.floating],
     dcv: NDArray[np.floating] | None,
     strain: float,
-    symmetrize: bool = False,
+    symmetrize: bool = True,
 ) -> ElasticPrediction:
     """Assemble an :class:`ElasticPrediction` from the 21 predicted U_ij (meV/atom, VOIGT_PAIRS order)."""
     volume_per_atom = structure.volume / len(structure)

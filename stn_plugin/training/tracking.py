@@ -162,7 +162,7 @@ class StnPyfuncModel(PythonModel):
     """MLflow pyfunc wrapper of a saved StrainTensorNet-family model directory.
 
     Input: a list of pymatgen structures as JSON strings (``Structure.to_json()``). Param
-    ``symmetrize`` (bool, default False) projects C onto each crystal's point group. Output: one dict
+    ``symmetrize`` (bool, default True) projects C onto each crystal's point group (False: raw network output). Output: one dict
     per structure with ``elastic_tensor`` (6x6, GPa), ``sed`` (6x6, meV/atom) and the moduli
     (``bulk_voigt``, ..., GPa; ``poisson`` dimensionless), in the frame of the structure.
     """
@@ -176,7 +176,7 @@ class StnPyfuncModel(PythonModel):
         from pymatgen.core import Structure
 
         structures = [Structure.from_str(text, fmt="json") for text in model_input]
-        symmetrize = bool((params or {}).get("symmetrize", False))
+        symmetrize = bool((params or {}).get("symmetrize", True))
         return [
             {"elastic_tensor": np.asarray(p.elastic_tensor.voigt).tolist(), "sed": p.sed.tolist(), **p.moduli}
             for p in self.model.predict_structures(structures, symmetrize=symmetrize)
