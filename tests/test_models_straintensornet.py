@@ -225,3 +225,31 @@ def test_presets_and_yaml(tmp_path):
         load_preset("huge")
     with pytest.raises(ValidationError):
         ExperimentConfig.model_validate({"name": "x", "model": {"encoder": {"lmax": -1}}})
+
+
+
+@pytest.mark.parametrize(("threshold", "stable"), [(1e-4, True), (0.0, False)])
+def test_symmetry_zero_vectors_do_not_amplify_round_off(threshold, stable):
+    """Diamond Si with the shipped model: l = 1 features vanish by site symmetry, and round-off must not
+    turn them into unit vectors. With the threshold, translating the crystal (an exact invariance) and
+    float32 vs float64 agree to round-off; without it (0.0) they differ by GPa, the bug it fixes.
+    """
+    import stn_plugin
+    from pymatgen.core import Lattice, Structure
+
+    model = stn_plugin.load("stn-mp-2023")
+    for layer in model.encoder.nonlinearities:
+        layer.zero_threshold = threshold
+    si = Structure.from_spacegroup("Fd-3m", Lattice.cubic(5.47), ["Si"], [[0, 0, 0]])
+    shifted = si.copy()
+    shifted.translate_sites(range(len(si)), [0.1234, 0.0567, 0.311])
+    c32 = model.predict_structure(si, symmetrize=False).elastic_tensor.voigt
+    c32_shifted = model.predict_structure(shifted, symmetrize=False).elastic_tensor.voigt
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        c64 = model.double().predict_structure(si, symmetrize=False).elastic_tensor.voigt
+    finally:
+        torch.set_default_dtype(previous)
+    deviation_gpa = max(np.abs(c32 - c64).max(), np.abs(c32 - c32_shifted).max())
+    assert (deviation_gpa < 0.01) == stable, deviation_gpa

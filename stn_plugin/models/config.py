@@ -53,6 +53,9 @@ class EncoderConfig(_Frozen):
     edge_strategy: EdgeStrategy = "cell_radius"
     edge_cutoff: float = Field(12.0, gt=0)
     radial_cutoff: float = Field(13.0, gt=0)
+    vector_zero_threshold: float = Field(
+        1e-4, ge=0, description="l > 0 feature norms at or below it are zero in the norm nonlinearity (0 = off)"
+    )
 
     def build_edge_strategy(self) -> EdgeStrategyImpl:
         """The graph edge strategy these settings describe (``edge_cutoff`` = radius, or the box cap s)."""

@@ -70,7 +70,7 @@ class StnEncoder(nn.Module):
                     irreps_in, irreps_hidden, num_heads=config.num_heads, key_dim=config.key_dim, **radial
                 )
             )
-            self.nonlinearities.append(NormNonlinearity(irreps_hidden))
+            self.nonlinearities.append(NormNonlinearity(irreps_hidden, zero_threshold=config.vector_zero_threshold))
         self.readouts = nn.ModuleDict(
             {name: TFNConvolution(irreps_hidden, o3.Irreps(f"{config.readout_dim}x0e"), **radial) for name in readouts}
         )
