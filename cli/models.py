@@ -18,6 +18,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from cli.common import DATA_HELP, console, error, fail, info, track
+from stn_plugin.limits import MAX_ATOMS, MAX_EDGES
 from stn_plugin.registry import (
     ArchitectureEntry,
     PretrainedEntry,
@@ -71,7 +72,7 @@ def load_model(name_or_path: str) -> Any:
         return stn_plugin.load(name_or_path)
     except RegistryError as exc:
         fail(f"{exc} NAME_OR_PATH is a {MODEL_HELP}.")
-    except Exception as exc:  # matgl raises many types for a directory that is not a model
+    except Exception as exc:  # noqa: BLE001 - matgl raises many types for a directory that is not a model
         fail(f"could not load the model {name_or_path!r}: {_message(exc)}")
 
 
@@ -265,6 +266,12 @@ def predict(
         Path | None, typer.Option("--output", "-o", help="write here (atomically) instead of stdout", dir_okay=False)
     ] = None,
     symmetrize: Annotated[bool, typer.Option(help="project C onto each crystal's point group")] = False,
+    max_atoms: Annotated[
+        int, typer.Option(min=1, help="refuse crystals whose standard cell has more atoms (supercells are reduced)")
+    ] = MAX_ATOMS,
+    max_edges: Annotated[
+        int, typer.Option(min=1, help="refuse crystals whose graph has more directed edges")
+    ] = MAX_EDGES,
 ) -> None:
     """Predict elastic tensors (C in GPa, U in meV/atom) and moduli of crystal structures.
 
@@ -291,7 +298,9 @@ def predict(
     from stn_plugin.io import atomic_write_text
 
     model = load_model(name_or_path)
-    results = [predict_file(model, file, symmetrize) for file in track(files, "Predicting", len(files))]
+    results = [
+        predict_file(model, file, symmetrize, max_atoms, max_edges) for file in track(files, "Predicting", len(files))
+    ]
     fmt = output_format.value if output_format is not None else infer_format(output)
     for result in results:
         if not result.ok:
@@ -353,7 +362,7 @@ def evaluate(
     for record in track(records, "Predicting", len(records)):
         try:
             predictions.append(model.predict_structure(record.structure))
-        except Exception as exc:  # one bad material must not stop the evaluation; it is reported below
+        except Exception as exc:  # noqa: BLE001 - one bad material must not stop the evaluation; reported below
             failures.append(f"{data}: material {record.material_id}: {_message(exc)}")
             continue
         kept.append(record)
