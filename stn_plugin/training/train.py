@@ -13,8 +13,11 @@ Output directory layout (``output_dir``)::
 
 Running the same call again resumes from ``checkpoints/last.ckpt``: the data order, the strains and
 one-hots drawn and the schedule depend only on (seed, epoch), so the final weights equal those of an
-uninterrupted run. Every file above except the checkpoints (written by Lightning) is written
-atomically (temporary name, then rename).
+uninterrupted run, also after the process was killed (SIGKILL) at any point. Every file above is written
+atomically (temporary file in the same folder, then rename; checkpoints through :class:`AtomicCheckpointIO`),
+so a killed run leaves complete files. Checkpoints are loaded weights-only
+(:func:`stn_plugin.models.loading.safe_torch_load`): a truncated or tampered ``last.ckpt`` stops the run with
+a ``ModelFileError`` before any data is prepared, and one that would run code is refused.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import lightning as pl
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, EMAWeightAveraging, ModelCheckpoint
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from pydantic import BaseModel, ConfigDict
 from torch_geometric.loader import DataLoader
@@ -38,6 +42,7 @@ from stn_plugin.evaluation import DCVAccuracy, EvaluationData, TableIIMetrics, w
 from stn_plugin.graph import DEFAULT_CACHE_DIR
 from stn_plugin.io import atomic_path, atomic_write_text
 from stn_plugin.models import ARCHITECTURES, ExperimentConfig, StnModel, build_model, load_preset
+from stn_plugin.models.loading import ModelFileError, safe_torch_load
 from stn_plugin.physics.sed import sed_to_elastic
 from stn_plugin.physics.voigt import N_PAIRS, from_upper_triangle
 from stn_plugin.training.data import MaterialGraphs, StnDataModule, evaluation_samples, prepare_data
@@ -166,6 +171,26 @@ def _final_metrics(part: str, metrics: Any) -> dict[str, float]:
     return {f"best/{part}/{key}": float("nan") if values.get(key) is None else float(values[key]) for key in FINAL_KEYS}
 
 
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint writer, replacing the file only when the new one is complete.
+
+    Lightning's own writer goes through an fsspec transaction, which writes to the system temporary folder and
+    moves the file at the end: a copy, interruptible by a kill, when that folder is on another file system.
+    """
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
+        with atomic_path(path) as tmp:
+            torch.save(checkpoint, tmp)
+
+
+def _check_resume_checkpoint(path: Path) -> None:
+    """Raise ``ModelFileError`` (``UnsafeModelFileError``) unless ``path`` is a complete, safe Lightning checkpoint."""
+    fix = f"Delete {path} to start the training over, or restore the file from a backup."
+    checkpoint = safe_torch_load(path, fix)
+    if not isinstance(checkpoint, dict) or not {"state_dict", "epoch", "loops"} <= checkpoint.keys():
+        raise ModelFileError(path, "not a Lightning checkpoint (no state_dict, epoch and loops)", fix)
+
+
 def _start_run(
     uri: str, experiment: str, name: str, out: Path, resume: bool, config: ExperimentConfig, params: dict[str, Any]
 ) -> str:
@@ -199,7 +224,7 @@ def train(
     devices: int | str = 1,
     strategy: str = "auto",
     cache_dir: str | Path | None = DEFAULT_CACHE_DIR,
-    limit_train_batches: int | float | None = None,
+    limit_train_batches: float | None = None,
     progress_bar: bool = False,
     callbacks: Sequence[Callback] = (),
 ) -> TrainResult:
@@ -240,6 +265,8 @@ def train(
     checkpoints = out / "checkpoints"
     last = checkpoints / "last.ckpt"
     resume = last.exists()
+    if resume:
+        _check_resume_checkpoint(last)
     is_rank_zero = rank_zero_only.rank == 0
 
     if training.num_threads is not None:
@@ -302,8 +329,9 @@ def train(
         log_every_n_steps=1,
         default_root_dir=out,
         limit_train_batches=limit_train_batches,
+        plugins=[AtomicCheckpointIO()],
     )
-    trainer.fit(module, datamodule=datamodule, ckpt_path=last if resume else None)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=last if resume else None, weights_only=True)
     if not trainer.is_global_zero:
         return TrainResult(
             run_id=None, output_dir=out, model_dir=None, best_checkpoint=None, best_epoch=None,
@@ -325,7 +353,7 @@ def _finish(
 ) -> TrainResult:
     """Rank zero after ``fit``: best model -> model dir, reports, result, MLflow artifacts and registry."""
     best = Path(checkpoint.best_model_path or Path(str(checkpoint.dirpath)) / "last.ckpt")
-    state = torch.load(best, map_location="cpu", weights_only=True)
+    state = safe_torch_load(best, f"Delete {out} and train again.")
     module.load_state_dict(state["state_dict"])
     model = module.model.cpu()
     metrics = {key: float(value) for key, value in trainer.callback_metrics.items()}
