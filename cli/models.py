@@ -18,6 +18,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from cli.common import DATA_HELP, console, error, fail, info, track
+from cli.data import ON_INVALID_HELP, OnInvalid
 from stn_plugin.limits import MAX_ATOMS, MAX_EDGES
 from stn_plugin.registry import (
     ArchitectureEntry,
@@ -178,6 +179,7 @@ def model_info(name: Annotated[str, typer.Argument(help="architecture or pretrai
 def train(
     architecture: Annotated[str, typer.Argument(help="architecture name (`stn models list`), e.g. strain-tensor-net")],
     data: Annotated[Path | None, typer.Option(help=DATA_HELP, dir_okay=False)] = None,
+    on_invalid: Annotated[OnInvalid | None, typer.Option(help=ON_INVALID_HELP, show_default=False)] = None,
     config: Annotated[Path | None, typer.Option(help="experiment configuration YAML", dir_okay=False)] = None,
     preset: Annotated[
         str | None, typer.Option(help="named configuration: cpu or paper (default: the architecture's)")
@@ -200,7 +202,9 @@ def train(
 ) -> None:
     """Train a model, track the run in MLflow, and save the best model in MatGL format.
 
-    Running the same command again with the same --output resumes from the last checkpoint.
+    Running the same command again with the same --output resumes from the last checkpoint. Invalid
+    records of --data stop the command with a report by reason unless --on-invalid drop is given; the
+    report is written to validation_report.json in the training folder.
 
     Examples:
 
@@ -220,6 +224,7 @@ def train(
         if path is not None and not path.is_file():
             fail(f"{option} {path}: no such file.", code=2)
     optional = {"experiment": experiment, "max_epochs": max_epochs, "seed": seed, "output_dir": output}
+    optional["on_invalid"] = on_invalid.value if on_invalid is not None else None
     try:
         result = train_model(
             architecture,
@@ -235,6 +240,7 @@ def train(
         )
     except (RegistryError, KeyError, ValueError, OSError) as exc:
         fail(_message(exc))
+    info(result.validation.summary())
     for key, value in (
         ("run id", result.run_id or "(not tracked)"),
         ("model", result.model_dir),

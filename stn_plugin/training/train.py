@@ -7,6 +7,7 @@ Output directory layout (``output_dir``)::
     mlflow_run.json           tracking URI and run id (resume logs to the same run)
     config.yaml               the resolved ExperimentConfig (loadable with ``--config``)
     split.json                the data split (material ids per part)
+    validation_report.json    invalid and filtered records, counts by reason (also when they stop the run)
     model/                    the best model, matgl ``IOMixIn.save`` format (``matgl.load_model``)
     reports/{val,test}/       metrics.json, metrics.md, parity plots, Fig. 4 distance matrices, Fig. 7
     result.json               :class:`TrainResult`
@@ -38,6 +39,7 @@ from pydantic import BaseModel, ConfigDict
 from torch_geometric.loader import DataLoader
 
 from stn_plugin.data import ElasticRecord
+from stn_plugin.data.filters import InvalidRecordsError, OnInvalid, ValidationReport, default_on_invalid
 from stn_plugin.evaluation import DCVAccuracy, EvaluationData, TableIIMetrics, write_report
 from stn_plugin.graph import DEFAULT_CACHE_DIR
 from stn_plugin.io import atomic_path, atomic_write_text
@@ -78,6 +80,7 @@ class TrainResult(BaseModel):
         registered_model: registry name and version (``"name/3"``), or None.
         counts: materials per split part and training graphs per epoch.
         skipped: material id -> why its graphs could not be built.
+        validation: the dataset's validation report (records left out and why).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -93,6 +96,7 @@ class TrainResult(BaseModel):
     registered_model: str | None
     counts: dict[str, int]
     skipped: dict[str, str]
+    validation: ValidationReport
 
 
 def resolve_config(architecture: str, config: ExperimentConfig | str | Path | None) -> ExperimentConfig:
@@ -211,6 +215,7 @@ def train(
     config: ExperimentConfig | str | Path | None = None,
     *,
     data: str | Path | Sequence[ElasticRecord] | None = None,
+    on_invalid: OnInvalid | None = None,
     max_epochs: int | None = None,
     seed: int | None = None,
     output_dir: str | Path | None = None,
@@ -236,6 +241,10 @@ def train(
         config: ``ExperimentConfig``, preset name (``cpu``, ``paper``) or YAML path; None = the
             architecture's default preset.
         data: JSON-lines dataset, records, or None for the bundled de Jong et al. (2015) data.
+        on_invalid: invalid records (:mod:`stn_plugin.data.filters`): ``"drop"`` leaves them out, ``"raise"``
+            stops with :class:`~stn_plugin.data.filters.InvalidRecordsError`; None = ``"raise"`` for ``data``
+            you pass, ``"drop"`` for the bundled data. The report is written to ``validation_report.json``
+            either way.
         max_epochs: overrides ``training.max_epochs``.
         seed: overrides ``training.seed`` (model init, data order, strain and one-hot draws).
         output_dir: training directory; default ``runs/<run_name or <config name>-seed<seed>>``.
@@ -272,7 +281,14 @@ def train(
     if training.num_threads is not None:
         torch.set_num_threads(training.num_threads)
     pl.seed_everything(training.seed, workers=True, verbose=False)
-    prepared = prepare_data(data, split_seed=split_seed)
+    try:
+        prepared = prepare_data(data, split_seed=split_seed, on_invalid=on_invalid)
+    except InvalidRecordsError as exc:
+        if is_rank_zero:
+            atomic_write_text(exc.report.model_dump_json(indent=1) + "\n", out / "validation_report.json")
+        raise
+    if is_rank_zero:
+        atomic_write_text(prepared.report.model_dump_json(indent=1) + "\n", out / "validation_report.json")
     datamodule = StnDataModule(prepared, resolved.model.encoder, training, cache_dir=cache_dir)
     datamodule.setup()
     model = build_model(resolved, **datamodule.normalization.model_dump())
@@ -292,6 +308,7 @@ def train(
                     "fractions": list(prepared.split.fractions),
                     "n_input": prepared.report.n_input,
                     "n_filtered_out": prepared.report.n_input - prepared.report.n_kept,
+                    "on_invalid": on_invalid or default_on_invalid(data),
                     "n_skipped": len(datamodule.skipped),
                     **{f"n_{part}": n for part, n in datamodule.counts().items()},
                 },
@@ -336,7 +353,7 @@ def train(
         return TrainResult(
             run_id=None, output_dir=out, model_dir=None, best_checkpoint=None, best_epoch=None,
             epochs_trained=trainer.current_epoch, metrics={}, model_uri=None, registered_model=None,
-            counts=datamodule.counts(), skipped=datamodule.skipped,
+            counts=datamodule.counts(), skipped=datamodule.skipped, validation=prepared.report,
         )  # fmt: skip
     return _finish(trainer, module, datamodule, resolved, out, checkpoint, run_id, register_as)
 
@@ -378,7 +395,7 @@ def _finish(
 
     with mlflow.start_run(run_id=run_id):
         mlflow.log_metrics({k: v for k, v in metrics.items() if k.startswith("best/")}, step=int(state["epoch"]))
-        for name in ("config.yaml", "split.json"):
+        for name in ("config.yaml", "split.json", "validation_report.json"):
             mlflow.log_artifact(str(out / name))
         mlflow.log_artifacts(str(out / "model"), "model_dir")
         mlflow.log_artifacts(str(out / "reports"), "reports")
@@ -413,6 +430,7 @@ def _write_result(
         registered_model=registered,
         counts=datamodule.counts(),
         skipped=datamodule.skipped,
+        validation=datamodule.prepared.report,
     )
     atomic_write_text(result.model_dump_json(indent=1) + "\n", out / "result.json")
     return result
