@@ -30,6 +30,7 @@ from lightning.pytorch.loggers import MLFlowLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from mlflow import MlflowClient
 from mlflow.entities import Param, RunStatus
+from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModel, PythonModelContext
 
 from stn_plugin.io import atomic_write_text
@@ -128,13 +129,26 @@ def resolve_run(
         run_id = previous
         client.update_run(run_id, status=RunStatus.to_string(RunStatus.RUNNING))
     if run_id is None:
-        found = client.get_experiment_by_name(experiment)
-        experiment_id = found.experiment_id if found is not None else client.create_experiment(experiment)
+        experiment_id = _experiment_id(client, experiment)
         run_id = client.create_run(experiment_id, run_name=run_name, tags=dict(tags or {})).info.run_id
     if previous_run is not None and previous != run_id and previous_run.info.status == "RUNNING":
         client.set_terminated(previous, status="KILLED")
     atomic_write_text(json.dumps({"tracking_uri": client.tracking_uri, "run_id": run_id}) + "\n", run_file)
     return run_id
+
+
+def _experiment_id(client: MlflowClient, name: str) -> str:
+    """Id of experiment ``name``, created if missing (also when another process creates it at the same time)."""
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    try:
+        return client.create_experiment(name)
+    except MlflowException:
+        found = client.get_experiment_by_name(name)  # created by a concurrent run since the first look
+        if found is None:
+            raise
+        return found.experiment_id
 
 
 def _existing_run(client: MlflowClient, run_id: str | None) -> Any:

@@ -187,6 +187,30 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             torch.save(checkpoint, tmp)
 
 
+class EpochMetrics(Callback):
+    """Keeps the metrics of the checkpointed epoch in the checkpoint.
+
+    A run killed after its last checkpoint and restarted has no epoch left to run, so Lightning's
+    ``callback_metrics`` stay empty; :func:`train` reports ``restored`` (the metrics saved with the checkpoint it
+    resumed from), updated by whatever the resumed ``fit`` logged.
+    """
+
+    KEY: str = "stn_epoch_metrics"
+
+    def __init__(self) -> None:
+        self.restored: dict[str, float] = {}
+
+    def on_save_checkpoint(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        checkpoint[self.KEY] = {key: float(value) for key, value in trainer.callback_metrics.items()}
+
+    def on_load_checkpoint(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        self.restored = dict(checkpoint.get(self.KEY, {}))
+
+
 def _check_resume_checkpoint(path: Path) -> None:
     """Raise ``ModelFileError`` (``UnsafeModelFileError``) unless ``path`` is a complete, safe Lightning checkpoint."""
     fix = f"Delete {path} to start the training over, or restore the file from a backup."
@@ -325,6 +349,7 @@ def train(
     every_epoch = ModelCheckpoint(
         dirpath=checkpoints, filename="last", save_top_k=1, save_on_train_epoch_end=True, enable_version_counter=False
     )
+    epoch_metrics = EpochMetrics()
     trainer = pl.Trainer(
         max_epochs=training.max_epochs,
         check_val_every_n_epoch=training.val_every_n_epochs,
@@ -337,6 +362,7 @@ def train(
             every_epoch,
             EarlyStopping(monitor=MONITOR, mode="min", patience=training.early_stopping_patience),
             *([] if training.ema_decay is None else [EMAWeightAveraging(decay=training.ema_decay)]),
+            epoch_metrics,
             *callbacks,
         ],
         deterministic="warn",
@@ -355,7 +381,8 @@ def train(
             epochs_trained=trainer.current_epoch, metrics={}, model_uri=None, registered_model=None,
             counts=datamodule.counts(), skipped=datamodule.skipped, validation=prepared.report,
         )  # fmt: skip
-    return _finish(trainer, module, datamodule, resolved, out, checkpoint, run_id, register_as)
+    metrics = {**epoch_metrics.restored, **{key: float(value) for key, value in trainer.callback_metrics.items()}}
+    return _finish(trainer, module, datamodule, resolved, out, checkpoint, metrics, run_id, register_as)
 
 
 def _finish(
@@ -365,15 +392,18 @@ def _finish(
     config: ExperimentConfig,
     out: Path,
     checkpoint: ModelCheckpoint,
+    metrics: dict[str, float],
     run_id: str | None,
     register_as: str | None,
 ) -> TrainResult:
-    """Rank zero after ``fit``: best model -> model dir, reports, result, MLflow artifacts and registry."""
+    """Rank zero after ``fit``: best model -> model dir, reports, result, MLflow artifacts and registry.
+
+    ``metrics`` are those of the last epoch (``train/*``, ``val/*``); the ``best/*`` metrics are added here.
+    """
     best = Path(checkpoint.best_model_path or Path(str(checkpoint.dirpath)) / "last.ckpt")
     state = safe_torch_load(best, f"Delete {out} and train again.")
     module.load_state_dict(state["state_dict"])
     model = module.model.cpu()
-    metrics = {key: float(value) for key, value in trainer.callback_metrics.items()}
 
     staging = _temporary_directory(out, "model")
     model.save(staging)
