@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.common import DATA_HELP, console, err_console, fail, info
+from cli.common import DATA_HELP, console, err_console, fail, info, quiet_logger
 
 app = typer.Typer(
     name="data",
@@ -70,7 +70,7 @@ def prepare(
     except (UnicodeDecodeError, OSError) as exc:
         fail(f"{data}: could not be read ({type(exc).__name__}: {exc}); give a JSON-lines file (.jsonl, .jsonl.gz).")
     try:
-        with err_console.status(f"Checking {len(loaded.records)} records"):
+        with err_console.status(f"Checking {len(loaded.records)} records"), quiet_logger("stn_plugin.data.filters"):
             kept, report = filter_records(
                 loaded.records,
                 on_invalid=choice,  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,15 +79,17 @@ def predict_file(model: Any, file: str, symmetrize: bool, max_atoms: int, max_ed
         max_atoms: limit on the atoms of the cell the graphs are built on.
         max_edges: limit on the directed edges of one strained graph.
     """
-    try:
-        structure = read_structure(file)
-    except StructureReadError as exc:
-        return FileResult(file, None, None, str(exc))
-    formula = structure.composition.reduced_formula
-    try:
-        prediction = model.predict_structure(structure, symmetrize, max_atoms=max_atoms, max_edges=max_edges)
-    except Exception as exc:  # noqa: BLE001 - one bad structure must not stop the batch; the message says what
-        return FileResult(file, formula, None, f"{file}: {type(exc).__name__}: {exc}")
+    with warnings.catch_warnings():  # pymatgen warns for elements without electronegativity; the error says more
+        warnings.filterwarnings("ignore", "No Pauling electronegativity", UserWarning)
+        try:
+            structure = read_structure(file)
+        except StructureReadError as exc:
+            return FileResult(file, None, None, str(exc))
+        formula = structure.composition.reduced_formula
+        try:
+            prediction = model.predict_structure(structure, symmetrize, max_atoms=max_atoms, max_edges=max_edges)
+        except Exception as exc:  # noqa: BLE001 - one bad structure must not stop the batch; the message says what
+            return FileResult(file, formula, None, f"{file}: {type(exc).__name__}: {exc}")
     return FileResult(file, formula, prediction, None)
 
 

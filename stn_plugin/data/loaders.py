@@ -35,7 +35,7 @@ from pydantic import ValidationError
 from pymatgen.core import Structure
 
 from stn_plugin.data.filters import RejectedRecord
-from stn_plugin.data.records import ElasticRecord, Provenance, ReferenceModuli, reasons_of
+from stn_plugin.data.records import ElasticRecord, Provenance, RecordError, ReferenceModuli, reasons_of
 from stn_plugin.physics.frames import from_ieee_frame
 
 BUNDLED_DATASET: str = "dejong2015_mp_elastic.jsonl.gz"
@@ -85,9 +85,15 @@ class LoadedRecords(NamedTuple):
 
 
 def _describe(exc: Exception) -> str:
-    """The messages of a validation error without pydantic's echo of the input values."""
+    """The messages of a validation error without pydantic's echo of the input values (a record check's own
+    message names the material and the field already)."""
     if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}" for e in exc.errors())
+        return "; ".join(
+            str(e["ctx"]["error"])
+            if isinstance(e.get("ctx", {}).get("error"), RecordError)
+            else f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}"
+            for e in exc.errors()
+        )
     return f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
 
 

@@ -87,7 +87,7 @@ def safe_torch_load(path: str | Path, fix: str) -> Any:
             ) from exc
         raise ModelFileError(path, f"the file is corrupted ({exc})", fix) from exc
     except Exception as exc:  # torch raises RuntimeError, EOFError, KeyError... for broken files
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "unexpected end of file"
+        reason = str(exc).strip().splitlines()[0].split(". ")[0] if str(exc).strip() else "unexpected end of file"
         raise ModelFileError(
             path,
             f"the file is truncated or corrupted, not a readable PyTorch file ({type(exc).__name__}: {reason})",
