@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import NoReturn, TypeVar
 
 import typer
@@ -49,3 +51,14 @@ def track(items: Iterable[T], description: str, total: int) -> Iterator[T]:
     )
     with Progress(*columns, console=err_console, transient=True) as progress:
         yield from progress.track(items, total=total, description=description)
+
+
+@contextmanager
+def quiet_logger(name: str) -> Iterator[None]:
+    """Silence the library logger ``name`` while a command prints the same information itself."""
+    logger = logging.getLogger(name)
+    previous, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = previous

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.common import DATA_HELP, console, err_console, fail, info
+from cli.common import DATA_HELP, console, err_console, fail, info, quiet_logger
 
 app = typer.Typer(
     name="data",
@@ -23,10 +23,16 @@ PREPARED_FILES = ("validation_report.json", "filtered.jsonl", "split.json", "tra
 
 
 class OnInvalid(str, Enum):
-    """What ``stn data prepare`` does with records that fail the filters."""
+    """What ``stn data prepare`` and ``stn models train`` do with invalid records."""
 
     drop = "drop"
     raise_ = "raise"
+
+
+ON_INVALID_HELP = (
+    "records that fail validation (NaN, Pa units, asymmetric or unstable tensor, duplicate id, frame mismatch, "
+    "...): drop them (reported) or stop with the report; default: raise for --data, drop for the bundled data"
+)
 
 
 @app.command("prepare")
@@ -34,43 +40,42 @@ def prepare(
     data: Annotated[Path | None, typer.Option(help=DATA_HELP, dir_okay=False)] = None,
     output: Annotated[Path, typer.Option(help="folder for the prepared files", file_okay=False)] = Path("prepared"),
     seed: Annotated[int, typer.Option(help="seed of the stratified train/val/test split")] = 0,
-    on_invalid: Annotated[
-        OnInvalid, typer.Option(help="drop records that fail the filters, or stop with an error")
-    ] = OnInvalid.drop,
+    on_invalid: Annotated[OnInvalid | None, typer.Option(help=ON_INVALID_HELP, show_default=False)] = None,
 ) -> None:
     """Validate and filter a dataset, split it 80/10/10 by crystal system, and write the parts.
 
-    Writes into the output folder: validation_report.json (counts by reason, every removed record),
-    filtered.jsonl, split.json (material ids per part) and train.jsonl, val.jsonl, test.jsonl. The
-    split equals the one `stn models train --data FILE --split-seed SEED` makes of the same file.
+    Every line of the file that is not a valid record, and every record that fails a check, is counted by
+    reason in validation_report.json (also written when invalid records stop the command). Writes into the
+    output folder: validation_report.json, filtered.jsonl, split.json (material ids per part) and
+    train.jsonl, val.jsonl, test.jsonl. The split equals the one `stn models train --data FILE
+    --split-seed SEED` makes of the same file.
 
     Examples:
 
         stn data prepare --output prepared
 
-        stn data prepare --data mp_elasticity.jsonl --output prepared-mp --seed 1 --on-invalid raise
+        stn data prepare --data mp_elasticity.jsonl --output prepared-mp --seed 1 --on-invalid drop
     """
-    from stn_plugin.data import (
-        DatasetFormatError,
-        filter_records,
-        load_bundled_dataset,
-        load_jsonl,
-        stratified_split,
-        write_jsonl,
-    )
-    from stn_plugin.data.filters import InvalidRecordsError
+    from stn_plugin.data import filter_records, load_bundled_dataset, stratified_split, write_jsonl
+    from stn_plugin.data.filters import InvalidRecordsError, default_on_invalid
+    from stn_plugin.data.loaders import LoadedRecords, read_jsonl
     from stn_plugin.io import atomic_path, atomic_write_text
 
     if data is not None and not data.is_file():
         fail(f"--data {data}: no such file.", code=2)
+    choice = on_invalid.value if on_invalid is not None else default_on_invalid(data)
     try:
         with err_console.status("Loading the dataset"):
-            records = load_bundled_dataset() if data is None else load_jsonl(data)
-    except (DatasetFormatError, OSError) as exc:
-        fail(f"{type(exc).__name__}: {exc}")
+            loaded = LoadedRecords(load_bundled_dataset(), []) if data is None else read_jsonl(data)
+    except (UnicodeDecodeError, OSError) as exc:
+        fail(f"{data}: could not be read ({type(exc).__name__}: {exc}); give a JSON-lines file (.jsonl, .jsonl.gz).")
     try:
-        with err_console.status(f"Checking {len(records)} records"):
-            kept, report = filter_records(records, on_invalid=on_invalid.value)  # type: ignore[arg-type]
+        with err_console.status(f"Checking {len(loaded.records)} records"), quiet_logger("stn_plugin.data.filters"):
+            kept, report = filter_records(
+                loaded.records,
+                on_invalid=choice,  # type: ignore[arg-type]
+                rejected_on_load=loaded.rejected,
+            )
     except InvalidRecordsError as exc:
         atomic_write_text(exc.report.model_dump_json(indent=1) + "\n", output / "validation_report.json")
         fail(f"{exc}\nThe report is in {output / 'validation_report.json'}.")

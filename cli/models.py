@@ -18,6 +18,8 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from cli.common import DATA_HELP, console, error, fail, info, track
+from cli.data import ON_INVALID_HELP, OnInvalid
+from stn_plugin.limits import MAX_ATOMS, MAX_EDGES
 from stn_plugin.registry import (
     ArchitectureEntry,
     PretrainedEntry,
@@ -72,7 +74,7 @@ def load_model(name_or_path: str) -> Any:
         return stn_plugin.load(name_or_path)
     except RegistryError as exc:
         fail(f"{exc} NAME_OR_PATH is a {MODEL_HELP}.")
-    except Exception as exc:  # matgl raises many types for a directory that is not a model
+    except Exception as exc:  # noqa: BLE001 - matgl raises many types for a directory that is not a model
         fail(f"could not load the model {name_or_path!r}: {_message(exc)}")
 
 
@@ -178,6 +180,7 @@ def model_info(name: Annotated[str, typer.Argument(help="architecture or pretrai
 def train(
     architecture: Annotated[str, typer.Argument(help="architecture name (`stn models list`), e.g. strain-tensor-net")],
     data: Annotated[Path | None, typer.Option(help=DATA_HELP, dir_okay=False)] = None,
+    on_invalid: Annotated[OnInvalid | None, typer.Option(help=ON_INVALID_HELP, show_default=False)] = None,
     config: Annotated[Path | None, typer.Option(help="experiment configuration YAML", dir_okay=False)] = None,
     preset: Annotated[
         str | None, typer.Option(help="named configuration: cpu or paper (default: the architecture's)")
@@ -200,7 +203,9 @@ def train(
 ) -> None:
     """Train a model, track the run in MLflow, and save the best model in MatGL format.
 
-    Running the same command again with the same --output resumes from the last checkpoint.
+    Running the same command again with the same --output resumes from the last checkpoint. Invalid
+    records of --data stop the command with a report by reason unless --on-invalid drop is given; the
+    report is written to validation_report.json in the training folder.
 
     Examples:
 
@@ -220,6 +225,7 @@ def train(
         if path is not None and not path.is_file():
             fail(f"{option} {path}: no such file.", code=2)
     optional = {"experiment": experiment, "max_epochs": max_epochs, "seed": seed, "output_dir": output}
+    optional["on_invalid"] = on_invalid.value if on_invalid is not None else None
     try:
         result = train_model(
             architecture,
@@ -235,6 +241,7 @@ def train(
         )
     except (RegistryError, KeyError, ValueError, OSError) as exc:
         fail(_message(exc))
+    info(result.validation.summary())
     for key, value in (
         ("run id", result.run_id or "(not tracked)"),
         ("model", result.model_dir),
@@ -266,6 +273,12 @@ def predict(
         Path | None, typer.Option("--output", "-o", help="write here (atomically) instead of stdout", dir_okay=False)
     ] = None,
     symmetrize: Annotated[bool, typer.Option(help=SYMMETRIZE_HELP)] = True,
+    max_atoms: Annotated[
+        int, typer.Option(min=1, help="refuse crystals whose standard cell has more atoms (supercells are reduced)")
+    ] = MAX_ATOMS,
+    max_edges: Annotated[
+        int, typer.Option(min=1, help="refuse crystals whose graph has more directed edges")
+    ] = MAX_EDGES,
 ) -> None:
     """Predict elastic tensors (C in GPa, U in meV/atom) and moduli of crystal structures.
 
@@ -292,7 +305,9 @@ def predict(
     from stn_plugin.io import atomic_write_text
 
     model = load_model(name_or_path)
-    results = [predict_file(model, file, symmetrize) for file in track(files, "Predicting", len(files))]
+    results = [
+        predict_file(model, file, symmetrize, max_atoms, max_edges) for file in track(files, "Predicting", len(files))
+    ]
     fmt = output_format.value if output_format is not None else infer_format(output)
     for result in results:
         if not result.ok:
@@ -355,7 +370,7 @@ def evaluate(
     for record in track(records, "Predicting", len(records)):
         try:
             predictions.append(model.predict_structure(record.structure, symmetrize=symmetrize))
-        except Exception as exc:  # one bad material must not stop the evaluation; it is reported below
+        except Exception as exc:  # noqa: BLE001 - one bad material must not stop the evaluation; reported below
             failures.append(f"{data}: material {record.material_id}: {_message(exc)}")
             continue
         kept.append(record)

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,17 +69,27 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def predict_file(model: Any, file: str, symmetrize: bool) -> FileResult:
-    """Read ``file`` and predict it; any failure becomes the result's error (the batch goes on)."""
-    try:
-        structure = read_structure(file)
-    except StructureReadError as exc:
-        return FileResult(file, None, None, str(exc))
-    formula = structure.composition.reduced_formula
-    try:
-        prediction = model.predict_structure(structure, symmetrize=symmetrize)
-    except Exception as exc:  # one bad structure must not stop the batch; the message says what failed
-        return FileResult(file, formula, None, f"{file}: {type(exc).__name__}: {exc}")
+def predict_file(model: Any, file: str, symmetrize: bool, max_atoms: int, max_edges: int) -> FileResult:
+    """Read ``file`` and predict it; any failure becomes the result's error (the batch goes on).
+
+    Args:
+        model: a loaded model of the family.
+        file: the structure file.
+        symmetrize: project C onto the crystal's point group.
+        max_atoms: limit on the atoms of the cell the graphs are built on.
+        max_edges: limit on the directed edges of one strained graph.
+    """
+    with warnings.catch_warnings():  # pymatgen warns for elements without electronegativity; the error says more
+        warnings.filterwarnings("ignore", "No Pauling electronegativity", UserWarning)
+        try:
+            structure = read_structure(file)
+        except StructureReadError as exc:
+            return FileResult(file, None, None, str(exc))
+        formula = structure.composition.reduced_formula
+        try:
+            prediction = model.predict_structure(structure, symmetrize, max_atoms=max_atoms, max_edges=max_edges)
+        except Exception as exc:  # noqa: BLE001 - one bad structure must not stop the batch; the message says what
+            return FileResult(file, formula, None, f"{file}: {type(exc).__name__}: {exc}")
     return FileResult(file, formula, prediction, None)
 
 

@@ -35,19 +35,22 @@ def load(name_or_path: str | os.PathLike[str]) -> Any:
 
     A registry name resolves to the model bundled in the package; the sha256 of each of its files is
     checked against ``registry.yaml`` before anything is read. Loading goes through
-    ``matgl.load_model``, which unpickles with ``weights_only=True`` (no code execution).
+    :func:`stn_plugin.models.loading.load_model_dir`: weights-only unpickling, and only the model classes of
+    this package (no code named by the files is imported or run).
 
     Raises:
         RegistryError: unknown name (the message lists the known names and the closest match), or a
-            bundled file whose hash does not match.
+            bundled file whose hash does not match (``ModelIntegrityError``).
         FileNotFoundError: a path that does not exist.
+        ModelFileError: a saved model directory with a missing, truncated or corrupted file;
+            ``UnsafeModelFileError`` for a file that would run code when loaded.
     """
-    import matgl
+    from stn_plugin.models.loading import load_model_dir
 
     text = os.fspath(name_or_path)
     path = Path(text)
     if path.is_dir():
-        return matgl.load_model(path)
+        return load_model_dir(path)
     if os.sep in text or path.suffix or path.exists():
         raise FileNotFoundError(f"No saved model directory at {path} (expected model.json, model.pt, state.pt).")
-    return matgl.load_model(pretrained_model_dir(text))
+    return load_model_dir(pretrained_model_dir(text))

@@ -37,21 +37,20 @@ def test_prepare_writes_report_filtered_split_and_parts(small_data, tmp_path):
     assert not [p.name for p in out.iterdir() if p.name.startswith(".tmp-")]
 
 
-def test_prepare_invalid_records_drop_or_raise(small_data, tmp_path):
+def test_prepare_invalid_records_raise_by_default_or_drop(small_data, tmp_path):
     records = load_jsonl(small_data) + [make_record("bad-1", cubic_tensor(c11=100.0, c12=200.0))]
     data = write_jsonl(records, tmp_path / "with_bad.jsonl")
-    dropped = runner.invoke(app, ["data", "prepare", "--data", str(data), "--output", str(tmp_path / "drop")])
-    assert dropped.exit_code == 0, dropped.output
-    assert "kept 20 of 21 records" in dropped.stderr
-    rejected = json.loads((tmp_path / "drop" / "validation_report.json").read_text())["rejected"]
-    assert [r["material_id"] for r in rejected] == ["bad-1"]
-    raised = runner.invoke(
-        app, ["data", "prepare", "--data", str(data), "--output", str(tmp_path / "raise"), "--on-invalid", "raise"]
-    )
+    raised = runner.invoke(app, ["data", "prepare", "--data", str(data), "--output", str(tmp_path / "raise")])
     assert raised.exit_code == 1
-    assert "bad-1 (not_positive_definite" in raised.stderr
+    assert "bad-1 (not_positive_definite" in raised.stderr and "--on-invalid drop" in raised.stderr
     assert (tmp_path / "raise" / "validation_report.json").is_file()
     assert not (tmp_path / "raise" / "train.jsonl").exists()
+    args = ["data", "prepare", "--data", str(data), "--output", str(tmp_path / "drop"), "--on-invalid", "drop"]
+    dropped = runner.invoke(app, args)
+    assert dropped.exit_code == 0, dropped.output
+    assert "kept 20 of 21 records" in dropped.stderr and "not_positive_definite            1" in dropped.stderr
+    rejected = json.loads((tmp_path / "drop" / "validation_report.json").read_text())["rejected"]
+    assert [r["material_id"] for r in rejected] == ["bad-1"]
 
 
 def test_prepare_bad_dataset_line_names_file_and_line(tmp_path):

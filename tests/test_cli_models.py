@@ -148,6 +148,21 @@ def test_predict_bad_files_reported_good_ones_written(tiny_model, bad_files, tmp
     assert rows[4]["formula"] == "Mg" and len(rows[4]["elastic_tensor"]) == 6
 
 
+def test_predict_too_large_structure_and_limit_options(tiny_model, tmp_path):
+    from tests.test_models_input_checks import distorted, silicon
+
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps(distorted(silicon() * (4, 4, 4)).as_dict()))
+    out = tmp_path / "pred.json"
+    result = runner.invoke(app, ["models", "predict", tiny_model, EXAMPLE_FILES[0], str(big), "-o", str(out)])
+    assert result.exit_code == 1 and "1 ok, 1 failed" in result.stderr
+    error = json.loads(out.read_text())[1]["error"]
+    assert error.startswith(f"{big}: StructureTooLargeError: ") and "has 512 atoms" in error
+    assert "--max-atoms N" in error and error in result.stderr
+    capped = runner.invoke(app, ["models", "predict", tiny_model, EXAMPLE_FILES[0], "--max-edges", "10"])
+    assert capped.exit_code == 1 and "more than the limit of 10" in capped.stderr
+
+
 def test_predict_csv(tiny_model, bad_files, tmp_path):
     out = tmp_path / "pred.csv"
     args = ["models", "predict", tiny_model, EXAMPLE_FILES[1], bad_files[0], "-f", "csv", "-o", str(out)]
@@ -195,9 +210,11 @@ def test_evaluate_missing_data_file_is_a_usage_error(tiny_model, tmp_path):
 
 @pytest.mark.skipif(shutil.which("stn") is None, reason="the stn console script is not installed")
 def test_console_script_exit_codes():
-    ok = subprocess.run(["stn", "models", "list"], capture_output=True, text=True, timeout=120)
+    ok = subprocess.run(["stn", "models", "list"], check=False, capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stderr
     assert "strain-tensor-net" in ok.stdout
-    bad = subprocess.run(["stn", "models", "info", "no-such-model"], capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        ["stn", "models", "info", "no-such-model"], check=False, capture_output=True, text=True, timeout=120
+    )
     assert bad.returncode == 1
     assert "Unknown model 'no-such-model'" in bad.stderr

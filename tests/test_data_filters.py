@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from stn_plugin.data.filters import FilterReason, InvalidRecordsError, check_record, filter_records
-from stn_plugin.data.loaders import load_bundled_dataset
 
 from .fixtures.factories import cubic_tensor, make_record
 
@@ -29,7 +28,8 @@ def test_counts_and_rejected_records(caplog: pytest.LogCaptureFixture) -> None:
         kept, report = filter_records(_dataset())
     assert [r.material_id for r in kept] == ["ok-1", "soft-bulk"]
     assert report.n_input == 6 and report.n_kept == 2
-    assert report.counts == {
+    assert set(report.counts) == set(FilterReason)  # every reason listed, zeros included
+    assert {reason: n for reason, n in report.counts.items() if n} == {
         FilterReason.DUPLICATE_ID: 1,
         FilterReason.NOT_POSITIVE_DEFINITE: 1,
         FilterReason.BULK_MODULUS_OUT_OF_RANGE: 1,
@@ -49,7 +49,7 @@ def test_counts_and_rejected_records(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_raise_mode_reports_everything() -> None:
-    with pytest.raises(InvalidRecordsError, match="4 records fail the dataset filters, e.g. unstable") as info:
+    with pytest.raises(InvalidRecordsError, match="4 records fail the dataset checks, e.g. unstable") as info:
         filter_records(_dataset(), on_invalid="raise")
     assert info.value.report.n_kept == 2
     kept, report = filter_records(_dataset()[:1], on_invalid="raise")
@@ -76,8 +76,11 @@ def test_modulus_range_is_configurable() -> None:
 
 @pytest.mark.slow
 def test_bundled_counts() -> None:
-    """The numbers quoted in docs/data.md: only diamond-like carbon (G_VRH = 523 GPa) is removed."""
-    kept, report = filter_records(load_bundled_dataset())
+    """The numbers quoted in docs/data.md: with the training defaults only diamond-like carbon (G_VRH = 523 GPa)
+    is removed, without stopping (no frame mismatch, no invalid line)."""
+    from stn_plugin.training import prepare_data
+
+    report = prepare_data().report
     assert report.n_input == 1004 and report.n_kept == 1003
     assert [(r.material_id, r.reasons) for r in report.rejected] == [
         ("mp-611426", (FilterReason.SHEAR_MODULUS_OUT_OF_RANGE,))

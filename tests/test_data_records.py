@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 from pymatgen.core import Lattice, Structure
@@ -12,7 +12,7 @@ from pymatgen.core import Lattice, Structure
 from stn_plugin.data.records import ElasticRecord
 from stn_plugin.physics.sed import MEV_PER_GPA_A3
 
-from .fixtures.factories import cubic_tensor, cscl_structure, make_record
+from .fixtures.factories import cscl_structure, cubic_tensor, make_record
 
 
 def _error(**overrides: object) -> str:
@@ -86,6 +86,7 @@ def test_asymmetric_error() -> None:
 )
 def test_symmetry_tolerance(noise: float, i: int, j: int) -> None:
     """Asymmetry within 1e-3 max|C| is symmetrised away; beyond it (and off-diagonal) is rejected."""
+    assume(abs(abs(noise) - 0.5) > 1e-9)  # exactly at the tolerance, round-off decides either way
     C = cubic_tensor()
     tolerance = 1e-3 * 200.0 + 1e-6
     C[i, j] += noise * 2 * tolerance

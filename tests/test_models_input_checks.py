@@ -1,18 +1,22 @@
-"""Bad structures get typed errors that name the problem and the fix; valid unusual cells pass."""
+"""Bad structures get typed errors that name the problem and the fix; valid unusual cells and supercells pass."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from pymatgen.core import Lattice, Structure
+from pymatgen.core import Lattice, Molecule, Structure
+from pymatgen.core.surface import SlabGenerator
 
+from stn_plugin.graph import StrainedGraphConverter
 from stn_plugin.models.input_checks import (
     DisorderedStructureError,
     InvalidLatticeError,
     IsolatedAtomsError,
+    NotBulkCrystalError,
     OverlappingAtomsError,
     StructureInputError,
+    StructureTooLargeError,
     UnsupportedElementError,
 )
 
@@ -21,12 +25,30 @@ from .test_models_straintensornet import tiny_model
 torch.set_num_threads(1)
 
 
-def rocksalt() -> Structure:
-    return Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]).get_primitive_structure()
+def rocksalt(primitive: bool = True) -> Structure:
+    conventional = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    return conventional.get_primitive_structure() if primitive else conventional
+
+
+def silicon() -> Structure:
+    """Conventional 8-atom diamond-structure Si."""
+    return Structure.from_spacegroup("Fd-3m", Lattice.cubic(5.43), ["Si"], [[0, 0, 0]])
+
+
+def distorted(structure: Structure, seed: int = 0) -> Structure:
+    """``structure`` with every atom moved 0.02 Angstrom in a random direction: no symmetry at 0.01 Angstrom."""
+    steps = np.random.default_rng(seed).normal(size=(len(structure), 3))
+    steps *= 0.02 / np.linalg.norm(steps, axis=1, keepdims=True)
+    return Structure(structure.lattice, structure.species, structure.cart_coords + steps, coords_are_cartesian=True)
+
+
+def _no_graphs(*args, **kwargs):
+    raise AssertionError("the strained graphs were built before the size check")
 
 
 @pytest.fixture(scope="module")
 def model() -> torch.nn.Module:
+    torch.manual_seed(0)
     return tiny_model().eval()
 
 
@@ -38,13 +60,46 @@ def model() -> torch.nn.Module:
             DisorderedStructureError,
             "partial occupancies",
         ),
-        (Structure(Lattice.cubic(4.0), ["Na", "Cl"], [[0, 0, 0], [0.05, 0, 0]]), OverlappingAtomsError, "0.200 Angstrom"),
-        (Structure(Lattice([[4, 0, 0], [0, 4, 0], [4, 4, 0]]), ["Na"], [[0, 0, 0]]), InvalidLatticeError, "zero volume"),
+        (
+            Structure(Lattice.cubic(4.0), ["Na", "Cl"], [[0, 0, 0], [0.05, 0, 0]]),
+            OverlappingAtomsError,
+            "0.200 Angstrom",
+        ),
+        (
+            Structure(Lattice([[4, 0, 0], [0, 4, 0], [4, 4, 0]]), ["Na"], [[0, 0, 0]]),
+            InvalidLatticeError,
+            "zero volume",
+        ),
         (Structure(Lattice.cubic(4.0), ["Og"], [[0, 0, 0]]), UnsupportedElementError, "Og"),
         (Structure(Lattice.cubic(4.0), ["Ar"], [[0, 0, 0]]), UnsupportedElementError, "Ar"),
         (Structure(Lattice.cubic(20.0), ["Na"], [[0, 0, 0]]), IsolatedAtomsError, "no neighbour"),
+        (
+            Molecule(["N", "N"], [[0, 0, 0], [0, 0, 1.1]]).get_boxed_structure(15, 15, 15),
+            NotBulkCrystalError,
+            "a molecule or cluster surrounded by vacuum",
+        ),
+        (
+            Structure(Lattice([[2.5, 0, 0], [0, 15, 0], [0, 0, 15]]), ["Cu"], [[0, 0, 0]]),
+            NotBulkCrystalError,
+            "a chain surrounded by vacuum",
+        ),
+        (
+            SlabGenerator(rocksalt(primitive=False), (0, 0, 1), 6, 15, center_slab=True).get_slab(),
+            NotBulkCrystalError,
+            "connect along only 2 of the 3 lattice directions",
+        ),
     ],
-    ids=["disordered", "overlap", "collapsed", "beyond-embedding", "no-features", "atom-in-vacuum"],
+    ids=[
+        "disordered",
+        "overlap",
+        "collapsed",
+        "beyond-embedding",
+        "no-features",
+        "atom-in-vacuum",
+        "molecule",
+        "chain",
+        "slab",
+    ],
 )
 def test_bad_structures_raise_typed_errors_with_a_fix(model, structure: Structure, error: type, words: str) -> None:
     with pytest.raises(error, match=words) as info:
@@ -68,3 +123,40 @@ def test_left_handed_and_non_reduced_cells_are_valid_crystals(model) -> None:
     skewed = Structure(Lattice([a, b + a, c + a + b]), s.species, s.cart_coords, coords_are_cartesian=True)
     for cell in (left, skewed):
         assert model.predict_structure(cell).moduli["bulk_voigt"] == pytest.approx(reference, rel=1e-4)
+
+
+def test_supercell_of_500_plus_atoms_predicts_like_the_primitive_cell(model) -> None:
+    """Graphs are built on the conventional standard cell, so a 512-atom supercell is reduced automatically."""
+    primitive = silicon().get_primitive_structure()
+    supercell = silicon() * (4, 4, 4)
+    assert len(supercell) == 512
+    expected = model.predict_structure(primitive).elastic_tensor.voigt
+    actual = model.predict_structure(supercell).elastic_tensor.voigt
+    # float32 round-off: the two inputs' rotations to the standard cell differ by ~1e-16
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-6 * np.abs(expected).max())
+
+
+def test_too_many_atoms_is_refused_before_any_graph(model, monkeypatch) -> None:
+    monkeypatch.setattr(StrainedGraphConverter, "prepare", _no_graphs)
+    with pytest.raises(
+        StructureTooLargeError, match="standard cell at a tolerance of 0.01 Angstrom has 512 atoms"
+    ) as info:
+        model.predict_structure(distorted(silicon() * (4, 4, 4)))
+    assert "supercell of a cell of 8 atoms" in info.value.fix and "max_atoms=N" in info.value.fix
+    huge = silicon() * (7, 7, 6)
+    with pytest.raises(StructureTooLargeError, match="2352 atoms; inputs of more than 2000 atoms are refused") as info:
+        model.predict_structure(huge)
+    assert "get_primitive_structure()" in info.value.fix
+    with pytest.raises(StructureTooLargeError, match="has 8 atoms .* more than the limit of 4"):
+        model.predict_structure(silicon(), max_atoms=4)
+
+
+def test_edge_cap_is_checked_before_the_strained_graphs(model, monkeypatch) -> None:
+    monkeypatch.setattr(StrainedGraphConverter, "strained_graphs", _no_graphs)
+    with pytest.raises(StructureTooLargeError, match=r"would have 128 edges \(16 per atom over 8 atoms, radius 4.0"):
+        model.predict_structure(silicon(), max_edges=100)
+    # a 216-atom cell without symmetry under the paper's cell-radius edges exceeds the default cap of 60,000
+    paper_edges = tiny_model(edge_strategy="cell_radius", edge_cutoff=12.0, radial_cutoff=13.0).eval()
+    with pytest.raises(StructureTooLargeError, match="more than the limit of 60000") as info:
+        paper_edges.predict_structure(distorted(rocksalt(primitive=False) * (3, 3, 3)))
+    assert "max_edges=N" in info.value.fix and "--max-edges N" in info.value.fix

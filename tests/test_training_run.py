@@ -36,13 +36,18 @@ class _Recorder(pl.Callback):
 
 
 class _Interrupt(pl.Callback):
-    """Stops the process at the start of epoch ``epoch`` (after the previous epoch's checkpoint)."""
+    """Stops the process at the start of epoch ``epoch`` (after the previous epoch's checkpoint), or for
+    ``epoch=None`` when training ends (after the last checkpoint, before the model and reports are written)."""
 
-    def __init__(self, epoch: int) -> None:
+    def __init__(self, epoch: int | None) -> None:
         self.epoch = epoch
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:
-        if trainer.current_epoch == self.epoch:
+        if self.epoch is not None and trainer.current_epoch == self.epoch:
+            raise SystemExit("simulated kill")
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        if self.epoch is None:
             raise SystemExit("simulated kill")
 
 
@@ -58,21 +63,24 @@ def test_loss_decreases(small_data, tmp_path):
     assert recorder.losses[-1] < 0.8 * recorder.losses[0], recorder.losses
 
 
-@pytest.mark.parametrize("ema_decay", [None, 0.9])
-def test_resume_continues_the_same_trajectory(small_data, tmp_path, ema_decay):
+@pytest.mark.parametrize(
+    ("ema_decay", "interrupt"), [(None, 2), (0.9, 2), (None, None)], ids=["epoch-2", "epoch-2-ema", "after-last-epoch"]
+)
+def test_resume_continues_the_same_trajectory(small_data, tmp_path, ema_decay, interrupt):
     config = tiny_config(max_epochs=3, teacher_forcing_epochs=1, lr=3e-3, ema_decay=ema_decay)
     kwargs = {"config": config, "data": small_data, "track": False, "cache_dir": None}
     straight = train(output_dir=tmp_path / "straight", **kwargs)
     with pytest.raises(SystemExit):
-        train(output_dir=tmp_path / "resumed", callbacks=[_Interrupt(epoch=2)], **kwargs)
-    assert _state(tmp_path / "resumed/checkpoints/last.ckpt") != {}  # epoch-1 checkpoint is there
+        train(output_dir=tmp_path / "resumed", callbacks=[_Interrupt(epoch=interrupt)], **kwargs)
+    assert _state(tmp_path / "resumed/checkpoints/last.ckpt") != {}  # the last completed epoch is checkpointed
     resumed = train(output_dir=tmp_path / "resumed", **kwargs)
     assert resumed.epochs_trained == straight.epochs_trained == 3
     a, b = _state(tmp_path / "straight/checkpoints/last.ckpt"), _state(tmp_path / "resumed/checkpoints/last.ckpt")
     assert a.keys() == b.keys()
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=1e-6, atol=1e-7, msg=key)
-    for key in ("val/sed_mae_mev", "val/cij_mae_gpa", "best/test/sed_mae_mev"):
+    assert resumed.metrics.keys() == straight.metrics.keys()  # also when no epoch was left to run
+    for key in ("val/sed_mae_mev", "val/cij_mae_gpa", "train/loss", "best/test/sed_mae_mev"):
         assert resumed.metrics[key] == pytest.approx(straight.metrics[key], rel=1e-5)
 
 
@@ -93,9 +101,7 @@ def test_mlflow_run_params_metrics_artifacts_registry(small_data, tmp_path, monk
     monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     common = {"data": small_data, "tracking_uri": uri, "experiment": "test-stn", "cache_dir": None}
-    result = train(
-        "strain-tensor-net", tiny_config(), output_dir=tmp_path / "stn", register_as="stn-tiny", **common
-    )
+    result = train("strain-tensor-net", tiny_config(), output_dir=tmp_path / "stn", register_as="stn-tiny", **common)
     baseline = train("fig6a", tiny_config("fig6a"), output_dir=tmp_path / "fig6a", **common)
 
     client = MlflowClient(uri)
@@ -114,11 +120,11 @@ def test_mlflow_run_params_metrics_artifacts_registry(small_data, tmp_path, monk
     other = client.get_run(baseline.run_id).data
     assert set(other.metrics) == set(run.data.metrics)
     assert np.isnan(other.metrics["val/bce"])
-    shared = lambda keys: {k for k in keys if not k.startswith("config.model.") or ".encoder." in k}  # noqa: E731
+    shared = lambda keys: {k for k in keys if not k.startswith("config.model.") or ".encoder." in k}
     assert shared(params) == shared(other.params)  # only architecture-specific head params differ
 
     artifacts = {a.path for a in client.list_artifacts(result.run_id)}
-    assert {"config.yaml", "split.json", "model_dir", "reports", "result.json"} <= artifacts
+    assert {"config.yaml", "split.json", "validation_report.json", "model_dir", "reports", "result.json"} <= artifacts
     reports = {a.path for a in client.list_artifacts(result.run_id, "reports/test")}
     assert {"reports/test/metrics.md", "reports/test/parity_cij.png", "reports/test/distance_cubic.png"} <= reports
 
@@ -145,3 +151,13 @@ def test_resume_reuses_the_recorded_run_and_kills_orphans(tmp_path, monkeypatch)
     monkeypatch.setenv("MLFLOW_RUN_ID", client.create_run(client.get_run(fresh).info.experiment_id).info.run_id)
     assert resolve_run(client, "exp", "a", run_file, resume=True) == mlflow.environment_variables.MLFLOW_RUN_ID.get()
     assert client.get_run(fresh).info.status == "KILLED"
+    monkeypatch.delenv("MLFLOW_RUN_ID")
+    real, looks = client.get_experiment_by_name, []
+
+    def stale_first_look(name):  # another process creates the experiment between this look and the create
+        looks.append(name)
+        return None if len(looks) == 1 else real(name)
+
+    monkeypatch.setattr(client, "get_experiment_by_name", stale_first_look)
+    raced = resolve_run(client, "exp", "b", tmp_path / "b" / RUN_FILE, resume=False)
+    assert client.get_run(raced).info.experiment_id == client.get_run(first).info.experiment_id

@@ -13,6 +13,7 @@ from stn_plugin.data.loaders import (
     load_bundled_dataset,
     load_jsonl,
     load_matminer_csv,
+    read_jsonl,
     write_jsonl,
 )
 from stn_plugin.data.mp_api import MaterialsProjectError, elasticity_doc_to_record, fetch_mp_elasticity
@@ -40,6 +41,7 @@ __all__ = [
     "load_matminer_csv",
     "load_split",
     "projection_residual",
+    "read_jsonl",
     "stratified_split",
     "write_jsonl",
 ]

@@ -13,7 +13,11 @@ Two file formats:
 * **matminer-style CSV** (e.g. matminer's ``elastic_tensor_2015`` exported with ``to_csv``), see
   :func:`load_matminer_csv` for the columns.
 
-Any invalid material stops loading with an error that names the file, the line and the material.
+:func:`read_jsonl` reads every line it can and returns the others as
+:class:`~stn_plugin.data.filters.RejectedRecord` entries (reasons and the message naming the file, the line,
+the material and the fix) for :func:`~stn_plugin.data.filters.filter_records` to count and report.
+:func:`load_jsonl` and :func:`load_matminer_csv` are strict: any invalid entry raises
+:class:`DatasetFormatError` listing every invalid line or row.
 """
 
 from __future__ import annotations
@@ -21,15 +25,17 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from importlib.resources import as_file, files
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from pydantic import ValidationError
 from pymatgen.core import Structure
 
-from stn_plugin.data.records import ElasticRecord, Provenance, ReferenceModuli
+from stn_plugin.data.filters import RejectedRecord
+from stn_plugin.data.records import ElasticRecord, Provenance, RecordError, ReferenceModuli, reasons_of
 from stn_plugin.physics.frames import from_ieee_frame
 
 BUNDLED_DATASET: str = "dejong2015_mp_elastic.jsonl.gz"
@@ -38,10 +44,7 @@ BUNDLED_DATASET: str = "dejong2015_mp_elastic.jsonl.gz"
 DEJONG2015_PROVENANCE = Provenance(
     source="Materials Project elastic-constant survey (de Jong et al. 2015), bundled with stn-plugin",
     licence="CC BY 4.0",
-    citation=(
-        "M. de Jong et al., Sci. Data 2, 150009 (2015); "
-        "A. Jain et al., APL Mater. 1, 011002 (2013)"
-    ),
+    citation=("M. de Jong et al., Sci. Data 2, 150009 (2015); A. Jain et al., APL Mater. 1, 011002 (2013)"),
     frame_note="elastic_tensor_original (frame of the given structure)",
 )
 """Provenance of the bundled file."""
@@ -59,13 +62,38 @@ REFERENCE_MODULI_KEYS: dict[str, str] = {
 
 
 class DatasetFormatError(ValueError):
-    """A dataset file has a line or row that cannot become an :class:`ElasticRecord`."""
+    """A dataset file has lines or rows that cannot become an :class:`ElasticRecord`."""
+
+
+class LoadedRecords(NamedTuple):
+    """The records of a file that could be built, and the entries that could not (in file order)."""
+
+    records: list[ElasticRecord]
+    rejected: list[RejectedRecord]
+
+    def strict(self, source: str | Path) -> list[ElasticRecord]:
+        """The records, or :class:`DatasetFormatError` listing every rejected entry and the counts by reason."""
+        if not self.rejected:
+            return self.records
+        counts = Counter(reason.value for r in self.rejected for reason in r.reasons)
+        lines = "\n".join(f"  {r.detail}" for r in self.rejected[:20])
+        more = f"\n  ... and {len(self.rejected) - 20} more" if len(self.rejected) > 20 else ""
+        raise DatasetFormatError(
+            f"{source}: {len(self.rejected)} invalid entries ({', '.join(f'{k} {n}' for k, n in counts.items())}):\n"
+            f"{lines}{more}"
+        )
 
 
 def _describe(exc: Exception) -> str:
-    """The messages of a validation error without pydantic's echo of the input values."""
+    """The messages of a validation error without pydantic's echo of the input values (a record check's own
+    message names the material and the field already)."""
     if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}" for e in exc.errors())
+        return "; ".join(
+            str(e["ctx"]["error"])
+            if isinstance(e.get("ctx", {}).get("error"), RecordError)
+            else f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}"
+            for e in exc.errors()
+        )
     return f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
 
 
@@ -135,32 +163,48 @@ def record_to_json_line(record: ElasticRecord) -> dict[str, Any]:
     return line
 
 
-def _iter_json_lines(stream: Iterable[str], source: str, provenance: Provenance | None) -> Iterator[ElasticRecord]:
-    for number, text in enumerate(stream, start=1):
-        if not text.strip():
-            continue
-        try:
-            yield record_from_json_line(json.loads(text), provenance)
-        except (ValidationError, ValueError, KeyError, TypeError) as exc:
-            raise DatasetFormatError(f"{source}, line {number}: {_describe(exc)}") from exc
+_BUILD_ERRORS = (ValidationError, ValueError, KeyError, TypeError)
+"""What building a record from a line or row raises for invalid content (json.JSONDecodeError is a ValueError)."""
 
 
-def load_jsonl(path: str | Path, provenance: Provenance | None = None) -> list[ElasticRecord]:
-    """Read a JSON-lines dataset (``.jsonl`` or ``.jsonl.gz``).
+def _rejected(index: int, material_id: str, where: str, exc: Exception) -> RejectedRecord:
+    return RejectedRecord(
+        index=index, material_id=material_id, reasons=reasons_of(exc), detail=f"{where}: {_describe(exc)}"
+    )
+
+
+def read_jsonl(path: str | Path, provenance: Provenance | None = None) -> LoadedRecords:
+    """Read a JSON-lines dataset (``.jsonl`` or ``.jsonl.gz``), collecting the lines that are not valid records.
 
     Args:
         path: the file.
         provenance: provenance of lines that carry none (files written by :func:`write_jsonl` carry it).
 
     Returns:
-        records in file order.
-
-    Raises:
-        DatasetFormatError: a line is invalid (the message gives the line and the material).
+        the records in file order and the rejected lines (index = n-th non-empty line, 0-based).
     """
     path = Path(path)
+    records, rejected = [], []
     with _open_text(path, "r") as stream:
-        return list(_iter_json_lines(stream, str(path), provenance))
+        lines = ((number, text) for number, text in enumerate(stream, start=1) if text.strip())
+        for index, (number, text) in enumerate(lines):
+            material_id = f"<line {number}>"
+            try:
+                line = json.loads(text)
+                material_id = str(line.get("material_id", material_id)) if isinstance(line, dict) else material_id
+                records.append(record_from_json_line(line, provenance))
+            except _BUILD_ERRORS as exc:
+                rejected.append(_rejected(index, material_id, f"{path}, line {number}", exc))
+    return LoadedRecords(records, rejected)
+
+
+def load_jsonl(path: str | Path, provenance: Provenance | None = None) -> list[ElasticRecord]:
+    """Read a JSON-lines dataset in which every line must be a valid record (see :func:`read_jsonl`).
+
+    Raises:
+        DatasetFormatError: some lines are invalid (the message lists each with its line, material and fix).
+    """
+    return read_jsonl(path, provenance).strict(path)
 
 
 def write_jsonl(records: Iterable[ElasticRecord], path: str | Path) -> Path:
@@ -216,10 +260,11 @@ def load_matminer_csv(path: str | Path, provenance: Provenance) -> list[ElasticR
         provenance: where the table comes from (source, licence, citation).
 
     Raises:
-        DatasetFormatError: a row is invalid (the message gives the row and the material).
+        DatasetFormatError: some rows are invalid (the message lists each with its row, material and fix).
     """
     path = Path(path)
     records: list[ElasticRecord] = []
+    rejected: list[RejectedRecord] = []
     with _open_text(path, "r") as stream:
         reader = csv.DictReader(stream)
         missing = {"material_id"} - set(reader.fieldnames or ())
@@ -228,26 +273,27 @@ def load_matminer_csv(path: str | Path, provenance: Provenance) -> list[ElasticR
                 f"{path}: the CSV needs a material_id column and a structure (or cif) column; "
                 f"found {reader.fieldnames}."
             )
-        for number, row in enumerate(reader, start=2):
+        for index, row in enumerate(reader):
+            number = index + 2
             material_id = row.get("material_id") or f"<row {number}>"
             try:
-                structure_text = row.get("structure") or row.get("cif") or ""
-                structure = _parse_structure(structure_text)
-                tensors = {
-                    key: json.loads(row[key]) for key in ("elastic_tensor", "elastic_tensor_original") if row.get(key)
-                }
-                tensor, frame_note = _structure_frame_tensor(tensors, structure)
-                records.append(
-                    ElasticRecord(
-                        material_id=material_id,
-                        formula=row.get("formula") or structure.composition.reduced_formula,
-                        structure=structure,
-                        elastic_tensor=tensor,
-                        elastic_tensor_ieee=tensors.get("elastic_tensor"),
-                        provenance=provenance.model_copy(update={"frame_note": frame_note}),
-                        reference_moduli=_reference_moduli(row),
-                    )
-                )
-            except (ValidationError, ValueError, KeyError, TypeError) as exc:
-                raise DatasetFormatError(f"{path}, row {number} (material {material_id!r}): {_describe(exc)}") from exc
-    return records
+                records.append(_record_from_csv_row(row, material_id, provenance))
+            except _BUILD_ERRORS as exc:
+                rejected.append(_rejected(index, material_id, f"{path}, row {number} (material {material_id!r})", exc))
+    return LoadedRecords(records, rejected).strict(path)
+
+
+def _record_from_csv_row(row: Mapping[str, str], material_id: str, provenance: Provenance) -> ElasticRecord:
+    """One record from a row of :func:`load_matminer_csv`'s table."""
+    structure = _parse_structure(row.get("structure") or row.get("cif") or "")
+    tensors = {key: json.loads(row[key]) for key in ("elastic_tensor", "elastic_tensor_original") if row.get(key)}
+    tensor, frame_note = _structure_frame_tensor(tensors, structure)
+    return ElasticRecord(
+        material_id=material_id,
+        formula=row.get("formula") or structure.composition.reduced_formula,
+        structure=structure,
+        elastic_tensor=tensor,
+        elastic_tensor_ieee=tensors.get("elastic_tensor"),
+        provenance=provenance.model_copy(update={"frame_note": frame_note}),
+        reference_moduli=_reference_moduli(row),
+    )

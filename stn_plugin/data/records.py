@@ -5,18 +5,26 @@ xz, xy; see :mod:`stn_plugin.physics.voigt`). ``elastic_tensor`` is in the Carte
 ``structure`` (the frame the strains of the model act in); ``elastic_tensor_ieee`` optionally keeps the
 same tensor in the IEEE-176 frame of pymatgen's ``convert_to_ieee`` as published by the source.
 
-Validation happens once, when the record is built, and every error names the material and the fix:
+Validation happens once, when the record is built, and every error names the material and the fix. Each
+check raises a :class:`RecordError` carrying its :class:`FilterReason` (pydantic wraps it in a
+``ValidationError``; :func:`reasons_of` gets the reasons back), so loaders can count invalid records by reason:
 
-* the tensor is not a 6x6 matrix;
-* it holds NaN or inf;
-* it looks like Pa instead of GPa (max |C| > ``PA_SUSPECT_GPA``);
-* it is not symmetric: max |C - C^T| > ``SYMMETRY_RTOL`` * max |C| + ``SYMMETRY_ATOL`` (GPa); a smaller
+* ``malformed``: the tensor is not a 6x6 matrix of numbers, the structure is not a pymatgen structure, a
+  field is missing or of the wrong type;
+* ``tensor_not_finite``: the tensor holds NaN or inf;
+* ``tensor_in_pa``: it looks like Pa instead of GPa (max |C| > ``PA_SUSPECT_GPA``);
+* ``tensor_asymmetric``: max |C - C^T| > ``SYMMETRY_RTOL`` * max |C| + ``SYMMETRY_ATOL`` (GPa); a smaller
   asymmetry is numerical noise and the stored tensor is the symmetric part (C + C^T) / 2;
-* the structure is disordered (partial occupancy), empty, or its reduced formula differs from ``formula``.
+* ``disordered_structure``: the structure is disordered (partial occupancy) or has no sites;
+* ``formula_mismatch``: the structure's reduced formula differs from ``formula``.
+
+The other reasons of :class:`FilterReason` are checks on whole records and datasets
+(:mod:`stn_plugin.data.filters`).
 """
 
 from __future__ import annotations
 
+from enum import Enum
 from functools import cached_property
 from typing import Any, Literal
 
@@ -26,6 +34,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationError,
     ValidationInfo,
     computed_field,
     field_serializer,
@@ -65,6 +74,41 @@ PA_SUSPECT_GPA: float = 1e5
 """A stiffness entry above this many GPa (100 TPa, ~100x diamond) is taken to be in Pa."""
 
 
+class FilterReason(str, Enum):
+    """Why a record is invalid or removed from a dataset (the first six are found when a record is built)."""
+
+    MALFORMED = "malformed"
+    TENSOR_NOT_FINITE = "tensor_not_finite"
+    TENSOR_IN_PA = "tensor_in_pa"
+    TENSOR_ASYMMETRIC = "tensor_asymmetric"
+    DISORDERED_STRUCTURE = "disordered_structure"
+    FORMULA_MISMATCH = "formula_mismatch"
+    DUPLICATE_ID = "duplicate_id"
+    NOT_POSITIVE_DEFINITE = "not_positive_definite"
+    BULK_MODULUS_OUT_OF_RANGE = "bulk_modulus_out_of_range"
+    SHEAR_MODULUS_OUT_OF_RANGE = "shear_modulus_out_of_range"
+    FRAME_MISMATCH = "frame_mismatch"
+
+
+class RecordError(ValueError):
+    """A record that fails one of the checks made when it is built; ``reason`` says which."""
+
+    def __init__(self, reason: FilterReason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def reasons_of(error: Exception) -> tuple[FilterReason, ...]:
+    """The :class:`FilterReason` of each problem in an error raised while building a record (``malformed``
+    for anything that is not a :class:`RecordError`), without repetitions."""
+    if isinstance(error, ValidationError):
+        causes = [e.get("ctx", {}).get("error") for e in error.errors()]
+    else:
+        causes = [error]
+    reasons = [c.reason if isinstance(c, RecordError) else FilterReason.MALFORMED for c in causes]
+    return tuple(dict.fromkeys(reasons))
+
+
 class Provenance(BaseModel):
     """Where a record comes from, to be cited with any result derived from it."""
 
@@ -98,33 +142,38 @@ def _validated_voigt_matrix(value: Any, field: str, material_id: str) -> NDArray
     try:
         C = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{where} is not a numeric 6x6 matrix ({exc}); pass a 6x6 list of numbers in GPa.") from None
+        message = f"{where} is not a numeric 6x6 matrix ({exc}); pass a 6x6 list of numbers in GPa."
+        raise RecordError(FilterReason.MALFORMED, message) from None
     if C.shape != (6, 6):
         hint = " (a 3x3x3x3 tensor: convert it with pymatgen ElasticTensor(C).voigt)" if C.shape == (3, 3, 3, 3) else ""
-        raise ValueError(
+        raise RecordError(
+            FilterReason.MALFORMED,
             f"{where} has shape {C.shape}, expected a square 6x6 Voigt matrix in GPa{hint}; "
-            "pass the full 6x6 matrix (Voigt order xx, yy, zz, yz, xz, xy)."
+            "pass the full 6x6 matrix (Voigt order xx, yy, zz, yz, xz, xy).",
         )
     bad = np.argwhere(~np.isfinite(C))
     if bad.size:
         entries = ", ".join(f"C[{i}][{j}]" for i, j in bad[:6])
-        raise ValueError(
+        raise RecordError(
+            FilterReason.TENSOR_NOT_FINITE,
             f"{where} contains NaN or inf at {entries}; "
-            "fill the missing components from the source or drop this material."
+            "fill the missing components from the source or drop this material.",
         )
     scale = float(np.abs(C).max())
     if scale > PA_SUSPECT_GPA:
-        raise ValueError(
-            f"{where} has max |C| = {scale:.3g}, which looks like Pa, not GPa; divide the tensor by 1e9."
+        raise RecordError(
+            FilterReason.TENSOR_IN_PA,
+            f"{where} has max |C| = {scale:.3g}, which looks like Pa, not GPa; divide the tensor by 1e9.",
         )
     asymmetry = float(np.abs(C - C.T).max())
     tolerance = SYMMETRY_RTOL * scale + SYMMETRY_ATOL
     if asymmetry > tolerance:
         i, j = np.unravel_index(int(np.argmax(np.abs(C - C.T))), C.shape)
-        raise ValueError(
+        raise RecordError(
+            FilterReason.TENSOR_ASYMMETRIC,
             f"{where} is not symmetric: max |C - C^T| = {asymmetry:.4g} GPa at C[{i}][{j}] vs C[{j}][{i}] "
             f"(tolerance {tolerance:.3g} GPa); check the source (transposed rows, compliance instead of "
-            "stiffness), or symmetrise with (C + C.T) / 2 if the difference is fitting noise."
+            "stiffness), or symmetrise with (C + C.T) / 2 if the difference is fitting noise.",
         )
     return 0.5 * (C + C.T)
 
@@ -174,19 +223,21 @@ class ElasticRecord(BaseModel):
                 raise ValueError(
                     f"material {material_id!r}: structure is not a valid pymatgen Structure.as_dict() ({exc!r})."
                 ) from None
-        if not isinstance(value, Structure):
-            raise ValueError(
+        if not isinstance(value, Structure):  # a ValueError subclass: pydantic reports it as a validation error
+            raise RecordError(
+                FilterReason.MALFORMED,
                 f"material {material_id!r}: structure must be a pymatgen Structure or its as_dict(), "
-                f"got {type(value).__name__}."
+                f"got {type(value).__name__}.",
             )
         if len(value) == 0:
-            raise ValueError(f"material {material_id!r}: structure has no sites.")
+            raise RecordError(FilterReason.DISORDERED_STRUCTURE, f"material {material_id!r}: structure has no sites.")
         if not value.is_ordered:
             disordered = [i for i, site in enumerate(value) if not site.is_ordered]
-            raise ValueError(
+            raise RecordError(
+                FilterReason.DISORDERED_STRUCTURE,
                 f"material {material_id!r}: structure has partial occupancy / disorder at sites {disordered[:10]}; "
                 "StrainTensorNet needs an ordered cell: order it (e.g. pymatgen "
-                "OrderDisorderedStructureTransformation) or drop the material."
+                "OrderDisorderedStructureTransformation) or drop the material.",
             )
         return value
 
@@ -208,10 +259,11 @@ class ElasticRecord(BaseModel):
             raise ValueError(message) from None
         actual = self.structure.composition.reduced_formula
         if given != actual:
-            raise ValueError(
+            raise RecordError(
+                FilterReason.FORMULA_MISMATCH,
                 f"material {self.material_id!r}: formula {self.formula!r} (reduced {given}) does not match the "
                 f"structure's composition {actual}; "
-                "the structure and the tensor probably belong to different materials."
+                "the structure and the tensor probably belong to different materials.",
             )
         return self
 

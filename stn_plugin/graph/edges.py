@@ -80,6 +80,8 @@ class EdgeStrategy(abc.ABC):
     name: ClassVar[str]
     frame_dependent: ClassVar[bool]
     """Whether the edge set changes when the cell is rotated (then it must be chosen in a canonical frame)."""
+    distance_based: ClassVar[bool]
+    """Whether every pair of atoms closer than some distance is an edge (so missing edges mean empty space)."""
 
     @abc.abstractmethod
     def __call__(self, structure: Structure) -> EdgeList:
@@ -101,6 +103,7 @@ class CellRadiusEdges(EdgeStrategy):
 
     name: ClassVar[str] = "cell_radius"
     frame_dependent: ClassVar[bool] = True
+    distance_based: ClassVar[bool] = True
     s: float = 12.0
     delta: float = 0.5
 
@@ -125,6 +128,7 @@ class RadiusEdges(EdgeStrategy):
 
     name: ClassVar[str] = "radius"
     frame_dependent: ClassVar[bool] = False
+    distance_based: ClassVar[bool] = True
     cutoff: float = 5.0
 
     def __call__(self, structure: Structure) -> EdgeList:
@@ -143,6 +147,7 @@ class CrystalNNEdges(EdgeStrategy):
 
     name: ClassVar[str] = "crystalnn"
     frame_dependent: ClassVar[bool] = False
+    distance_based: ClassVar[bool] = False
     distance_cutoffs: tuple[float, float] = (0.5, 1.0)
     search_cutoff: float = 7.0
 

@@ -14,8 +14,9 @@ from pymatgen.core import Structure
 from torch import Tensor
 from torch_geometric.data import Batch, Data
 
+from stn_plugin.limits import MAX_ATOMS, MAX_EDGES
 from stn_plugin.models.config import EncoderConfig
-from stn_plugin.models.input_checks import check_graph_connectivity, check_structure
+from stn_plugin.models.input_checks import check_edges, check_size, check_structure
 from stn_plugin.models.prediction import ElasticPrediction, elastic_prediction
 from stn_plugin.physics.voigt import DEFAULT_STRAIN, N_PAIRS
 
@@ -129,7 +130,10 @@ class StnModel(MatGLModel):
             self.sed_mean.fill_(float(sed_mean))
             self.sed_std.fill_(float(sed_std))
         self._init_args.update(
-            atom_scalar_mean=mean.tolist(), atom_scalar_std=std.tolist(), sed_mean=float(sed_mean), sed_std=float(sed_std)
+            atom_scalar_mean=mean.tolist(),
+            atom_scalar_std=std.tolist(),
+            sed_mean=float(sed_mean),
+            sed_std=float(sed_std),
         )
 
     def standardized_atom_scalars(self, data: Data) -> Tensor:
@@ -144,24 +148,47 @@ class StnModel(MatGLModel):
         """Normalised output -> U in meV/atom."""
         return sed_normalized * self.sed_std + self.sed_mean
 
-    def _strained_graphs(self, structure: Structure) -> list[Data]:
-        """The 21 strained graphs of ``structure`` (VOIGT_PAIRS order) with the model's edge settings and strain."""
+    def _strained_graphs(
+        self, structure: Structure, max_atoms: int = MAX_ATOMS, max_edges: int = MAX_EDGES
+    ) -> list[Data]:
+        """The 21 strained graphs of ``structure`` (VOIGT_PAIRS order) with the model's edge settings and strain.
+
+        Raises a :class:`~stn_plugin.models.input_checks.StructureInputError` for a structure the model cannot
+        predict; the size limits are checked before the strained graphs are built.
+        """
         from stn_plugin.graph import StrainedGraphConverter
 
         if getattr(self, "_converter", None) is None:
             edges = self.config.encoder.build_edge_strategy()
             self._converter = StrainedGraphConverter(edges=edges, magnitude=float(self.strain))
+        converter = self._converter
         check_structure(structure, self.config.encoder.max_atomic_number)
-        graphs = self._converter.strained_graphs(structure)
-        check_graph_connectivity(graphs[0], f"{self.edge_strategy} {self.edge_cutoff} Angstrom")
-        return graphs
+        check_size(structure, max_atoms, converter.symprec, converter.angle_tolerance)
+        material = converter.prepare(structure)
+        note = f"{self.edge_strategy} {self.edge_cutoff} Angstrom"
+        check_edges(material, max_edges, note, converter.edges.distance_based)
+        return converter.strained_graphs(material)
 
-    def predict_structure(self, structure: Structure, symmetrize: bool = True) -> ElasticPrediction:  # type: ignore[override]
-        """Elastic tensor, SED and moduli of one crystal from one batched pass over its 21 strained graphs."""
-        return self.predict_structures([structure], symmetrize=symmetrize)[0]
+    def predict_structure(  # type: ignore[override]
+        self, structure: Structure, symmetrize: bool = True, max_atoms: int = MAX_ATOMS, max_edges: int = MAX_EDGES
+    ) -> ElasticPrediction:
+        """Elastic tensor, SED and moduli of one crystal from one batched pass over its 21 strained graphs.
+
+        Args:
+            structure: the crystal; the result is in its Cartesian frame.
+            symmetrize: project C onto the crystal's point group (default); False = the raw network output.
+            max_atoms: limit on the atoms of the cell the graphs are built on (:mod:`.input_checks`).
+            max_edges: limit on the directed edges of one strained graph.
+        """
+        return self.predict_structures([structure], symmetrize, max_atoms=max_atoms, max_edges=max_edges)[0]
 
     def predict_structures(
-        self, structures: Sequence[Structure], symmetrize: bool = True, materials_per_batch: int = 8
+        self,
+        structures: Sequence[Structure],
+        symmetrize: bool = True,
+        materials_per_batch: int = 8,
+        max_atoms: int = MAX_ATOMS,
+        max_edges: int = MAX_EDGES,
     ) -> list[ElasticPrediction]:
         """Predict several crystals, ``materials_per_batch`` x 21 strained graphs per forward pass.
 
@@ -172,6 +199,12 @@ class StnModel(MatGLModel):
                 lowers the C_ij error (docs/RESULTS.md) and leaves the Voigt averages B_V, G_V unchanged.
                 False = the raw network output.
             materials_per_batch: materials per forward pass.
+            max_atoms: limit on the atoms of the cell the graphs are built on (:mod:`.input_checks`).
+            max_edges: limit on the directed edges of one strained graph.
+
+        Raises:
+            StructureInputError: (a subclass naming the problem and the fix) for the first structure the model
+                cannot predict.
         """
         was_training = self.training
         self.eval()
@@ -179,16 +212,16 @@ class StnModel(MatGLModel):
         try:
             for start in range(0, len(structures), materials_per_batch):
                 chunk = structures[start : start + materials_per_batch]
-                batch = Batch.from_data_list([g for s in chunk for g in self._strained_graphs(s)])
+                batch = Batch.from_data_list([g for s in chunk for g in self._strained_graphs(s, max_atoms, max_edges)])
                 with torch.inference_mode():
                     out = self(batch)
                     sed = self.denormalize_sed(out.sed_normalized).view(len(chunk), N_PAIRS).double().numpy()
                     dcv = self.feature_dict.get("dcv") if out.dcv_logits is None else torch.sigmoid(out.dcv_logits)
-                    dcv = [None] * len(chunk) if dcv is None else dcv.view(len(chunk), N_PAIRS, N_PAIRS).double().numpy()
+                    dcv = (
+                        [None] * len(chunk) if dcv is None else dcv.view(len(chunk), N_PAIRS, N_PAIRS).double().numpy()
+                    )
                 strain = float(self.strain)
-                results.extend(
-                    elastic_prediction(s, sed[m], dcv[m], strain, symmetrize) for m, s in enumerate(chunk)
-                )
+                results.extend(elastic_prediction(s, sed[m], dcv[m], strain, symmetrize) for m, s in enumerate(chunk))
         finally:
             self.train(was_training)
         return results

@@ -3,18 +3,39 @@
 Every failure is a :class:`StructureInputError` subclass whose message says what is wrong and how to
 fix it; callers that handle many structures (the CLI) add the file name and go on with the others.
 Valid crystals in unusual settings (left-handed lattice vectors, non-reduced cells, supercells) pass.
+
+Size limits. The model builds its graphs on the crystal's conventional standard cell
+(:mod:`stn_plugin.graph.standardize`), so a supercell is reduced automatically whenever spglib finds the
+smaller cell at the converter's tolerance (0.01 Angstrom) and predicts exactly like that cell. The limits
+apply, in this order and before any graph is built, to
+
+1. the input: more than ``SUPERCELL_FACTOR * max_atoms`` atoms is refused before the symmetry search
+   (spglib's search for a smaller cell grows as N^2: about 10 s for a 4096-atom cell without symmetry);
+2. the standard cell: more than ``max_atoms`` (default :data:`stn_plugin.limits.MAX_ATOMS`, 500) atoms;
+3. the edge list of the standard cell: more than ``max_edges`` (default :data:`stn_plugin.limits.MAX_EDGES`,
+   60,000) directed edges, counted exactly after edge selection, before the 21 strained graphs and the forward pass.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from pymatgen.core import Structure
-from torch_geometric.data import Data
+from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import breadth_first_order, connected_components
 
+from stn_plugin.graph.edges import EdgeList
 from stn_plugin.graph.features import ElementDataError, atom_scalars
+from stn_plugin.graph.material import PreparedMaterial
 
 MIN_INTERATOMIC_DISTANCE: float = 0.5
 """Angstrom; closer atoms are treated as a broken structure (duplicated or overlapping sites)."""
+
+SUPERCELL_FACTOR: int = 4
+"""Inputs of more than ``SUPERCELL_FACTOR * max_atoms`` atoms are refused before the symmetry search."""
+
+LOOSE_SYMPREC: float = 0.1
+"""Angstrom; tolerance at which an error message checks whether a too-large cell is a distorted supercell."""
 
 
 class StructureInputError(ValueError):
@@ -45,6 +66,14 @@ class IsolatedAtomsError(StructureInputError):
     """Atoms without any neighbour in the graph (a molecule or a slab with vacuum)."""
 
 
+class NotBulkCrystalError(StructureInputError):
+    """A molecule, chain or slab: some connected group of atoms does not repeat along all three lattice directions."""
+
+
+class StructureTooLargeError(StructureInputError):
+    """More atoms or edges than the prediction limits (``max_atoms``, ``max_edges``)."""
+
+
 def check_structure(structure: Structure, max_atomic_number: int) -> None:
     """Raise a :class:`StructureInputError` if ``structure`` is not a crystal the model can handle.
 
@@ -60,7 +89,10 @@ def check_structure(structure: Structure, max_atomic_number: int) -> None:
             "pass an ordered supercell, e.g. from pymatgen's OrderDisorderedStructureTransformation.",
         )
     matrix = structure.lattice.matrix
-    if not np.all(np.isfinite(matrix)) or abs(np.linalg.det(matrix)) < 1e-3 * max(1.0, float(np.abs(matrix).max())) ** 3:
+    if (
+        not np.all(np.isfinite(matrix))
+        or abs(np.linalg.det(matrix)) < 1e-3 * max(1.0, float(np.abs(matrix).max())) ** 3
+    ):
         raise InvalidLatticeError(
             "The lattice has NaN/inf entries or a (nearly) zero volume.",
             "check the three lattice vectors of the input file.",
@@ -84,17 +116,113 @@ def check_structure(structure: Structure, max_atomic_number: int) -> None:
         raise UnsupportedElementError(str(exc), "this element has no node features; it cannot be predicted.") from exc
 
 
-def check_graph_connectivity(graph: Data, cutoff_note: str) -> None:
-    """Raise :class:`IsolatedAtomsError` when some atom of a strained graph receives no edge.
+def _standard_cell_atoms(structure: Structure, symprec: float, angle_tolerance: float) -> int:
+    """Atoms of spglib's conventional standard cell of ``structure`` (its own size when spglib finds none)."""
+    dataset = SpacegroupAnalyzer(structure, symprec=symprec, angle_tolerance=angle_tolerance).get_symmetry_dataset()
+    return len(structure) if dataset is None else len(dataset.std_types)
+
+
+_RAISE_LIMIT = (
+    "or raise the limit (predict_structure(..., {name}=N), stn models predict --{option} N) if time and memory allow"
+)
+
+
+def check_size(structure: Structure, max_atoms: int, symprec: float, angle_tolerance: float) -> None:
+    """Raise :class:`StructureTooLargeError` when the graphs' cell would have more than ``max_atoms`` atoms.
 
     Args:
-        graph: one strained graph (contract fields ``edge_index``, ``num_nodes``).
-        cutoff_note: the edge settings, for the message (e.g. ``"radius 5.0 Angstrom"``).
+        structure: the crystal as the user gave it (already through :func:`check_structure`).
+        max_atoms: limit on the atoms of the conventional standard cell.
+        symprec: spglib distance tolerance of the standardisation (Angstrom).
+        angle_tolerance: spglib angle tolerance of the standardisation (degrees).
     """
-    received = np.zeros(graph.num_nodes, dtype=bool)
-    received[graph.edge_index[1].numpy()] = True
+    raise_limit = _RAISE_LIMIT.format(name="max_atoms", option="max-atoms")
+    if len(structure) > SUPERCELL_FACTOR * max_atoms:
+        raise StructureTooLargeError(
+            f"The structure has {len(structure)} atoms; inputs of more than {SUPERCELL_FACTOR * max_atoms} atoms are "
+            f"refused before the search for a smaller cell (the model's limit is {max_atoms} atoms).",
+            f"pass the primitive cell (structure.get_primitive_structure()), {raise_limit}.",
+        )
+    graph_atoms = _standard_cell_atoms(structure, symprec, angle_tolerance)
+    if graph_atoms <= max_atoms:
+        return
+    loose = _standard_cell_atoms(structure, LOOSE_SYMPREC, angle_tolerance)
+    if loose <= max_atoms:
+        fix = (
+            f"at a tolerance of {LOOSE_SYMPREC} Angstrom it is a supercell of a cell of {loose} atoms: if the "
+            f"displacements are noise, pass the symmetrised cell "
+            f"SpacegroupAnalyzer(structure, symprec={LOOSE_SYMPREC}).get_refined_structure(), {raise_limit}."
+        )
+    else:
+        fix = f"pass the primitive cell if this is a supercell (structure.get_primitive_structure()), {raise_limit}."
+    raise StructureTooLargeError(
+        f"The crystal's smallest standard cell at a tolerance of {symprec} Angstrom has {graph_atoms} atoms (input: "
+        f"{len(structure)}), more than the limit of {max_atoms}.",
+        fix,
+    )
+
+
+def periodic_dimensions(edges: EdgeList, num_atoms: int) -> int:
+    """Along how many independent lattice directions the least connected group of atoms repeats through the edges.
+
+    3 for a bulk crystal, 2 for a slab or layer, 1 for a chain, 0 for a molecule or cluster: the rank of the lattice
+    translations closing loops of edges in a connected group (Larsen et al., Phys. Rev. Mater. 3, 034003, 2019).
+
+    Args:
+        edges: directed periodic edges, every edge present in both directions.
+        num_atoms: atoms of the cell (an atom without edges is a group of dimension 0).
+    """
+    graph = coo_matrix((np.ones(len(edges)), (edges.dst, edges.src)), shape=(num_atoms, num_atoms)).tocsr()
+    num_groups, group = connected_components(graph, directed=False)
+    keys = edges.dst * num_atoms + edges.src
+    unique_keys, first_edge = np.unique(keys, return_index=True)
+    position = np.zeros((num_atoms, 3), dtype=np.int64)  # lattice image of each atom in its unfolded group
+    for root in (int(np.flatnonzero(group == g)[0]) for g in range(num_groups)):
+        order, parent = breadth_first_order(graph, root, directed=False, return_predecessors=True)
+        for atom in order[1:]:
+            edge = first_edge[np.searchsorted(unique_keys, parent[atom] * num_atoms + atom)]  # centre parent -> atom
+            position[atom] = position[parent[atom]] + edges.images[edge]
+    loops = position[edges.dst] + edges.images - position[edges.src]
+    edge_group = group[edges.dst]
+    return min(int(np.linalg.matrix_rank(loops[edge_group == g].astype(float))) for g in range(num_groups))
+
+
+_DIMENSION_NAMES = {0: "a molecule or cluster", 1: "a chain", 2: "a slab or isolated layer"}
+
+
+def check_edges(material: PreparedMaterial, max_edges: int, cutoff_note: str, distance_based: bool) -> None:
+    """Raise a :class:`StructureInputError` when the edge list is too large or does not describe a bulk crystal.
+
+    Args:
+        material: the standardised cell and its edge list (before the strained graphs are built).
+        max_edges: limit on the directed edges of one strained graph.
+        cutoff_note: the edge settings, for the message (e.g. ``"radius 5.0 Angstrom"``).
+        distance_based: the edges link every pair of atoms within a distance, so atoms or directions without
+            edges mean vacuum (False for CrystalNN bonds, which leave the gaps of layered and molecular crystals).
+    """
+    if material.num_edges > max_edges:
+        raise StructureTooLargeError(
+            f"The graph would have {material.num_edges} edges ({material.num_edges / material.num_atoms:.0f} per atom "
+            f"over {material.num_atoms} atoms, {cutoff_note}), more than the limit of {max_edges}.",
+            "check the lattice (lengths in Angstrom, not Bohr or nm?), "
+            + _RAISE_LIMIT.format(name="max_edges", option="max-edges")
+            + ".",
+        )
+    out_of_scope = (
+        "pass a bulk periodic crystal; molecules, chains and slabs with vacuum are outside this model's scope."
+    )
+    received = np.zeros(material.num_atoms, dtype=bool)
+    received[material.edges.dst] = True
     if not received.all():
         raise IsolatedAtomsError(
-            f"{int((~received).sum())} of {graph.num_nodes} atoms have no neighbour within the model's edges ({cutoff_note}).",
-            "pass a bulk periodic crystal; molecules and slabs with vacuum are outside this model's scope.",
+            f"{int((~received).sum())} of {material.num_atoms} atoms have no neighbour within the model's edges "
+            f"({cutoff_note}).",
+            out_of_scope,
+        )
+    dimensions = periodic_dimensions(material.edges, material.num_atoms) if distance_based else 3
+    if dimensions < 3:
+        raise NotBulkCrystalError(
+            f"The structure is {_DIMENSION_NAMES[dimensions]} surrounded by vacuum: within the model's edges "
+            f"({cutoff_note}) its atoms connect along only {dimensions} of the 3 lattice directions.",
+            out_of_scope,
         )

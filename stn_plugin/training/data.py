@@ -1,4 +1,4 @@
-"""Training data: records -> filters -> seeded split -> per-material strained graphs -> PyG loaders.
+"""Training data: records -> validation -> seeded split -> per-material strained graphs -> PyG loaders.
 
 Every material is converted once (:class:`~stn_plugin.graph.StrainedGraphConverter`, edges chosen on
 the unstrained cell, the 21 strained graphs sharing their edge tensors) and kept in memory as a
@@ -39,8 +39,9 @@ from torch.utils.data import Dataset, Sampler
 from torch_geometric.data import Data
 from torch_geometric.loader import DataLoader
 
-from stn_plugin.data import DataSplit, ElasticRecord, filter_records, load_bundled_dataset, load_jsonl, stratified_split
-from stn_plugin.data.filters import ValidationReport
+from stn_plugin.data import DataSplit, ElasticRecord, filter_records, load_bundled_dataset, stratified_split
+from stn_plugin.data.filters import OnInvalid, RejectedRecord, ValidationReport, default_on_invalid
+from stn_plugin.data.loaders import read_jsonl
 from stn_plugin.data.splits import DEFAULT_FRACTIONS
 from stn_plugin.graph import AtomScalarStandardizer, MaterialCache, StrainedGraphConverter
 from stn_plugin.models.config import EncoderConfig, TrainingConfig
@@ -53,13 +54,16 @@ _SHUFFLE, _DRAW = 0, 1
 """Stream tags of the seed sequences ``[seed, epoch, tag, ...]`` (shuffling vs strain/one-hot draws)."""
 
 
-def load_records(data: str | Path | Sequence[ElasticRecord] | None) -> list[ElasticRecord]:
-    """Records from a JSON-lines file (``.jsonl`` / ``.jsonl.gz``), a list of records, or None (bundled data)."""
+def load_records(
+    data: str | Path | Sequence[ElasticRecord] | None,
+) -> tuple[list[ElasticRecord], list[RejectedRecord]]:
+    """Records from a JSON-lines file (``.jsonl`` / ``.jsonl.gz``), a list of records, or None (bundled data),
+    and the lines of the file that are not valid records (:func:`~stn_plugin.data.loaders.read_jsonl`)."""
     if data is None:
-        return load_bundled_dataset()
+        return load_bundled_dataset(), []
     if isinstance(data, (str, Path)):
-        return load_jsonl(data)
-    return list(data)
+        return read_jsonl(data)
+    return list(data), []
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ class PreparedData:
     Attributes:
         records: the records that passed :func:`~stn_plugin.data.filter_records`, by material id.
         split: the seeded split of those records, stratified by crystal system.
-        report: the filter report (what was removed and why).
+        report: the validation report (what was removed and why, invalid lines of the file included).
     """
 
     records: dict[str, ElasticRecord]
@@ -85,15 +89,24 @@ def prepare_data(
     data: str | Path | Sequence[ElasticRecord] | None = None,
     split_seed: int = 0,
     fractions: tuple[float, float, float] = DEFAULT_FRACTIONS,
+    on_invalid: OnInvalid | None = None,
 ) -> PreparedData:
-    """Load, filter and split a dataset (the split does not depend on the model or the training seed).
+    """Load, validate and split a dataset (the split does not depend on the model or the training seed).
 
     Args:
         data: JSON-lines path, records, or None for the bundled de Jong et al. (2015) data.
         split_seed: seed of :func:`~stn_plugin.data.stratified_split`.
         fractions: (train, val, test) fractions.
+        on_invalid: ``"drop"`` leaves invalid records out (reported in ``report`` and logged), ``"raise"``
+            raises :class:`~stn_plugin.data.filters.InvalidRecordsError`; None = :func:`default_on_invalid`.
+
+    Raises:
+        InvalidRecordsError: with ``on_invalid="raise"``, when any record is invalid (``.report`` holds the
+            report).
     """
-    kept, report = filter_records(load_records(data), on_invalid="drop")
+    records, rejected = load_records(data)
+    choice = on_invalid or default_on_invalid(data)
+    kept, report = filter_records(records, on_invalid=choice, rejected_on_load=rejected)
     split = stratified_split(kept, fractions=fractions, seed=split_seed)
     return PreparedData({r.material_id: r for r in kept}, split, report)
 

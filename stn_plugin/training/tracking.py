@@ -10,7 +10,7 @@
   entry-point parameters that ``mlflow run`` logs itself, or the params of the run being resumed).
 * :class:`StnPyfuncModel` and :func:`log_and_register_model`: the saved model directory (matgl
   ``IOMixIn.save`` format) as the artifact of an ``mlflow.pyfunc`` model, loaded with
-  ``matgl.load_model`` (``torch.load(weights_only=True)``), logged as "models from code"
+  :func:`stn_plugin.models.loading.load_model_dir` (weights only, package classes only), logged as "models from code"
   (:mod:`stn_plugin.training.pyfunc_entry`): neither the torch module nor the wrapper is pickled.
 """
 
@@ -30,6 +30,7 @@ from lightning.pytorch.loggers import MLFlowLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from mlflow import MlflowClient
 from mlflow.entities import Param, RunStatus
+from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModel, PythonModelContext
 
 from stn_plugin.io import atomic_write_text
@@ -128,13 +129,26 @@ def resolve_run(
         run_id = previous
         client.update_run(run_id, status=RunStatus.to_string(RunStatus.RUNNING))
     if run_id is None:
-        found = client.get_experiment_by_name(experiment)
-        experiment_id = found.experiment_id if found is not None else client.create_experiment(experiment)
+        experiment_id = _experiment_id(client, experiment)
         run_id = client.create_run(experiment_id, run_name=run_name, tags=dict(tags or {})).info.run_id
     if previous_run is not None and previous != run_id and previous_run.info.status == "RUNNING":
         client.set_terminated(previous, status="KILLED")
     atomic_write_text(json.dumps({"tracking_uri": client.tracking_uri, "run_id": run_id}) + "\n", run_file)
     return run_id
+
+
+def _experiment_id(client: MlflowClient, name: str) -> str:
+    """Id of experiment ``name``, created if missing (also when another process creates it at the same time)."""
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    try:
+        return client.create_experiment(name)
+    except MlflowException:
+        found = client.get_experiment_by_name(name)  # created by a concurrent run since the first look
+        if found is None:
+            raise
+        return found.experiment_id
 
 
 def _existing_run(client: MlflowClient, run_id: str | None) -> Any:
@@ -168,9 +182,9 @@ class StnPyfuncModel(PythonModel):
     """
 
     def load_context(self, context: PythonModelContext) -> None:
-        import matgl
+        from stn_plugin.models.loading import load_model_dir
 
-        self.model = matgl.load_model(context.artifacts[MODEL_ARTIFACT])
+        self.model = load_model_dir(context.artifacts[MODEL_ARTIFACT])
 
     def predict(self, model_input: list[str], params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         from pymatgen.core import Structure

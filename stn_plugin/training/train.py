@@ -7,14 +7,18 @@ Output directory layout (``output_dir``)::
     mlflow_run.json           tracking URI and run id (resume logs to the same run)
     config.yaml               the resolved ExperimentConfig (loadable with ``--config``)
     split.json                the data split (material ids per part)
+    validation_report.json    invalid and filtered records, counts by reason (also when they stop the run)
     model/                    the best model, matgl ``IOMixIn.save`` format (``matgl.load_model``)
     reports/{val,test}/       metrics.json, metrics.md, parity plots, Fig. 4 distance matrices, Fig. 7
     result.json               :class:`TrainResult`
 
 Running the same call again resumes from ``checkpoints/last.ckpt``: the data order, the strains and
 one-hots drawn and the schedule depend only on (seed, epoch), so the final weights equal those of an
-uninterrupted run. Every file above except the checkpoints (written by Lightning) is written
-atomically (temporary name, then rename).
+uninterrupted run, also after the process was killed (SIGKILL) at any point. Every file above is written
+atomically (temporary file in the same folder, then rename; checkpoints through :class:`AtomicCheckpointIO`),
+so a killed run leaves complete files. Checkpoints are loaded weights-only
+(:func:`stn_plugin.models.loading.safe_torch_load`): a truncated or tampered ``last.ckpt`` stops the run with
+a ``ModelFileError`` before any data is prepared, and one that would run code is refused.
 """
 
 from __future__ import annotations
@@ -29,15 +33,18 @@ import lightning as pl
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, EMAWeightAveraging, ModelCheckpoint
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from pydantic import BaseModel, ConfigDict
 from torch_geometric.loader import DataLoader
 
 from stn_plugin.data import ElasticRecord
+from stn_plugin.data.filters import InvalidRecordsError, OnInvalid, ValidationReport, default_on_invalid
 from stn_plugin.evaluation import DCVAccuracy, EvaluationData, TableIIMetrics, write_report
 from stn_plugin.graph import DEFAULT_CACHE_DIR
 from stn_plugin.io import atomic_path, atomic_write_text
 from stn_plugin.models import ARCHITECTURES, ExperimentConfig, StnModel, build_model, load_preset
+from stn_plugin.models.loading import ModelFileError, safe_torch_load
 from stn_plugin.physics.sed import sed_to_elastic
 from stn_plugin.physics.voigt import N_PAIRS, from_upper_triangle
 from stn_plugin.training.data import MaterialGraphs, StnDataModule, evaluation_samples, prepare_data
@@ -73,6 +80,7 @@ class TrainResult(BaseModel):
         registered_model: registry name and version (``"name/3"``), or None.
         counts: materials per split part and training graphs per epoch.
         skipped: material id -> why its graphs could not be built.
+        validation: the dataset's validation report (records left out and why).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -88,6 +96,7 @@ class TrainResult(BaseModel):
     registered_model: str | None
     counts: dict[str, int]
     skipped: dict[str, str]
+    validation: ValidationReport
 
 
 def resolve_config(architecture: str, config: ExperimentConfig | str | Path | None) -> ExperimentConfig:
@@ -166,6 +175,50 @@ def _final_metrics(part: str, metrics: Any) -> dict[str, float]:
     return {f"best/{part}/{key}": float("nan") if values.get(key) is None else float(values[key]) for key in FINAL_KEYS}
 
 
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint writer, replacing the file only when the new one is complete.
+
+    Lightning's own writer goes through an fsspec transaction, which writes to the system temporary folder and
+    moves the file at the end: a copy, interruptible by a kill, when that folder is on another file system.
+    """
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
+        with atomic_path(path) as tmp:
+            torch.save(checkpoint, tmp)
+
+
+class EpochMetrics(Callback):
+    """Keeps the metrics of the checkpointed epoch in the checkpoint.
+
+    A run killed after its last checkpoint and restarted has no epoch left to run, so Lightning's
+    ``callback_metrics`` stay empty; :func:`train` reports ``restored`` (the metrics saved with the checkpoint it
+    resumed from), updated by whatever the resumed ``fit`` logged.
+    """
+
+    KEY: str = "stn_epoch_metrics"
+
+    def __init__(self) -> None:
+        self.restored: dict[str, float] = {}
+
+    def on_save_checkpoint(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        checkpoint[self.KEY] = {key: float(value) for key, value in trainer.callback_metrics.items()}
+
+    def on_load_checkpoint(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        self.restored = dict(checkpoint.get(self.KEY, {}))
+
+
+def _check_resume_checkpoint(path: Path) -> None:
+    """Raise ``ModelFileError`` (``UnsafeModelFileError``) unless ``path`` is a complete, safe Lightning checkpoint."""
+    fix = f"Delete {path} to start the training over, or restore the file from a backup."
+    checkpoint = safe_torch_load(path, fix)
+    if not isinstance(checkpoint, dict) or not {"state_dict", "epoch", "loops"} <= checkpoint.keys():
+        raise ModelFileError(path, "not a Lightning checkpoint (no state_dict, epoch and loops)", fix)
+
+
 def _start_run(
     uri: str, experiment: str, name: str, out: Path, resume: bool, config: ExperimentConfig, params: dict[str, Any]
 ) -> str:
@@ -186,6 +239,7 @@ def train(
     config: ExperimentConfig | str | Path | None = None,
     *,
     data: str | Path | Sequence[ElasticRecord] | None = None,
+    on_invalid: OnInvalid | None = None,
     max_epochs: int | None = None,
     seed: int | None = None,
     output_dir: str | Path | None = None,
@@ -199,7 +253,7 @@ def train(
     devices: int | str = 1,
     strategy: str = "auto",
     cache_dir: str | Path | None = DEFAULT_CACHE_DIR,
-    limit_train_batches: int | float | None = None,
+    limit_train_batches: float | None = None,
     progress_bar: bool = False,
     callbacks: Sequence[Callback] = (),
 ) -> TrainResult:
@@ -211,6 +265,10 @@ def train(
         config: ``ExperimentConfig``, preset name (``cpu``, ``paper``) or YAML path; None = the
             architecture's default preset.
         data: JSON-lines dataset, records, or None for the bundled de Jong et al. (2015) data.
+        on_invalid: invalid records (:mod:`stn_plugin.data.filters`): ``"drop"`` leaves them out, ``"raise"``
+            stops with :class:`~stn_plugin.data.filters.InvalidRecordsError`; None = ``"raise"`` for ``data``
+            you pass, ``"drop"`` for the bundled data. The report is written to ``validation_report.json``
+            either way.
         max_epochs: overrides ``training.max_epochs``.
         seed: overrides ``training.seed`` (model init, data order, strain and one-hot draws).
         output_dir: training directory; default ``runs/<run_name or <config name>-seed<seed>>``.
@@ -240,12 +298,21 @@ def train(
     checkpoints = out / "checkpoints"
     last = checkpoints / "last.ckpt"
     resume = last.exists()
+    if resume:
+        _check_resume_checkpoint(last)
     is_rank_zero = rank_zero_only.rank == 0
 
     if training.num_threads is not None:
         torch.set_num_threads(training.num_threads)
     pl.seed_everything(training.seed, workers=True, verbose=False)
-    prepared = prepare_data(data, split_seed=split_seed)
+    try:
+        prepared = prepare_data(data, split_seed=split_seed, on_invalid=on_invalid)
+    except InvalidRecordsError as exc:
+        if is_rank_zero:
+            atomic_write_text(exc.report.model_dump_json(indent=1) + "\n", out / "validation_report.json")
+        raise
+    if is_rank_zero:
+        atomic_write_text(prepared.report.model_dump_json(indent=1) + "\n", out / "validation_report.json")
     datamodule = StnDataModule(prepared, resolved.model.encoder, training, cache_dir=cache_dir)
     datamodule.setup()
     model = build_model(resolved, **datamodule.normalization.model_dump())
@@ -265,6 +332,7 @@ def train(
                     "fractions": list(prepared.split.fractions),
                     "n_input": prepared.report.n_input,
                     "n_filtered_out": prepared.report.n_input - prepared.report.n_kept,
+                    "on_invalid": on_invalid or default_on_invalid(data),
                     "n_skipped": len(datamodule.skipped),
                     **{f"n_{part}": n for part, n in datamodule.counts().items()},
                 },
@@ -281,6 +349,7 @@ def train(
     every_epoch = ModelCheckpoint(
         dirpath=checkpoints, filename="last", save_top_k=1, save_on_train_epoch_end=True, enable_version_counter=False
     )
+    epoch_metrics = EpochMetrics()
     trainer = pl.Trainer(
         max_epochs=training.max_epochs,
         check_val_every_n_epoch=training.val_every_n_epochs,
@@ -293,6 +362,7 @@ def train(
             every_epoch,
             EarlyStopping(monitor=MONITOR, mode="min", patience=training.early_stopping_patience),
             *([] if training.ema_decay is None else [EMAWeightAveraging(decay=training.ema_decay)]),
+            epoch_metrics,
             *callbacks,
         ],
         deterministic="warn",
@@ -302,15 +372,17 @@ def train(
         log_every_n_steps=1,
         default_root_dir=out,
         limit_train_batches=limit_train_batches,
+        plugins=[AtomicCheckpointIO()],
     )
-    trainer.fit(module, datamodule=datamodule, ckpt_path=last if resume else None)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=last if resume else None, weights_only=True)
     if not trainer.is_global_zero:
         return TrainResult(
             run_id=None, output_dir=out, model_dir=None, best_checkpoint=None, best_epoch=None,
             epochs_trained=trainer.current_epoch, metrics={}, model_uri=None, registered_model=None,
-            counts=datamodule.counts(), skipped=datamodule.skipped,
+            counts=datamodule.counts(), skipped=datamodule.skipped, validation=prepared.report,
         )  # fmt: skip
-    return _finish(trainer, module, datamodule, resolved, out, checkpoint, run_id, register_as)
+    metrics = {**epoch_metrics.restored, **{key: float(value) for key, value in trainer.callback_metrics.items()}}
+    return _finish(trainer, module, datamodule, resolved, out, checkpoint, metrics, run_id, register_as)
 
 
 def _finish(
@@ -320,15 +392,18 @@ def _finish(
     config: ExperimentConfig,
     out: Path,
     checkpoint: ModelCheckpoint,
+    metrics: dict[str, float],
     run_id: str | None,
     register_as: str | None,
 ) -> TrainResult:
-    """Rank zero after ``fit``: best model -> model dir, reports, result, MLflow artifacts and registry."""
+    """Rank zero after ``fit``: best model -> model dir, reports, result, MLflow artifacts and registry.
+
+    ``metrics`` are those of the last epoch (``train/*``, ``val/*``); the ``best/*`` metrics are added here.
+    """
     best = Path(checkpoint.best_model_path or Path(str(checkpoint.dirpath)) / "last.ckpt")
-    state = torch.load(best, map_location="cpu", weights_only=True)
+    state = safe_torch_load(best, f"Delete {out} and train again.")
     module.load_state_dict(state["state_dict"])
     model = module.model.cpu()
-    metrics = {key: float(value) for key, value in trainer.callback_metrics.items()}
 
     staging = _temporary_directory(out, "model")
     model.save(staging)
@@ -350,7 +425,7 @@ def _finish(
 
     with mlflow.start_run(run_id=run_id):
         mlflow.log_metrics({k: v for k, v in metrics.items() if k.startswith("best/")}, step=int(state["epoch"]))
-        for name in ("config.yaml", "split.json"):
+        for name in ("config.yaml", "split.json", "validation_report.json"):
             mlflow.log_artifact(str(out / name))
         mlflow.log_artifacts(str(out / "model"), "model_dir")
         mlflow.log_artifacts(str(out / "reports"), "reports")
@@ -385,6 +460,7 @@ def _write_result(
         registered_model=registered,
         counts=datamodule.counts(),
         skipped=datamodule.skipped,
+        validation=datamodule.prepared.report,
     )
     atomic_write_text(result.model_dump_json(indent=1) + "\n", out / "result.json")
     return result
