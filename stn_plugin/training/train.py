@@ -9,7 +9,8 @@ Output directory layout (``output_dir``)::
     split.json                the data split (material ids per part)
     validation_report.json    invalid and filtered records, counts by reason (also when they stop the run)
     model/                    the best model, matgl ``IOMixIn.save`` format (``matgl.load_model``)
-    reports/{val,test}/       metrics.json, metrics.md, parity plots, Fig. 4 distance matrices, Fig. 7
+    reports/{val,test}/       metrics.json, metrics.md, parity plots, Fig. 4 distance matrices, Fig. 7 (raw network
+                              output, i.e. `stn models evaluate --no-symmetrize`)
     result.json               :class:`TrainResult`
 
 Running the same call again resumes from ``checkpoints/last.ckpt``: the data order, the strains and
