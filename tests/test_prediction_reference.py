@@ -22,10 +22,16 @@ torch.set_num_threads(1)
 REFERENCE = json.loads((Path(__file__).parent / "fixtures" / "reference_predictions.json").read_text())
 MATERIALS = REFERENCE["materials"]
 STRUCTURES = [Structure.from_dict(m["structure"]) for m in MATERIALS]
-SED_ATOL = 2e-4
-"""meV/atom; the reference U are 0.3 to 20 meV/atom and come from a float32 network."""
-C_ATOL = 0.05
-"""GPa; C is a difference of U over eps^2 V/N (about 0.04 meV/atom per GPa), so it amplifies U's round-off."""
+SED_ATOL = 2e-3
+"""meV/atom (reference U: 0.3 to 20 meV/atom). Float32 round-off alone moves U by this much: for crystals whose
+atoms sit on inversion centres the l = 1 features are zero up to round-off, and the norm nonlinearity scales that
+noise up, so the shipped model's float32 and float64 predictions differ by up to 0.19 meV/atom (Al13Os4) and
+0.09 meV/atom (Fe) at commit 92ec79a. Reordered float32 sums (batching, sliced matmuls) moved U by <= 8e-4 meV/atom
+for Al13Os4 and <= 2e-5 meV/atom for the other materials; a real bug changes U by far more."""
+C_ATOL = 0.1
+"""GPa; C = (U_ij - U_ii - U_jj) / (eps^2 V/N) amplifies U's round-off (float32 vs float64 at 92ec79a: 4.4 GPa)."""
+DCV_ATOL = 1e-2
+"""Class probabilities sigmoid(10 logit): near 0.5 they move 2.5x as much as the logits (seen: 1e-3)."""
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +49,8 @@ def test_predictions_match_the_unoptimised_reference(model: torch.nn.Module, mat
             prediction.elastic_tensor.voigt, reference["elastic_tensor"], atol=C_ATOL, err_msg=name
         )
         for key, value in reference["moduli"].items():
-            assert prediction.moduli[key] == pytest.approx(value, rel=1e-4, abs=C_ATOL), (name, key)
-        np.testing.assert_allclose(prediction.dcv, reference["dcv"], atol=1e-4, err_msg=name)
+            assert prediction.moduli[key] == pytest.approx(value, rel=1e-3, abs=C_ATOL), (name, key)
+        np.testing.assert_allclose(prediction.dcv, reference["dcv"], atol=DCV_ATOL, err_msg=name)
 
 
 def test_symmetrized_predictions_match_the_reference(model: torch.nn.Module) -> None:

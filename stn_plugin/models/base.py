@@ -53,6 +53,8 @@ class StnModel(MatGLModel):
 
     __version__ = 1
     config_class: ClassVar[type[BaseModel]]
+    reads_graph_dcv: ClassVar[bool] = False
+    """Whether ``forward`` reads the graphs' true ``dcv`` field; if not, prediction skips the symmetry analysis."""
 
     def __init__(
         self,
@@ -150,7 +152,9 @@ class StnModel(MatGLModel):
 
         if getattr(self, "_converter", None) is None:
             edges = self.config.encoder.build_edge_strategy()
-            self._converter = StrainedGraphConverter(edges=edges, magnitude=float(self.strain))
+            self._converter = StrainedGraphConverter(
+                edges=edges, magnitude=float(self.strain), true_dcv=self.reads_graph_dcv
+            )
         check_structure(structure, self.config.encoder.max_atomic_number)
         graphs = self._converter.strained_graphs(structure)
         check_graph_connectivity(graphs[0], f"{self.edge_strategy} {self.edge_cutoff} Angstrom")
