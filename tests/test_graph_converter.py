@@ -8,6 +8,7 @@ import torch
 from torch_geometric.loader import DataLoader
 
 from stn_plugin.graph import MaterialCache, StrainedGraphConverter, cache_key
+from stn_plugin.graph.batching import edge_budget_batches
 from stn_plugin.physics.voigt import N_PAIRS, VOIGT_PAIRS, all_deformation_gradients, deformation_gradient
 from tests.graph_fixtures import SYSTEM_EXAMPLES, bundled_structures
 
@@ -125,3 +126,14 @@ def test_deformations_match_physics_core() -> None:
     F = all_deformation_gradients(0.01)[20]
     material = converter.prepare(STRUCTURE)
     np.testing.assert_allclose(graphs[0].lattice[0].numpy(), material.lattice @ F.T, atol=1e-5)
+
+
+def test_edge_budget_batches_keep_order_and_the_budget(graphs) -> None:
+    per_graph = graphs[0].num_edges
+    batches = list(edge_budget_batches(graphs, max_edges=5 * per_graph + 1))
+    assert [b.num_graphs for b in batches] == [5, 5, 5, 5, 1]
+    assert torch.equal(torch.cat([b.strain_pair for b in batches]), torch.arange(N_PAIRS))
+    assert [b.num_graphs for b in edge_budget_batches(graphs, max_edges=1)] == [1] * N_PAIRS  # larger graph: alone
+    assert [b.num_graphs for b in edge_budget_batches(graphs, max_edges=None)] == [N_PAIRS]
+    with pytest.raises(ValueError, match="positive"):
+        list(edge_budget_batches(graphs, max_edges=0))
