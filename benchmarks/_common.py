@@ -90,10 +90,10 @@ def write_json(path: str | Path, payload: Mapping[str, Any]) -> Path:
 
 
 def print_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> None:
-    """Print rows of dicts as a Markdown table (floats with 4 significant digits)."""
+    """Print rows of dicts as a Markdown table (floats with 4 significant digits; columns: all keys in order)."""
     if not rows:
         return
-    columns = list(columns or rows[0].keys())
+    columns = list(columns or dict.fromkeys(key for row in rows for key in row))
 
     def fmt(value: Any) -> str:
         if isinstance(value, float | np.floating):

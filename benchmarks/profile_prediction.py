@@ -18,6 +18,9 @@ It also prints the wall time of the same call without the profiler and the top f
 time. Usage (repository root; 1 thread by default)::
 
     python -m benchmarks.profile_prediction [--materials 20] [--symmetrize] [--threads 1] [--output FILE]
+    python -m benchmarks.profile_prediction --no-keep-freed-memory   # glibc malloc defaults
+
+``--no-keep-freed-memory`` also runs on commits before ``stn_plugin.runtime`` existed (the "before" profile).
 """
 
 from __future__ import annotations
@@ -110,9 +113,14 @@ def main() -> None:
     parser.add_argument("--symmetrize", action="store_true", help="project C onto the point group")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--top", type=int, default=25, help="top functions to list")
+    parser.add_argument("--no-keep-freed-memory", action="store_true", help="leave glibc's malloc defaults")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT_DIR / "profile_prediction.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if not args.no_keep_freed_memory:
+        from stn_plugin.runtime import keep_freed_memory
+
+        keep_freed_memory()
     records = split_records("test", seed=0)
     structures = [r.structure for r in records[2 : 2 + args.materials]]
     model = stn_plugin.load(args.model)
@@ -146,6 +154,7 @@ def main() -> None:
             "materials": len(structures),
             "atoms": [len(s) for s in structures],
             "symmetrize": args.symmetrize,
+            "keep_freed_memory": not args.no_keep_freed_memory,
             "materials_per_batch": args.materials_per_batch,
             "wall_s_without_profiler": wall,
             "stages_s_with_profiler": times,
