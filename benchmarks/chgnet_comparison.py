@@ -17,8 +17,9 @@ K_VRH, G_VRH against the DFT tensor of the record (pymatgen VRH averages of all 
 
 Both run in this process with the same torch thread count and the same allocator setting
 (``stn_plugin.runtime.keep_freed_memory``, off with ``--no-keep-freed-memory``). matcalc lists MatGL's
-Hugging Face models when imported; ``HF_HUB_OFFLINE=1`` is set so that this fails at once (nothing is
-downloaded: CHGNet's weights ship in its wheel). Usage (repository root)::
+Hugging Face models when imported; the script re-runs itself with ``HF_HUB_OFFLINE=1`` (read by
+huggingface_hub at import) so that this fails at once instead of retrying for 20 s; nothing is downloaded
+(CHGNet's weights ship in its wheel). Usage (repository root)::
 
     python -m benchmarks.chgnet_comparison [--materials 20] [--max-sites 20] [--ion-relaxation both] [--threads 1]
 """
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -80,7 +82,6 @@ def run_stn(records: list[ElasticRecord], warmup: ElasticRecord) -> dict[str, An
 
 def run_chgnet(records: list[ElasticRecord], warmup: ElasticRecord, relaxed_ions: bool) -> dict[str, Any]:
     """CHGNet + ElasticityCalc per material: seconds, (K, G) or None with the error, mean R^2 of the fits."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from chgnet.model import CHGNet
     from chgnet.model.dynamics import CHGNetCalculator
     from matcalc import ElasticityCalc
@@ -125,6 +126,9 @@ def summary(name: str, seconds: list[float], moduli: list, truth: list[tuple[flo
 
 
 def main() -> None:
+    if os.environ.get("HF_HUB_OFFLINE") != "1":  # must be set before huggingface_hub is imported (by matgl)
+        env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+        os.execve(sys.executable, [sys.executable, "-m", "benchmarks.chgnet_comparison", *sys.argv[1:]], env)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--materials", type=int, default=20)
     parser.add_argument("--max-sites", type=int, default=20, help="largest cell (sites of the input structure)")
