@@ -34,3 +34,16 @@ def scalar_indices(irreps: o3.Irreps) -> list[int]:
         if ir == o3.Irrep("0e"):
             indices.extend(range(sl.start, sl.stop))
     return indices
+
+
+def channel_groups(irreps: o3.Irreps, num_groups: int) -> list[int]:
+    """Group id (e.g. attention head) of every feature position of ``irreps``.
+
+    Within each ``mul x ir`` block, channel ``u`` belongs to group ``u * num_groups // mul``;
+    all ``2l + 1`` components of a channel share the group, so scaling per group is equivariant.
+    """
+    groups: list[int] = []
+    for mul, ir in irreps:
+        for u in range(mul):
+            groups.extend([u * num_groups // mul] * ir.dim)
+    return groups
