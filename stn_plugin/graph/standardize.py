@@ -67,6 +67,20 @@ class CanonicalCell:
         )
 
 
+class _RefineOnce(SpacegroupAnalyzer):
+    """``SpacegroupAnalyzer`` that runs spglib's ``refine_cell`` once (a third of ``canonicalize``'s time).
+
+    ``get_conventional_standard_structure`` refines the cell again although ``canonicalize`` already asked
+    for the refined structure; both now get (copies of) the same result.
+    """
+
+    def get_refined_structure(self, keep_site_properties: bool = False) -> Structure:
+        cache = self.__dict__.setdefault("_refined", {})
+        if keep_site_properties not in cache:
+            cache[keep_site_properties] = super().get_refined_structure(keep_site_properties)
+        return cache[keep_site_properties].copy()
+
+
 def _same_atoms(a: Structure, b: Structure, frac_b_of_a: NDArray[np.float64]) -> bool:
     """Whether the atoms of ``a`` (given as fractional coords in b's lattice) coincide with b's, up to a translation."""
     species_a, species_b = np.array(a.atomic_numbers), np.array(b.atomic_numbers)
@@ -143,7 +157,7 @@ def canonicalize(
     """
     if not structure.is_ordered:
         raise StandardizationError(f"{structure.formula}: disordered structures are not supported.")
-    sga = SpacegroupAnalyzer(structure, symprec=symprec, angle_tolerance=angle_tolerance)
+    sga = _RefineOnce(structure, symprec=symprec, angle_tolerance=angle_tolerance)
     dataset = sga.get_symmetry_dataset()
     if dataset is None:
         raise StandardizationError(f"spglib found no symmetry dataset for {structure.formula} (symprec={symprec}).")
