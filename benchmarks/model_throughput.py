@@ -7,8 +7,11 @@ Training step = collate + forward + Eq. 9 loss (L1 + 10 BCE) + backward + Adam s
 graph per material (a random Voigt pair). Epoch estimate = (CPU seconds per edge) x (edges of one
 strained graph per material, summed over the selected materials), as in cpu-measurements.md.
 
-    python benchmarks/model_throughput.py --preset cpu --seconds 60
-    python benchmarks/model_throughput.py --preset paper --seconds 60 --max-edges 2000
+    python -m benchmarks.model_throughput --preset cpu --seconds 60
+    python -m benchmarks.model_throughput --preset paper --seconds 60 --max-edges 2000
+    python -m benchmarks.model_throughput --preset cpu --no-keep-freed-memory   # glibc malloc defaults
+
+Prints a table and writes the numbers with the machine description to ``--output`` (JSON).
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ import torch
 from pymatgen.core import Structure
 from torch_geometric.data import Batch
 
+from benchmarks._common import DEFAULT_OUTPUT_DIR, machine_info, print_table, write_json
 from stn_plugin.graph.edges import get_edge_strategy
 from stn_plugin.models import build_model, load_preset
 from stn_plugin.models.testing import contract_graph
 from stn_plugin.physics.voigt import N_PAIRS
+from stn_plugin.runtime import keep_freed_memory
 
 DATA = Path(__file__).resolve().parents[1] / "stn_plugin" / "data" / "files" / "dejong2015_mp_elastic.jsonl.gz"
 
@@ -56,7 +61,7 @@ def load_graphs(preset, num_materials: int, max_edges: int | None, seed: int) ->
 
 
 def measure(args: argparse.Namespace) -> dict:
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     preset = load_preset(args.preset, args.architecture)
     batch_size = args.batch_size or preset.training.batch_size
@@ -118,7 +123,7 @@ def measure(args: argparse.Namespace) -> dict:
         "parameters": params,
         "model_mb_float32": params * 4 / 2**20,
         "max_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
-        "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}, 1 thread",
+        "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}, {args.threads} thread(s)",
     }
 
 
@@ -131,7 +136,24 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
     parser.add_argument("--seconds", type=float, default=60.0, help="CPU-time budget of the timed training steps")
     parser.add_argument("--seed", type=int, default=0)
-    print(json.dumps(measure(parser.parse_args())))
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-keep-freed-memory", action="store_true", help="leave glibc's malloc defaults")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT_DIR / "model_throughput.json")
+    args = parser.parse_args()
+    allocator = False if args.no_keep_freed_memory else keep_freed_memory()
+    before = machine_info()
+    result = measure(args)
+    print_table([result])
+    write_json(
+        args.output,
+        {
+            "benchmark": "model_throughput",
+            "keep_freed_memory": allocator,
+            **result,
+            "machine_before": before,
+            "machine_after": machine_info(),
+        },
+    )
 
 
 if __name__ == "__main__":

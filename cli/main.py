@@ -20,5 +20,14 @@ app = typer.Typer(
 app.add_typer(models.app)
 app.add_typer(data.app)
 
+
+@app.callback()
+def main() -> None:
+    """Process set-up shared by every command."""
+    from stn_plugin.runtime import keep_freed_memory
+
+    keep_freed_memory()  # large tensors reuse freed memory instead of fresh pages (stn_plugin.runtime)
+
+
 if __name__ == "__main__":
     app()

@@ -8,6 +8,7 @@ import torch
 from torch_geometric.loader import DataLoader
 
 from stn_plugin.graph import MaterialCache, StrainedGraphConverter, cache_key
+from stn_plugin.graph.batching import edge_budget_batches
 from stn_plugin.physics.voigt import N_PAIRS, VOIGT_PAIRS, all_deformation_gradients, deformation_gradient
 from tests.graph_fixtures import SYSTEM_EXAMPLES, bundled_structures
 
@@ -54,6 +55,23 @@ def test_strained_graphs_share_edges(graphs) -> None:
     assert len({tuple(g.lattice.flatten().tolist()) for g in graphs}) == N_PAIRS
 
 
+def test_without_true_dcv_only_the_dcv_field_changes(graphs) -> None:
+    """``true_dcv=False`` (StrainTensorNet prediction) skips the symmetry analysis: dcv is NaN, the rest identical;
+    a subset of pairs gives the same graphs as the full set."""
+    sed = np.arange(36, dtype=float).reshape(6, 6)
+    fast = StrainedGraphConverter(true_dcv=False).strained_graphs(STRUCTURE, sed=sed + sed.T)
+    subset = StrainedGraphConverter().strained_graphs(STRUCTURE, sed=sed + sed.T, pairs=[3, 17])
+    for k, g in enumerate(fast):
+        assert torch.isnan(g.dcv).all() and g.dcv.shape == (1, N_PAIRS)
+        for key, value in graphs[k].to_dict().items():
+            if key != "dcv":
+                torch.testing.assert_close(g[key], value, atol=0, rtol=0, equal_nan=True, msg=key)
+    for g, k in zip(subset, [3, 17], strict=True):
+        for key, value in graphs[k].to_dict().items():
+            torch.testing.assert_close(g[key], value, atol=0, rtol=0, equal_nan=True, msg=key)
+        assert g.edge_vec.untyped_storage().nbytes() == g.edge_vec.numel() * 4  # not a view of all states
+
+
 def test_batching_keeps_edge_vectors(graphs) -> None:
     other = StrainedGraphConverter().strained_graphs(bundled_structures()[SYSTEM_EXAMPLES["cubic"]])
     batch = next(iter(DataLoader(graphs[:3] + other[:3], batch_size=6)))
@@ -62,8 +80,9 @@ def test_batching_keeps_edge_vectors(graphs) -> None:
     graph_of_edge = batch.batch[dst]
     assert torch.equal(graph_of_edge, batch.batch[src])
     frac = batch.frac_coords.double()
-    recomputed = torch.einsum("ea,eab->eb", frac[src] + batch.pbc_offset.double() - frac[dst],
-                              batch.lattice.double()[graph_of_edge])
+    recomputed = torch.einsum(
+        "ea,eab->eb", frac[src] + batch.pbc_offset.double() - frac[dst], batch.lattice.double()[graph_of_edge]
+    )
     torch.testing.assert_close(recomputed, batch.edge_vec.double(), atol=1e-4, rtol=1e-4)
 
 
@@ -107,3 +126,14 @@ def test_deformations_match_physics_core() -> None:
     F = all_deformation_gradients(0.01)[20]
     material = converter.prepare(STRUCTURE)
     np.testing.assert_allclose(graphs[0].lattice[0].numpy(), material.lattice @ F.T, atol=1e-5)
+
+
+def test_edge_budget_batches_keep_order_and_the_budget(graphs) -> None:
+    per_graph = graphs[0].num_edges
+    batches = list(edge_budget_batches(graphs, max_edges=5 * per_graph + 1))
+    assert [b.num_graphs for b in batches] == [5, 5, 5, 5, 1]
+    assert torch.equal(torch.cat([b.strain_pair for b in batches]), torch.arange(N_PAIRS))
+    assert [b.num_graphs for b in edge_budget_batches(graphs, max_edges=1)] == [1] * N_PAIRS  # larger graph: alone
+    assert [b.num_graphs for b in edge_budget_batches(graphs, max_edges=None)] == [N_PAIRS]
+    with pytest.raises(ValueError, match="positive"):
+        list(edge_budget_batches(graphs, max_edges=0))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from e3nn import o3
+from torch_geometric.utils import scatter, softmax
 
 from stn_plugin.layers import (
     BesselBasis,
@@ -107,3 +108,41 @@ def test_uvu_is_much_smaller_than_fc():
     assert fc.weight_numel >= 16 * uvu.weight_numel
     with pytest.raises(ValueError):
         EdgeTensorProduct(irreps, sh, irreps, "uuu")
+
+
+def _reference_attention(layer: EquivariantAttention, x, edge_index, sh, basis):
+    """The attention block written out with explicit per-position index lists (the layout definition)."""
+    src, dst = edge_index
+    values = layer.tp(x[src], sh, layer.radial(basis))
+    irreps_value, heads = layer.tp.irreps_out, layer.num_heads
+    scalars = [
+        i for (_, ir), sl in zip(irreps_value, irreps_value.slices()) if ir.l == 0 for i in range(sl.start, sl.stop)
+    ]
+    head_of = [u * heads // mul for mul, ir in irreps_value for u in range(mul) for _ in range(ir.dim)]
+    keys = layer.key(values[:, scalars]).view(-1, heads, layer.key_dim)
+    queries = layer.query(x[:, layer.query_scalars]).view(-1, heads, layer.key_dim)
+    alpha = softmax((queries[dst] * keys).sum(-1) / layer.key_dim**0.5, index=dst, num_nodes=x.shape[0])
+    aggregated = scatter(values * alpha[:, head_of], dst, dim=0, dim_size=x.shape[0], reduce="sum")
+    return layer.output(aggregated) + layer.skip(x)
+
+
+@pytest.mark.parametrize("kind", ["uvu", "fc"])
+def test_attention_matches_its_written_out_definition_and_distinct_length_basis(kind):
+    """Sliced heads/keys equal the index-list formulation; a basis per distinct length + index equals per edge."""
+    torch.manual_seed(3)
+    irreps_sh, irreps = sh_irreps(2, "O(3)"), hidden_irreps(4, 2, "O(3)")
+    basis = BesselBasis(6, cutoff=4.0)
+    layer = EquivariantAttention(irreps, irreps, irreps_sh, 6, 8, 1, num_heads=2, key_dim=4, tp_kind=kind)
+    conv = TFNConvolution(irreps, irreps, irreps_sh, 6, 8, 1, tp_kind=kind)
+    edge_index, edge_vec = _random_graph(num_edges=30)
+    edge_vec[10:20] = edge_vec[:10].flip(-1)  # permuted components: same lengths, different directions
+    x = irreps.randn(6, -1)
+    sh, per_edge = _edge_inputs(edge_vec, irreps_sh, basis)
+    expected = _reference_attention(layer, x, edge_index, sh, per_edge)
+    torch.testing.assert_close(layer(x, edge_index, sh, per_edge), expected, atol=1e-12, rtol=1e-12)
+    lengths, index = torch.unique(edge_vec.norm(dim=-1), return_inverse=True)
+    assert len(lengths) < len(edge_vec)
+    torch.testing.assert_close(layer(x, edge_index, sh, basis(lengths), index), expected, atol=1e-12, rtol=1e-12)
+    torch.testing.assert_close(
+        conv(x, edge_index, sh, basis(lengths), index), conv(x, edge_index, sh, per_edge), atol=1e-12, rtol=1e-12
+    )

@@ -24,6 +24,7 @@ from stn_plugin.physics.symmetry import (
     project_elastic_tensor,
     structure_classes,
     value_classes,
+    voigt_rotations,
 )
 from stn_plugin.physics.voigt import VOIGT_LABELS, VOIGT_PAIRS, label_to_pair, pair_index, voigt_strain_matrix
 
@@ -150,9 +151,18 @@ def test_cubic_value_classes_are_eq_5_and_structure_classes_are_sec_iii_d() -> N
 
 def test_hexagonal_and_tetragonal_i_value_classes_follow_appendix_c1() -> None:
     expected = {
-        frozenset({"11", "22"}), frozenset({"12"}), frozenset({"13", "23"}), frozenset({"14", "15", "24", "25"}),
-        frozenset({"16", "26"}), frozenset({"33"}), frozenset({"34", "35"}), frozenset({"36"}),
-        frozenset({"44", "55"}), frozenset({"45"}), frozenset({"46", "56"}), frozenset({"66"}),
+        frozenset({"11", "22"}),
+        frozenset({"12"}),
+        frozenset({"13", "23"}),
+        frozenset({"14", "15", "24", "25"}),
+        frozenset({"16", "26"}),
+        frozenset({"33"}),
+        frozenset({"34", "35"}),
+        frozenset({"36"}),
+        frozenset({"44", "55"}),
+        frozenset({"45"}),
+        frozenset({"46", "56"}),
+        frozenset({"66"}),
     }
     assert groups(analyze_symmetry(cells.hcp_mg()).value_classes) == expected
     assert groups(analyze_symmetry(cells.rutile()).value_classes) == expected
@@ -209,6 +219,21 @@ def test_projection_is_idempotent_and_commutes_with_the_group(make) -> None:
     for R in ops:
         np.testing.assert_allclose(rotate_elastic_tensor(P, R), P, atol=1e-9)
         np.testing.assert_allclose(project_elastic_tensor(rotate_elastic_tensor(C, R), ops), P, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_voigt_rotations_equal_the_4th_rank_rotation_and_projection_batches(seed: int) -> None:
+    """K C K^T (6x6 Bond matrices) = pymatgen's full-tensor rotation, for proper and improper R;
+    a stack of tensors projects like each one alone."""
+    rotation = Rotation.random(random_state=seed).as_matrix() * (-1) ** seed
+    C = random_stiffness(seed)
+    K = voigt_rotations(rotation)
+    np.testing.assert_allclose(K @ C @ K.T, rotate_elastic_tensor(C, rotation), atol=1e-10 * np.abs(C).max())
+    ops = point_group_operations(cells.trigonal_3())
+    stack = np.stack([random_stiffness(seed + k) for k in range(3)])
+    np.testing.assert_allclose(
+        project_elastic_tensor(stack, ops), np.stack([project_elastic_tensor(c, ops) for c in stack]), atol=1e-12
+    )
 
 
 @settings(max_examples=12, deadline=None)

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import matgl
-from matgl.graph.converters import GraphConverter
 import numpy as np
 import torch
+from matgl.graph.converters import GraphConverter
 from numpy.typing import ArrayLike, NDArray
 from pymatgen.core import Structure
 from torch_geometric.data import Data
@@ -101,6 +101,9 @@ class StrainedGraphConverter(GraphConverter):
         angle_tolerance: spglib angle tolerance (degrees).
         cache: per-material cache of prepared cells and edge lists; None disables caching.
         max_edges: edge cap applied by ``convert_many`` (None: no cap).
+        true_dcv: fill the ``dcv`` field of ``strained_graphs`` with the crystal's true DCV (spglib point
+            group, about a quarter of the graph-building time); False leaves it NaN (unknown), for models
+            that predict the DCV themselves (StrainTensorNet) or ignore it.
     """
 
     def __init__(
@@ -113,6 +116,7 @@ class StrainedGraphConverter(GraphConverter):
         angle_tolerance: float = DEFAULT_ANGLE_TOLERANCE,
         cache: MaterialCache | None = None,
         max_edges: int | None = None,
+        true_dcv: bool = True,
     ) -> None:
         self.element_types = tuple(element_types)
         self.edges = get_edge_strategy(edges) if isinstance(edges, str) else edges
@@ -122,6 +126,7 @@ class StrainedGraphConverter(GraphConverter):
         self.angle_tolerance = angle_tolerance
         self.cache = cache
         self.max_edges = max_edges
+        self.true_dcv = true_dcv
         self._deformations = all_deformation_gradients(magnitude)
 
     def settings(self) -> dict[str, Any]:
@@ -151,7 +156,12 @@ class StrainedGraphConverter(GraphConverter):
             raise ValueError(f"Elements {missing} are not in the converter's element_types.")
         edges = material.edges
         graph, _, _ = self.get_graph_from_processed_structure(
-            structure, edges.src, edges.dst, edges.images, material.lattice[None], self.element_types,
+            structure,
+            edges.src,
+            edges.dst,
+            edges.images,
+            material.lattice[None],
+            self.element_types,
             material.frac_coords,
         )
         fields = graph.to_dict()
@@ -187,7 +197,8 @@ class StrainedGraphConverter(GraphConverter):
             sed: optional 6x6 strain-energy-density matrix U (meV/atom) in the user's frame; graph k gets
                 ``U[i, j]`` of its pair, NaN when None.
             dcv: optional (21, 21) degeneracy class vectors; by default from
-                ``stn_plugin.physics.symmetry.analyze_symmetry`` of the (standardised) cell in the user's frame.
+                ``stn_plugin.physics.symmetry.analyze_symmetry`` of the (standardised) cell in the user's frame
+                (NaN when the converter has ``true_dcv=False``).
             pairs: pair indices (``VOIGT_PAIRS`` order) to build; all 21 by default.
 
         Returns:
@@ -195,27 +206,32 @@ class StrainedGraphConverter(GraphConverter):
         """
         material = structure if isinstance(structure, PreparedMaterial) else self.prepare(structure)
         shared = self._shared_fields(material)
-        if dcv is None:
+        if dcv is None and self.true_dcv:
             symmetry = analyze_symmetry(material.structure(), self.symprec, self.angle_tolerance, self.magnitude)
             dcv = symmetry.dcv
-        dcv_t = torch.as_tensor(np.asarray(dcv), dtype=torch.float32)
+        dcv_np = np.full((N_PAIRS, N_PAIRS), np.nan) if dcv is None else np.asarray(dcv)
         targets = np.full(N_PAIRS, np.nan) if sed is None else upper_triangle(np.asarray(sed))
-        vectors = material.edge_vectors()
-        graphs = []
-        for k in range(N_PAIRS) if pairs is None else pairs:
-            F = self._deformations[k]
-            graphs.append(
-                Data(
-                    **shared,
-                    lattice=torch.as_tensor((material.lattice @ F.T)[None], dtype=matgl.float_th),
-                    edge_vec=torch.as_tensor(vectors @ F.T, dtype=torch.float32),
-                    strain_onehot=torch.nn.functional.one_hot(torch.tensor([k]), N_PAIRS).to(torch.float32),
-                    strain_pair=torch.tensor([k], dtype=torch.long),
-                    dcv=dcv_t[k : k + 1],
-                    sed=torch.tensor([targets[k]], dtype=torch.float32),
-                )
+        selected = np.arange(N_PAIRS) if pairs is None else np.asarray(pairs, dtype=np.int64)
+        # All strain states at once from the one edge list: v_k = F_k v (float64, then float32 as before).
+        F = self._deformations[selected]
+        vectors = torch.as_tensor(np.einsum("kab,eb->kea", F, material.edge_vectors()), dtype=torch.float32)
+        lattices = torch.as_tensor(np.einsum("ab,kcb->kac", material.lattice, F), dtype=matgl.float_th)
+        onehots = torch.eye(N_PAIRS, dtype=torch.float32)[selected]
+        dcvs = torch.as_tensor(dcv_np[selected], dtype=torch.float32)
+        seds = torch.as_tensor(targets[selected], dtype=torch.float32)
+        pair_ids = torch.as_tensor(selected)
+        return [
+            Data(
+                **shared,
+                lattice=lattices[n : n + 1],
+                edge_vec=vectors[n].clone(),  # own storage: a saved or pickled graph holds only its edges
+                strain_onehot=onehots[n : n + 1],
+                strain_pair=pair_ids[n : n + 1],
+                dcv=dcvs[n : n + 1],
+                sed=seds[n : n + 1],
             )
-        return graphs
+            for n in range(len(selected))
+        ]
 
     def convert_many(
         self,
@@ -245,4 +261,3 @@ class StrainedGraphConverter(GraphConverter):
             kept.append(material)
             indices.append(index)
         return ConversionResult(kept, indices, report)
-

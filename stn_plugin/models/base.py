@@ -12,9 +12,10 @@ from matgl.models import MatGLModel
 from pydantic import BaseModel
 from pymatgen.core import Structure
 from torch import Tensor
-from torch_geometric.data import Batch, Data
+from torch_geometric.data import Data
 
 from stn_plugin.limits import MAX_ATOMS, MAX_EDGES
+from stn_plugin.graph.batching import DEFAULT_MAX_EDGES_PER_PASS, edge_budget_batches
 from stn_plugin.models.config import EncoderConfig
 from stn_plugin.models.input_checks import check_edges, check_size, check_structure
 from stn_plugin.models.prediction import ElasticPrediction, elastic_prediction
@@ -54,6 +55,8 @@ class StnModel(MatGLModel):
 
     __version__ = 1
     config_class: ClassVar[type[BaseModel]]
+    reads_graph_dcv: ClassVar[bool] = False
+    """Whether ``forward`` reads the graphs' true ``dcv`` field; if not, prediction skips the symmetry analysis."""
 
     def __init__(
         self,
@@ -160,7 +163,9 @@ class StnModel(MatGLModel):
 
         if getattr(self, "_converter", None) is None:
             edges = self.config.encoder.build_edge_strategy()
-            self._converter = StrainedGraphConverter(edges=edges, magnitude=float(self.strain))
+            self._converter = StrainedGraphConverter(
+                edges=edges, magnitude=float(self.strain), true_dcv=self.reads_graph_dcv
+            )
         converter = self._converter
         check_structure(structure, self.config.encoder.max_atomic_number)
         check_size(structure, max_atoms, converter.symprec, converter.angle_tolerance)
@@ -189,8 +194,10 @@ class StnModel(MatGLModel):
         materials_per_batch: int = 8,
         max_atoms: int = MAX_ATOMS,
         max_edges: int = MAX_EDGES,
+        max_edges_per_pass: int | None = DEFAULT_MAX_EDGES_PER_PASS,
     ) -> list[ElasticPrediction]:
-        """Predict several crystals, ``materials_per_batch`` x 21 strained graphs per forward pass.
+        """Predict several crystals: graphs of ``materials_per_batch`` materials at a time, forward passes of at
+        most ``max_edges_per_pass`` edges (bounded memory for large cells; results do not depend on either).
 
         Args:
             structures: crystals; results are in the Cartesian frame of each.
@@ -198,9 +205,10 @@ class StnModel(MatGLModel):
                 under it). The network's 21 outputs do not share that symmetry exactly; the projection
                 lowers the C_ij error (docs/RESULTS.md) and leaves the Voigt averages B_V, G_V unchanged.
                 False = the raw network output.
-            materials_per_batch: materials per forward pass.
+            materials_per_batch: materials whose 21 strained graphs are built and predicted together.
             max_atoms: limit on the atoms of the cell the graphs are built on (:mod:`.input_checks`).
             max_edges: limit on the directed edges of one strained graph.
+            max_edges_per_pass: edge budget of one forward pass (None: one pass per ``materials_per_batch``).
 
         Raises:
             StructureInputError: (a subclass naming the problem and the fix) for the first structure the model
@@ -212,16 +220,25 @@ class StnModel(MatGLModel):
         try:
             for start in range(0, len(structures), materials_per_batch):
                 chunk = structures[start : start + materials_per_batch]
-                batch = Batch.from_data_list([g for s in chunk for g in self._strained_graphs(s, max_atoms, max_edges)])
+                graphs = [g for s in chunk for g in self._strained_graphs(s, max_atoms, max_edges)]
                 with torch.inference_mode():
-                    out = self(batch)
-                    sed = self.denormalize_sed(out.sed_normalized).view(len(chunk), N_PAIRS).double().numpy()
-                    dcv = self.feature_dict.get("dcv") if out.dcv_logits is None else torch.sigmoid(out.dcv_logits)
-                    dcv = (
-                        [None] * len(chunk) if dcv is None else dcv.view(len(chunk), N_PAIRS, N_PAIRS).double().numpy()
-                    )
+                    sed, dcv = self._predict_graphs(graphs, max_edges_per_pass)
+                sed = sed.view(len(chunk), N_PAIRS).double().numpy()
+                dcv = [None] * len(chunk) if dcv is None else dcv.view(len(chunk), N_PAIRS, N_PAIRS).double().numpy()
                 strain = float(self.strain)
                 results.extend(elastic_prediction(s, sed[m], dcv[m], strain, symmetrize) for m, s in enumerate(chunk))
         finally:
             self.train(was_training)
         return results
+
+    def _predict_graphs(self, graphs: Sequence[Data], max_edges_per_pass: int | None) -> tuple[Tensor, Tensor | None]:
+        """U (meV/atom, (G,)) and DCV probabilities ((G, 21) or None) of G graphs, in edge-bounded passes."""
+        seds: list[Tensor] = []
+        dcvs: list[Tensor] = []
+        for batch in edge_budget_batches(graphs, max_edges_per_pass):
+            out = self(batch)
+            seds.append(self.denormalize_sed(out.sed_normalized))
+            dcv = self.feature_dict.get("dcv") if out.dcv_logits is None else torch.sigmoid(out.dcv_logits)
+            if dcv is not None:
+                dcvs.append(dcv)
+        return torch.cat(seds), torch.cat(dcvs) if dcvs else None

@@ -81,12 +81,15 @@ class StnEncoder(nn.Module):
         edge_index = data.edge_index
         edge_vec = data.edge_vec.to(node_features.dtype)
         edge_sh = self.spherical_harmonics(edge_vec)
-        edge_basis = self.radial_basis(edge_vec.norm(dim=-1))
+        # Radial basis (and every layer's radial MLP) once per distinct edge length; exact float equality,
+        # so the per-edge values are unchanged.
+        lengths, basis_index = torch.unique(edge_vec.norm(dim=-1), return_inverse=True)
+        edge = (edge_index, edge_sh, self.radial_basis(lengths), basis_index)
         x = self.input(torch.cat([self.embedding(data.atomic_numbers), node_features], dim=-1))
         for attention, nonlinearity in zip(self.attention, self.nonlinearities, strict=True):
-            x = nonlinearity(attention(x, edge_index, edge_sh, edge_basis))
+            x = nonlinearity(attention(x, *edge))
         batch, num_graphs = graph_index(data)
         return {
-            name: scatter(conv(x, edge_index, edge_sh, edge_basis), batch, dim=0, dim_size=num_graphs, reduce="max")
+            name: scatter(conv(x, *edge), batch, dim=0, dim_size=num_graphs, reduce="max")
             for name, conv in self.readouts.items()
         }

@@ -61,6 +61,7 @@ class DcvPooledModel(_TrialModel):
     """
 
     architecture = "fig6b"
+    reads_graph_dcv = True
 
     def _build(self) -> None:
         enc, head = self.config.encoder, self.config.head
@@ -82,6 +83,7 @@ class DcvNodeModel(_TrialModel):
     """
 
     architecture = "fig6c"
+    reads_graph_dcv = True
 
     def _build(self) -> None:
         enc, head = self.config.encoder, self.config.head

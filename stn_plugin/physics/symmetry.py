@@ -29,11 +29,18 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from pymatgen.core import Structure
-from pymatgen.core.tensors import Tensor
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from stn_plugin.physics.sed import elastic_to_sed
-from stn_plugin.physics.voigt import DEFAULT_STRAIN, N_PAIRS, VOIGT_PAIRS, from_upper_triangle, upper_triangle, voigt_strain_matrix
+from stn_plugin.physics.voigt import (
+    DEFAULT_STRAIN,
+    N_PAIRS,
+    VOIGT_COMPONENTS,
+    VOIGT_PAIRS,
+    from_upper_triangle,
+    upper_triangle,
+    voigt_strain_matrix,
+)
 
 DEFAULT_SYMPREC: float = 0.01
 """spglib distance tolerance in Angstrom (as used for the labels of the bundled data)."""
@@ -58,7 +65,11 @@ def point_group_operations(
     Returns:
         shape (n_ops, 3, 3); includes the identity and improper operations.
     """
-    sga = SpacegroupAnalyzer(structure, symprec=symprec, angle_tolerance=angle_tolerance)
+    return _cartesian_operations(SpacegroupAnalyzer(structure, symprec=symprec, angle_tolerance=angle_tolerance))
+
+
+def _cartesian_operations(sga: SpacegroupAnalyzer) -> NDArray[np.float64]:
+    """Exactly orthogonal, de-duplicated Cartesian point-group matrices (n, 3, 3) of an analysed structure."""
     ops = np.array([op.rotation_matrix for op in sga.get_point_group_operations(cartesian=True)])
     u, _, vt = np.linalg.svd(ops)
     ops = u @ vt
@@ -66,37 +77,52 @@ def point_group_operations(
     return ops[np.sort(unique)]
 
 
-def _full_stiffness(elastic_tensor: ArrayLike) -> NDArray[np.float64]:
-    C = np.asarray(elastic_tensor, dtype=float)
-    if C.shape != (6, 6):
-        raise ValueError(f"Expected a 6x6 Voigt elastic tensor, got shape {C.shape}.")
-    return np.asarray(Tensor.from_voigt(C))
+def voigt_rotations(operations: ArrayLike) -> NDArray[np.float64]:
+    """6x6 Voigt (Bond) matrices K of Cartesian rotations: a Voigt stiffness rotates as C' = K C K^T.
+
+    K is the rotation of a stress vector (xx, yy, zz, yz, xz, xy): for Voigt indices a = (i, j) and
+    b = (k, l), ``K_ab = R_ik R_jl + R_il R_jk`` if k != l and ``R_ik R_jk`` if k = l. For orthogonal R,
+    ``K C K^T`` equals the 4th-rank rotation ``R_ia R_jb R_kc R_ld C_abcd`` written in Voigt form.
+
+    Args:
+        operations: Cartesian orthogonal matrices, shape (n, 3, 3) (or (3, 3)).
+
+    Returns:
+        shape (n, 6, 6) (or (6, 6)).
+    """
+    R = np.asarray(operations, dtype=float)
+    rows = np.array(VOIGT_COMPONENTS)  # (6, 2): Cartesian pair of each Voigt index
+    i, j = rows[:, 0][:, None], rows[:, 1][:, None]
+    k, l = rows[:, 0][None, :], rows[:, 1][None, :]
+    K = R[..., i, k] * R[..., j, l]
+    return K + np.where(k != l, R[..., i, l] * R[..., j, k], 0.0)
 
 
 def project_elastic_tensor(elastic_tensor: ArrayLike, operations: ArrayLike) -> NDArray[np.float64]:
-    """Average a Voigt stiffness over a point group: C_sym = 1/|G| sum_R R.C (4th-rank rotation).
+    """Average Voigt stiffnesses over a point group: C_sym = 1/|G| sum_R R.C (4th-rank rotation).
 
     The result is invariant under every operation of the group, idempotent, and has every
-    symmetry-forbidden component exactly zero (to floating point).
+    symmetry-forbidden component exactly zero (to floating point). Computed with the 6x6 Voigt
+    rotations of :func:`voigt_rotations`, for any number of tensors at once.
 
     Args:
-        elastic_tensor: C, shape (6, 6), any unit (GPa in this package).
+        elastic_tensor: C, shape (..., 6, 6), any unit (GPa in this package).
         operations: Cartesian point-group matrices, shape (n, 3, 3), in the frame of C.
 
     Returns:
-        shape (6, 6), same unit as the input.
+        shape (..., 6, 6), same unit as the input.
     """
-    full = _full_stiffness(elastic_tensor)
-    R = np.asarray(operations, dtype=float)
-    rotated = np.einsum("nia,njb,nkc,nld,abcd->ijkl", R, R, R, R, full, optimize=True) / len(R)
-    return np.asarray(Tensor(rotated).voigt)
+    C = np.asarray(elastic_tensor, dtype=float)
+    if C.shape[-2:] != (6, 6):
+        raise ValueError(f"Expected 6x6 Voigt elastic tensors, got shape {C.shape}.")
+    K = voigt_rotations(operations)
+    return np.einsum("nab,...bc,ndc->...ad", K, C, K, optimize=True) / len(K)
 
 
 def _invariant_stiffness_basis(operations: NDArray[np.float64]) -> NDArray[np.float64]:
     """Orthonormal basis (rows, in upper-triangle coordinates) of the symmetry-allowed stiffness matrices."""
-    projected = np.stack(
-        [upper_triangle(project_elastic_tensor(from_upper_triangle(np.eye(N_PAIRS)[k]), operations)) for k in range(N_PAIRS)]
-    )
+    basis = np.stack([from_upper_triangle(row) for row in np.eye(N_PAIRS)])  # (21, 6, 6)
+    projected = np.stack([upper_triangle(c) for c in project_elastic_tensor(basis, operations)])
     u, s, _ = np.linalg.svd(projected.T)
     rank = int(np.sum(s > 1e-8 * s.max()))
     return u[:, :rank].T
@@ -193,7 +219,7 @@ def analyze_symmetry(
 ) -> CrystalSymmetry:
     """Point group, value classes (DCV) and structure classes of a crystal in its own frame."""
     sga = SpacegroupAnalyzer(structure, symprec=symprec, angle_tolerance=angle_tolerance)
-    ops = point_group_operations(structure, symprec, angle_tolerance)
+    ops = _cartesian_operations(sga)
     return CrystalSymmetry(
         crystal_system=sga.get_crystal_system(),
         point_group=sga.get_point_group_symbol(),
