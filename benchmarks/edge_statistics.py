@@ -60,8 +60,10 @@ def main() -> None:
             f"{q25:.0f} | {q50:.0f} | {q75:.0f} | {counts.max()} | {counts.sum():,} | {elapsed:.1f} | "
             f"{1000 * elapsed / len(counts):.1f} |"
         )
-    print(f"{len(structures)} materials, {sum(atoms):,} atoms in the graphs "
-          f"({'input cells' if args.no_standardize else 'conventional standard cells'})")
+    print(
+        f"{len(structures)} materials, {sum(atoms):,} atoms in the graphs "
+        f"({'input cells' if args.no_standardize else 'conventional standard cells'})"
+    )
     print(header)
     print("|" + "---|" * 12)
     print("\n".join(rows))

@@ -71,9 +71,7 @@ def _molecule(tmp_path):
 
 
 def _collapsed_poscar(tmp_path):
-    return _write(
-        tmp_path, "flat.vasp", "flat\n1.0\n3 0 0\n0 3 0\n3 3 0\nCu\n1\ndirect\n0 0 0\n"
-    )
+    return _write(tmp_path, "flat.vasp", "flat\n1.0\n3 0 0\n0 3 0\n3 3 0\nCu\n1\ndirect\n0 0 0\n")
 
 
 BAD_FILES = {

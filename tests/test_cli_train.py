@@ -54,7 +54,13 @@ def test_evaluate_reproduces_the_training_test_report(tiny_inputs, tmp_path):
     assert trained.exit_code == 0, trained.output
     prepared = runner.invoke(app, ["data", "prepare", "--data", str(data), "--output", str(tmp_path / "prepared")])
     assert prepared.exit_code == 0, prepared.output
-    evaluate = ["models", "evaluate", str(tmp_path / "run" / "model"), "--data", str(tmp_path / "prepared" / "test.jsonl")]
+    evaluate = [
+        "models",
+        "evaluate",
+        str(tmp_path / "run" / "model"),
+        "--data",
+        str(tmp_path / "prepared" / "test.jsonl"),
+    ]
     evaluated = runner.invoke(app, [*evaluate, "--no-symmetrize", "--report", str(tmp_path / "report")])
     assert evaluated.exit_code == 0, evaluated.output
     expected = json.loads((tmp_path / "run" / "reports" / "test" / "metrics.json").read_text())

@@ -140,9 +140,19 @@ def test_dcv_in_evaluate_and_per_system() -> None:
 def test_serialisation_keys_json_and_markdown() -> None:
     m = evaluate(two_materials())
     flat = m.flat()
-    for key in ("sed_mae_mev", "cij_mae_gpa", "cij_rmse_gpa", "bulk_voigt_mae_gpa", "shear_voigt_mae_gpa",
-                "young_mae_gpa", "poisson_mae", "cubic_c26_pred_mean_gpa", "all_c56_pred_sd_gpa",
-                "cubic/cij_mae_gpa", "hexagonal/sed_mae_mev"):
+    for key in (
+        "sed_mae_mev",
+        "cij_mae_gpa",
+        "cij_rmse_gpa",
+        "bulk_voigt_mae_gpa",
+        "shear_voigt_mae_gpa",
+        "young_mae_gpa",
+        "poisson_mae",
+        "cubic_c26_pred_mean_gpa",
+        "all_c56_pred_sd_gpa",
+        "cubic/cij_mae_gpa",
+        "hexagonal/sed_mae_mev",
+    ):
         assert key in flat and isinstance(flat[key], float)
     assert EvaluationMetrics.model_validate_json(m.to_json()) == m
     assert json.loads(m.to_json())["overall"]["cij_mae_gpa"] == pytest.approx(1.5)

@@ -49,8 +49,15 @@ def test_report_directory(tmp_path: Path) -> None:
     metrics = write_report(data, tmp_path / "report")
     names = {p.name for p in (tmp_path / "report").iterdir()}
     assert names == {
-        "metrics.json", "metrics.md", "parity_sed.png", "parity_cij.png", "parity_bulk_voigt.png",
-        "parity_shear_voigt.png", "distance_cubic.png", "distance_hexagonal.png", "distance_monoclinic.png",
+        "metrics.json",
+        "metrics.md",
+        "parity_sed.png",
+        "parity_cij.png",
+        "parity_bulk_voigt.png",
+        "parity_shear_voigt.png",
+        "distance_cubic.png",
+        "distance_hexagonal.png",
+        "distance_monoclinic.png",
         "element_mae.png",
     }
     for name in names - {"metrics.json", "metrics.md"}:

@@ -82,6 +82,7 @@ def test_structure_in_standard_orientation_keeps_its_frame() -> None:
 def test_without_standardisation_cell_radius_depends_on_orientation() -> None:
     structure = bundled_structures()[SYSTEM_EXAMPLES["hexagonal"]]
     converter = StrainedGraphConverter(edges="cell_radius", standardize=False)
-    counts = {converter.prepare(rotated(structure, Rotation.random(random_state=s).as_matrix())).num_edges
-              for s in range(4)}
+    counts = {
+        converter.prepare(rotated(structure, Rotation.random(random_state=s).as_matrix())).num_edges for s in range(4)
+    }
     assert len(counts) > 1

@@ -116,7 +116,10 @@ def _reference_attention(layer: EquivariantAttention, x, edge_index, sh, basis):
     values = layer.tp(x[src], sh, layer.radial(basis))
     irreps_value, heads = layer.tp.irreps_out, layer.num_heads
     scalars = [
-        i for (_, ir), sl in zip(irreps_value, irreps_value.slices()) if ir.l == 0 for i in range(sl.start, sl.stop)
+        i
+        for (_, ir), sl in zip(irreps_value, irreps_value.slices(), strict=False)
+        if ir.l == 0
+        for i in range(sl.start, sl.stop)
     ]
     head_of = [u * heads // mul for mul, ir in irreps_value for u in range(mul) for _ in range(ir.dim)]
     keys = layer.key(values[:, scalars]).view(-1, heads, layer.key_dim)

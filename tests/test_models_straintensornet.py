@@ -199,7 +199,16 @@ def test_predict_structure(monkeypatch, architecture):
     p = predictions[0]
     assert isinstance(p, ElasticPrediction)
     assert p.sed.shape == (6, 6) and np.allclose(p.sed, p.sed.T) and p.dcv.shape == (N_PAIRS, N_PAIRS)
-    assert set(p.moduli) >= {"bulk_voigt", "shear_voigt", "bulk_reuss", "shear_reuss", "bulk_vrh", "shear_vrh", "young", "poisson"}
+    assert set(p.moduli) >= {
+        "bulk_voigt",
+        "shear_voigt",
+        "bulk_reuss",
+        "shear_reuss",
+        "bulk_vrh",
+        "shear_vrh",
+        "young",
+        "poisson",
+    }
     assert p.strain == pytest.approx(0.02) and np.allclose(predictions[1].sed, p.sed, atol=1e-5)
     if architecture == "fig6b":  # the known DCV, as the converter provides it
         known = torch.cat([g.dcv for g in model._strained_graphs(nacl)]).numpy()
@@ -213,7 +222,12 @@ def test_presets_and_yaml(tmp_path):
     paper, cpu = load_preset("paper"), load_preset("cpu")
     enc = paper.model.encoder
     assert (enc.embedding_dim, enc.num_attention_layers, enc.channels, enc.lmax, enc.num_heads) == (512, 4, 32, 3, 2)
-    assert (enc.radial_hidden, enc.readout_dim, enc.tensor_product, enc.edge_strategy) == (128, 128, "fc", "cell_radius")
+    assert (enc.radial_hidden, enc.readout_dim, enc.tensor_product, enc.edge_strategy) == (
+        128,
+        128,
+        "fc",
+        "cell_radius",
+    )
     t = paper.training
     assert (t.lr, t.scheduler, t.lambda_class, t.teacher_forcing_epochs, t.batch_size) == (1e-4, "cosine", 10.0, 10, 2)
     assert cpu.model.encoder.tensor_product == "uvu" and cpu.training.strains_per_material == "one"
@@ -227,15 +241,15 @@ def test_presets_and_yaml(tmp_path):
         ExperimentConfig.model_validate({"name": "x", "model": {"encoder": {"lmax": -1}}})
 
 
-
 @pytest.mark.parametrize(("threshold", "stable"), [(1e-4, True), (0.0, False)])
 def test_symmetry_zero_vectors_do_not_amplify_round_off(threshold, stable):
     """Diamond Si with the shipped model: l = 1 features vanish by site symmetry, and round-off must not
     turn them into unit vectors. With the threshold, translating the crystal (an exact invariance) and
     float32 vs float64 agree to round-off; without it (0.0) they differ by GPa, the bug it fixes.
     """
-    import stn_plugin
     from pymatgen.core import Lattice, Structure
+
+    import stn_plugin
 
     model = stn_plugin.load("stn-mp-2023")
     for layer in model.encoder.nonlinearities:

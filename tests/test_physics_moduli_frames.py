@@ -24,14 +24,16 @@ from .test_physics_voigt_sed import random_stiffness
 def _bundled_rows(n: int) -> list[dict]:
     path = files("stn_plugin") / "data" / "files" / "dejong2015_mp_elastic.jsonl.gz"
     with gzip.open(str(path), "rt") as fh:
-        return [json.loads(line) for _, line in zip(range(n), fh)]
+        return [json.loads(line) for _, line in zip(range(n), fh, strict=False)]
 
 
 def test_appendix_b_formulas() -> None:
     C = random_stiffness(3)
     m = elastic_moduli(C)
     B = C[:3, :3].sum() / 9.0  # Eq. B1
-    G = sum(C[i, i] - C[i, j] for i in range(3) for j in range(3)) / 30.0 + sum(C[i, i] for i in range(3, 6)) / 5.0  # Eq. B2
+    G = (
+        sum(C[i, i] - C[i, j] for i in range(3) for j in range(3)) / 30.0 + sum(C[i, i] for i in range(3, 6)) / 5.0
+    )  # Eq. B2
     assert m.bulk_voigt == pytest.approx(B)
     assert m.shear_voigt == pytest.approx(G)
     assert m.young == pytest.approx(9 * B * G / (3 * B + G))  # Eq. B3 (with 3B + G)

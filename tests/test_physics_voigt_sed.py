@@ -42,8 +42,27 @@ def random_stiffness(seed: int, scale: float = 100.0) -> np.ndarray:
 
 def test_pair_order_is_the_papers_row_major_upper_triangle() -> None:
     assert VOIGT_LABELS == (
-        "11", "12", "13", "14", "15", "16", "22", "23", "24", "25", "26",
-        "33", "34", "35", "36", "44", "45", "46", "55", "56", "66",
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "16",
+        "22",
+        "23",
+        "24",
+        "25",
+        "26",
+        "33",
+        "34",
+        "35",
+        "36",
+        "44",
+        "45",
+        "46",
+        "55",
+        "56",
+        "66",
     )
     for k, (i, j) in enumerate(VOIGT_PAIRS):
         assert pair_index(i, j) == pair_index(j, i) == k
@@ -131,14 +150,21 @@ def test_sed_elastic_round_trip(seed: int, abc: tuple, angles: tuple, n_atoms: i
     U = elastic_to_sed(C, volume_per_atom, magnitude)
     np.testing.assert_array_equal(U, U.T)
     np.testing.assert_allclose(sed_to_elastic(U, volume_per_atom, magnitude), C, rtol=1e-9, atol=1e-9 * np.abs(C).max())
-    np.testing.assert_allclose(elastic_to_sed(sed_to_elastic(U, volume_per_atom, magnitude), volume_per_atom, magnitude), U, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        elastic_to_sed(sed_to_elastic(U, volume_per_atom, magnitude), volume_per_atom, magnitude),
+        U,
+        rtol=1e-9,
+        atol=1e-12,
+    )
 
 
 def test_sed_is_the_energy_of_each_strain_state_and_batches() -> None:
     C = random_stiffness(1)
     U = elastic_to_sed(C, 11.0, 0.02)
     for i, j in VOIGT_PAIRS:
-        assert U[i, j] == pytest.approx(float(strain_energy_density(C, voigt_strain_matrix(i, j, 0.02), 11.0)), rel=1e-12)
+        assert U[i, j] == pytest.approx(
+            float(strain_energy_density(C, voigt_strain_matrix(i, j, 0.02), 11.0)), rel=1e-12
+        )
     batch = np.stack([C, 2 * C])
     np.testing.assert_allclose(elastic_to_sed(batch, np.array([11.0, 5.5]), 0.02), np.stack([U, U]))
 

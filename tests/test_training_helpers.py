@@ -47,8 +47,15 @@ def tiny_config(architecture: str = "straintensornet", **training) -> Experiment
     config["model"]["encoder"].update(TINY_ENCODER)
     config["model"]["head"].update(cond_hidden=8, hidden=8)
     config["training"].update(
-        {"batch_size": 4, "val_batch_size": 21, "max_epochs": 2, "teacher_forcing_epochs": 1, "num_threads": 1,
-         "val_every_n_epochs": 1, **training}
+        {
+            "batch_size": 4,
+            "val_batch_size": 21,
+            "max_epochs": 2,
+            "teacher_forcing_epochs": 1,
+            "num_threads": 1,
+            "val_every_n_epochs": 1,
+            **training,
+        }
     )
     config["name"] = f"tiny-{architecture}"
     return ExperimentConfig.model_validate(config)

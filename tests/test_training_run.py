@@ -120,7 +120,10 @@ def test_mlflow_run_params_metrics_artifacts_registry(small_data, tmp_path, monk
     other = client.get_run(baseline.run_id).data
     assert set(other.metrics) == set(run.data.metrics)
     assert np.isnan(other.metrics["val/bce"])
-    shared = lambda keys: {k for k in keys if not k.startswith("config.model.") or ".encoder." in k}
+
+    def shared(keys):
+        return {k for k in keys if not k.startswith("config.model.") or ".encoder." in k}
+
     assert shared(params) == shared(other.params)  # only architecture-specific head params differ
 
     artifacts = {a.path for a in client.list_artifacts(result.run_id)}

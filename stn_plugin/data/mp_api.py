@@ -40,10 +40,7 @@ MP_ELASTICITY_FIELDS: tuple[str, ...] = (
 MP_PROVENANCE = Provenance(
     source="Materials Project API, materials/elasticity (mp-api)",
     licence="CC BY 4.0",
-    citation=(
-        "A. Jain et al., APL Mater. 1, 011002 (2013); "
-        "M. de Jong et al., Sci. Data 2, 150009 (2015)"
-    ),
+    citation=("A. Jain et al., APL Mater. 1, 011002 (2013); M. de Jong et al., Sci. Data 2, 150009 (2015)"),
     frame_note="elastic_tensor.raw (frame of the document's structure)",
 )
 """Provenance of records built from Materials Project elasticity documents."""

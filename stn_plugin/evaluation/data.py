@@ -138,7 +138,9 @@ class EvaluationData:
         )
 
     @classmethod
-    def from_predictions(cls, records: Sequence[ElasticRecord], predictions: Sequence[ElasticPrediction]) -> EvaluationData:
+    def from_predictions(
+        cls, records: Sequence[ElasticRecord], predictions: Sequence[ElasticPrediction]
+    ) -> EvaluationData:
         """Truth of ``records`` against their model predictions (same order).
 
         U_true follows from each record's C with the prediction's strain magnitude; the true DCV is

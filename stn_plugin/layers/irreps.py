@@ -30,7 +30,7 @@ def hidden_irreps(channels: int, lmax: int, group: SymmetryGroup) -> o3.Irreps:
 def scalar_indices(irreps: o3.Irreps) -> list[int]:
     """Feature positions of the ``0e`` components of ``irreps`` (rotation and inversion invariant)."""
     indices: list[int] = []
-    for (mul, ir), sl in zip(irreps, irreps.slices(), strict=True):
+    for (_mul, ir), sl in zip(irreps, irreps.slices(), strict=True):
         if ir == o3.Irrep("0e"):
             indices.extend(range(sl.start, sl.stop))
     return indices

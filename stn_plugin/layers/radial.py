@@ -31,12 +31,7 @@ class BesselBasis(nn.Module):
     def envelope(self, x: Tensor) -> Tensor:
         """Envelope u(x) for x = r / r_c, shape preserved, zero for x >= 1."""
         p = self.p
-        u = (
-            1.0
-            - (p + 1) * (p + 2) / 2 * x**p
-            + p * (p + 2) * x ** (p + 1)
-            - p * (p + 1) / 2 * x ** (p + 2)
-        )
+        u = 1.0 - (p + 1) * (p + 2) / 2 * x**p + p * (p + 2) * x ** (p + 1) - p * (p + 1) / 2 * x ** (p + 2)
         return torch.where(x < 1.0, u, torch.zeros_like(x))
 
     def forward(self, length: Tensor) -> Tensor:

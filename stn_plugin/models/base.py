@@ -14,8 +14,8 @@ from pymatgen.core import Structure
 from torch import Tensor
 from torch_geometric.data import Data
 
-from stn_plugin.limits import MAX_ATOMS, MAX_EDGES
 from stn_plugin.graph.batching import DEFAULT_MAX_EDGES_PER_PASS, edge_budget_batches
+from stn_plugin.limits import MAX_ATOMS, MAX_EDGES
 from stn_plugin.models.config import EncoderConfig
 from stn_plugin.models.input_checks import check_edges, check_size, check_structure
 from stn_plugin.models.prediction import ElasticPrediction, elastic_prediction

@@ -69,7 +69,9 @@ def contract_graph(
     )
 
 
-def random_structure(num_atoms: int, rng: np.random.Generator, species: tuple[str, ...] = ("Na", "Cl", "Mg", "O")) -> Structure:
+def random_structure(
+    num_atoms: int, rng: np.random.Generator, species: tuple[str, ...] = ("Na", "Cl", "Mg", "O")
+) -> Structure:
     """A random crystal of ``num_atoms`` atoms (about 14 Angstrom^3 per atom, no two atoms closer than ~1 A)."""
     a = (14.0 * num_atoms) ** (1 / 3)
     lattice = Lattice(np.diag([a, a, a]) + rng.uniform(-0.15, 0.15, (3, 3)) * a)

@@ -163,9 +163,7 @@ class StnLightningModule(pl.LightningModule):
         sed_pred[material, pair], sed_true[material, pair], volume[material] = rows[:, 2], rows[:, 3], rows[:, 4]
         complete = np.isfinite(sed_pred).all(axis=1)  # a material missing strains (limit_val_batches) is left out
         if complete.any():
-            metrics = tensor_metrics(
-                sed_pred[complete], sed_true[complete], volume[complete], float(self.model.strain)
-            )
+            metrics = tensor_metrics(sed_pred[complete], sed_true[complete], volume[complete], float(self.model.strain))
         else:
             metrics = dict.fromkeys(TENSOR_METRICS, float("nan"))
         self.log_dict({f"val/{key}": value for key, value in metrics.items()}, on_epoch=True, sync_dist=False)
