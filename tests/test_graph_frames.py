@@ -86,3 +86,27 @@ def test_without_standardisation_cell_radius_depends_on_orientation() -> None:
         converter.prepare(rotated(structure, Rotation.random(random_state=s).as_matrix())).num_edges for s in range(4)
     }
     assert len(counts) > 1
+
+
+@pytest.mark.parametrize("name", [*SYSTEM_EXAMPLES, "triclinic", "supercell", "rotated"])
+def test_refined_structure_from_the_dataset_equals_spglib_refine_cell(name: str) -> None:
+    """canonicalize reads the refined cell from the symmetry dataset instead of re-running refine_cell: same cell."""
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    from stn_plugin.graph.standardize import _DatasetRefinement
+
+    cubic = bundled_structures()[SYSTEM_EXAMPLES["cubic"]]
+    match name:
+        case "triclinic":
+            structure = triclinic()
+        case "supercell":
+            structure = cubic * (1, 2, 1)
+        case "rotated":
+            structure = rotated(cubic, Rotation.random(random_state=3).as_matrix())
+        case _:
+            structure = bundled_structures()[SYSTEM_EXAMPLES[name]]
+    ours = _DatasetRefinement(structure, 0.01, 5.0).get_refined_structure()
+    reference = SpacegroupAnalyzer(structure, symprec=0.01, angle_tolerance=5.0).get_refined_structure()
+    np.testing.assert_array_equal(ours.lattice.matrix, reference.lattice.matrix)
+    np.testing.assert_array_equal(ours.frac_coords, reference.frac_coords)
+    assert ours.atomic_numbers == reference.atomic_numbers
