@@ -7,7 +7,7 @@ prediction (structure in, 6x6 tensor and moduli out; model loading excluded and 
 K_VRH, G_VRH against the DFT tensor of the record (pymatgen VRH averages of all three tensors).
 
 * ``stn-mp-2023``: ``predict_structure`` one material at a time (what ``stn models predict`` does) and
-  ``predict_structures`` over all materials at once (batched); ``symmetrize=False``, the CLI default.
+  ``predict_structures`` over all materials at once (batched); ``symmetrize=True``, the default of the CLI and of ``predict_structure``.
 * CHGNet 0.3.0 (weights from the ``chgnet`` wheel) as ASE calculator in matcalc's ``ElasticityCalc``:
   FIRE relaxation of cell and positions (``fmax`` 0.05 eV/A, matcalc's benchmark setting), then
   pymatgen's ``DeformedStructureSet`` (4 normal strains of +-0.5, +-1 % and 4 shear strains of +-3,
@@ -194,7 +194,7 @@ def main() -> None:
             "warmup_material": warmup.material_id,
             "threads": args.threads,
             "keep_freed_memory": allocator,
-            "stn_symmetrize": False,
+            "stn_symmetrize": True,
             "chgnet_fmax_ev_per_a": FMAX,
             "summary": rows,
             "per_material": per_material,
