@@ -66,17 +66,20 @@ def run_stn(records: list[ElasticRecord], warmup: ElasticRecord) -> dict[str, An
     model = stn_plugin.load("stn-mp-2023")
     load_s = time.perf_counter() - start
     model.predict_structure(warmup.structure)
-    single_s, moduli = [], []
+    single_s, moduli, tensors = [], [], []
     for record in records:
         start = time.perf_counter()
         prediction = model.predict_structure(record.structure)
         single_s.append(time.perf_counter() - start)
         moduli.append((prediction.moduli["bulk_vrh"], prediction.moduli["shear_vrh"]))
+        tensors.append(prediction.elastic_tensor.voigt)
     start = time.perf_counter()
     batched = model.predict_structures([r.structure for r in records])
     batched_s = time.perf_counter() - start
-    for (k, g), prediction in zip(moduli, batched, strict=True):  # batching must not change the numbers
-        assert abs(k - prediction.moduli["bulk_vrh"]) < 0.1 and abs(g - prediction.moduli["shear_vrh"]) < 0.1
+    # batching must not change C (GPa); the Reuss half of K/G_VRH of a predicted C that is nearly singular
+    # amplifies float32 round-off, so the check is on C itself
+    for tensor, prediction in zip(tensors, batched, strict=True):
+        assert np.allclose(tensor, prediction.elastic_tensor.voigt, atol=0.1)
     return {"load_s": load_s, "seconds": single_s, "batched_total_s": batched_s, "moduli": moduli}
 
 
