@@ -127,21 +127,40 @@ def record_from_json_line(line: Mapping[str, Any], provenance: Provenance | None
     """
     material_id = str(line.get("material_id", "<missing material_id>"))
     structure = Structure.from_dict(line["structure"])
-    tensor, frame_note = _structure_frame_tensor(line, structure)
     if "provenance" in line:
-        provenance = Provenance.model_validate(line["provenance"])
-    elif provenance is None:
+        return _build_record(material_id, line, structure, line, Provenance.model_validate(line["provenance"]), False)
+    if provenance is None:
         raise ValueError(f"material {material_id!r}: no provenance in the line; pass provenance=Provenance(...).")
-    else:
-        provenance = provenance.model_copy(update={"frame_note": frame_note})
+    return _build_record(material_id, line, structure, line, provenance, True)
+
+
+def _build_record(
+    material_id: str,
+    row: Mapping[str, Any],
+    structure: Structure,
+    tensors: Mapping[str, Any],
+    provenance: Provenance,
+    note_frame: bool,
+) -> ElasticRecord:
+    """A record from the parsed fields of one line or row.
+
+    Args:
+        material_id: the record's id.
+        row: the source line/row (``formula`` and the reference moduli are read from it).
+        structure: the parsed structure.
+        tensors: ``elastic_tensor_original`` and/or ``elastic_tensor`` (6x6, GPa).
+        provenance: where the record comes from.
+        note_frame: add the note of which tensor field gave the structure-frame tensor to ``provenance``.
+    """
+    tensor, frame_note = _structure_frame_tensor(tensors, structure)
     return ElasticRecord(
         material_id=material_id,
-        formula=line.get("formula") or structure.composition.reduced_formula,
+        formula=row.get("formula") or structure.composition.reduced_formula,
         structure=structure,
         elastic_tensor=tensor,
-        elastic_tensor_ieee=line.get("elastic_tensor"),
-        provenance=provenance,
-        reference_moduli=_reference_moduli(line),
+        elastic_tensor_ieee=tensors.get("elastic_tensor"),
+        provenance=provenance.model_copy(update={"frame_note": frame_note}) if note_frame else provenance,
+        reference_moduli=_reference_moduli(row),
     )
 
 
@@ -287,13 +306,4 @@ def _record_from_csv_row(row: Mapping[str, str], material_id: str, provenance: P
     """One record from a row of :func:`load_matminer_csv`'s table."""
     structure = _parse_structure(row.get("structure") or row.get("cif") or "")
     tensors = {key: json.loads(row[key]) for key in ("elastic_tensor", "elastic_tensor_original") if row.get(key)}
-    tensor, frame_note = _structure_frame_tensor(tensors, structure)
-    return ElasticRecord(
-        material_id=material_id,
-        formula=row.get("formula") or structure.composition.reduced_formula,
-        structure=structure,
-        elastic_tensor=tensor,
-        elastic_tensor_ieee=tensors.get("elastic_tensor"),
-        provenance=provenance.model_copy(update={"frame_note": frame_note}),
-        reference_moduli=_reference_moduli(row),
-    )
+    return _build_record(material_id, row, structure, tensors, provenance, True)

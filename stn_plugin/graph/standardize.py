@@ -86,7 +86,9 @@ class _DatasetRefinement(SpacegroupAnalyzer):
         if keep_site_properties:
             return super().get_refined_structure(keep_site_properties=True)
         dataset = self.get_symmetry_dataset()
-        species = {int(p): site.specie for site, p in zip(self._input_structure, dataset.mapping_to_primitive)}
+        species = {
+            int(p): site.specie for site, p in zip(self._input_structure, dataset.mapping_to_primitive, strict=True)
+        }
         std_species = [species[int(p)] for p in dataset.std_mapping_to_primitive]
         return Structure(dataset.std_lattice, std_species, dataset.std_positions).get_sorted_structure()
 
