@@ -1,4 +1,4 @@
-"""``stn models``: list, info, train, predict, evaluate.
+"""``stn models``: list, info, train, predict, evaluate, ensemble.
 
 Heavy libraries (torch, matgl, pymatgen, matplotlib) are imported inside the commands, so ``stn --help``
 stays fast.
@@ -386,3 +386,38 @@ def evaluate(
     info(f"{len(kept)} ok, {len(failures)} failed")
     if failures:
         raise typer.Exit(1)
+
+
+@app.command("ensemble")
+def ensemble(
+    members: Annotated[
+        list[str],
+        typer.Argument(help="two or more saved models (directories or pretrained names), same training split"),
+    ],
+    output: Annotated[Path, typer.Option(help="directory of the saved ensemble (matgl format)", file_okay=False)],
+) -> None:
+    """Combine trained models into one committee model whose U_ij is the mean of theirs.
+
+    The members must share an architecture, the graph settings (edge strategy, cutoff) and the normalisation
+    statistics, i.e. be trained on the same training split (e.g. with different --seed). The saved ensemble
+    loads, predicts and evaluates like any model.
+
+    Examples:
+
+        stn models ensemble runs/seed0/model runs/seed1/model runs/seed2/model --output models/committee
+
+        stn models evaluate models/committee --data prepared/val.jsonl
+    """
+    from stn_plugin.models import StnEnsemble
+
+    if len(members) < 2:
+        fail("an ensemble needs at least two models.", code=2)
+    if output.exists() and any(output.iterdir()):
+        fail(f"--output {output} exists and is not empty; choose a new directory.", code=2)
+    models = [load_model(member) for member in members]
+    try:
+        committee = StnEnsemble.from_models(models)
+    except ValueError as exc:
+        fail(_message(exc))
+    committee.save(output)
+    info(f"saved an ensemble of {len(models)} models to {output}")

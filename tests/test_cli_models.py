@@ -1,4 +1,4 @@
-"""`stn models list|info|predict|evaluate` through Typer's CliRunner (exit codes, outputs, files)."""
+"""`stn models list|info|predict|evaluate|ensemble` through Typer's CliRunner (exit codes, outputs, files)."""
 
 from __future__ import annotations
 
@@ -218,3 +218,33 @@ def test_console_script_exit_codes():
     )
     assert bad.returncode == 1
     assert "Unknown model 'no-such-model'" in bad.stderr
+
+
+def test_ensemble_saves_a_committee_that_predicts_the_members_mean(tiny_model, tmp_path):
+    import stn_plugin
+    from stn_plugin.io import read_structure
+
+    other = save_tiny_model(tmp_path / "other", seed=1)
+    out = tmp_path / "committee"
+    result = runner.invoke(app, ["models", "ensemble", tiny_model, str(other), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "saved an ensemble of 2 models" in result.stderr
+    structure = read_structure(EXAMPLE_FILES[0])
+    members = [stn_plugin.load(path).predict_structure(structure, symmetrize=False) for path in (tiny_model, other)]
+    committee = stn_plugin.load(out).predict_structure(structure, symmetrize=False)
+    np.testing.assert_allclose(committee.sed, np.mean([m.sed for m in members], axis=0), rtol=1e-5)
+    # evaluate reads the ensemble like any model
+    data = write_five_materials(tmp_path / "five.jsonl")
+    assert runner.invoke(app, ["models", "evaluate", str(out), "--data", str(data)]).exit_code == 0
+    # a non-empty output folder and a single member are usage errors
+    again = runner.invoke(app, ["models", "ensemble", tiny_model, str(other), "--output", str(out)])
+    assert again.exit_code == 2 and "not empty" in again.stderr
+    single = runner.invoke(app, ["models", "ensemble", tiny_model, "--output", str(tmp_path / "one")])
+    assert single.exit_code == 2 and "at least two" in single.stderr
+
+
+def test_ensemble_of_models_of_different_architectures_fails(tiny_model, tmp_path):
+    other = save_tiny_model(tmp_path / "fig6a", architecture="fig6a")
+    result = runner.invoke(app, ["models", "ensemble", tiny_model, str(other), "--output", str(tmp_path / "c")])
+    assert result.exit_code == 1
+    assert "share one architecture" in result.stderr

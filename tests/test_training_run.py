@@ -97,6 +97,31 @@ def test_ema_weights_are_validated_checkpointed_and_saved(small_data, tmp_path):
         torch.testing.assert_close(value, best[f"model.{key}"], msg=key)
 
 
+class _ValidationRecorder(pl.Callback):
+    """Keeps ``val/cij_mae_gpa`` and ``val/sed_mae_mev`` of every epoch (validation every epoch)."""
+
+    def __init__(self) -> None:
+        self.cij: dict[int, float] = {}
+        self.sed: dict[int, float] = {}
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:  # after the epoch's validation
+        self.cij[trainer.current_epoch] = float(trainer.callback_metrics["val/cij_mae_gpa"])
+        self.sed[trainer.current_epoch] = float(trainer.callback_metrics["val/sed_mae_mev"])
+
+
+def test_monitor_selects_the_best_checkpoint_on_that_metric(small_data, tmp_path):
+    recorder = _ValidationRecorder()
+    config = tiny_config(max_epochs=4, teacher_forcing_epochs=0, lr=1e-2, monitor="val/cij_mae_gpa")
+    result = train(
+        config=config, data=small_data, output_dir=tmp_path, track=False, cache_dir=None, callbacks=[recorder]
+    )
+    assert sorted(recorder.cij) == [0, 1, 2, 3]
+    best_cij = min(recorder.cij, key=recorder.cij.get)
+    assert best_cij != min(recorder.sed, key=recorder.sed.get)  # the two monitors disagree on this run
+    assert result.best_epoch == best_cij
+    assert result.metrics["best/val/cij_mae_gpa"] == pytest.approx(recorder.cij[best_cij], rel=1e-5)
+
+
 def test_mlflow_run_params_metrics_artifacts_registry(small_data, tmp_path, monkeypatch):
     monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
     uri = f"sqlite:///{tmp_path}/mlflow.db"

@@ -11,6 +11,7 @@ from stn_plugin.models.base import StnModel, StnOutput
 from stn_plugin.models.config import (
     PRESETS,
     EncoderConfig,
+    EnsembleConfig,
     ExperimentConfig,
     HeadConfig,
     ModelConfig,
@@ -19,6 +20,7 @@ from stn_plugin.models.config import (
     TrialModelConfig,
     load_preset,
 )
+from stn_plugin.models.ensemble import StnEnsemble
 from stn_plugin.models.prediction import ElasticPrediction
 from stn_plugin.models.straintensornet import StrainTensorNet
 from stn_plugin.models.trial import DcvNodeModel, DcvPooledModel, MinimalModel
@@ -29,6 +31,9 @@ ARCHITECTURES: dict[str, type[StnModel]] = {
     "fig6b": DcvPooledModel,
     "fig6c": DcvNodeModel,
 }
+
+MODEL_CLASSES: tuple[type[StnModel], ...] = (*ARCHITECTURES.values(), StnEnsemble)
+"""Every model class of the package (what a saved ``model.json`` may name)."""
 
 
 def build_model(config: ExperimentConfig | StrainTensorNetConfig | TrialModelConfig, **statistics: Any) -> StnModel:
@@ -43,12 +48,15 @@ __all__ = [
     "PRESETS",
     "DcvNodeModel",
     "DcvPooledModel",
+    "MODEL_CLASSES",
     "ElasticPrediction",
     "EncoderConfig",
+    "EnsembleConfig",
     "ExperimentConfig",
     "HeadConfig",
     "MinimalModel",
     "ModelConfig",
+    "StnEnsemble",
     "StnModel",
     "StnOutput",
     "StrainTensorNet",

@@ -100,6 +100,35 @@ class TrialModelConfig(_Frozen):
 ModelConfig = Annotated[StrainTensorNetConfig | TrialModelConfig, Field(discriminator="architecture")]
 
 
+GRAPH_SETTINGS: tuple[str, ...] = ("edge_strategy", "edge_cutoff", "max_atomic_number")
+"""Encoder settings that decide the graphs a model reads; the members of an ensemble must agree on them."""
+
+
+class EnsembleConfig(_Frozen):
+    """A committee of trained models of one architecture on the same graphs: U = mean of the members' U."""
+
+    architecture: Literal["ensemble"] = "ensemble"
+    members: list[ModelConfig] = Field(min_length=2)
+
+    @property
+    def encoder(self) -> EncoderConfig:
+        """The first member's encoder settings (all members build the same graphs)."""
+        return self.members[0].encoder
+
+    @model_validator(mode="after")
+    def _check(self) -> EnsembleConfig:
+        architectures = {member.architecture for member in self.members}
+        if len(architectures) > 1:
+            raise ValueError(f"ensemble members must share one architecture, got {sorted(architectures)}.")
+        for key in GRAPH_SETTINGS:
+            values = {getattr(member.encoder, key) for member in self.members}
+            if len(values) > 1:
+                raise ValueError(
+                    f"ensemble members must build the same graphs; they differ in {key}: {sorted(values)}."
+                )
+        return self
+
+
 class TrainingConfig(_Frozen):
     """What the trainer needs (loss Eq. 9 = L1 + lambda_class * BCE)."""
 
@@ -121,6 +150,15 @@ class TrainingConfig(_Frozen):
         lt=1,
         description="exponential moving average of the weights (decay per optimisation step); validation, "
         "checkpoints and the saved model use the averaged weights. None = no averaging",
+    )
+    sed_loss_weighting: Literal["per_atom", "per_volume"] = Field(
+        "per_atom",
+        description="L1 term of Eq. 9 on U in meV/atom as in the paper ('per_atom'), or each sample's error "
+        "weighted by <1/V>/V (V = volume per atom, <> = mean over the training materials), i.e. an L1 on "
+        "the strain energy per volume, which is what C (GPa) is made of ('per_volume')",
+    )
+    monitor: Literal["val/sed_mae_mev", "val/cij_mae_gpa"] = Field(
+        "val/sed_mae_mev", description="validation metric of the best checkpoint and of early stopping"
     )
     early_stopping_patience: int = Field(30, ge=1, description="in validations without improvement")
     val_every_n_epochs: int = Field(1, ge=1, description="validation (all 21 strains per material) cadence")

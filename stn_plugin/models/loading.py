@@ -8,7 +8,7 @@ directory could make it run e.g. ``os.system``. :func:`load_model_dir` therefore
 
 * every file is read with :func:`safe_torch_load` (weights only: tensors and plain values; a pickle that would
   import or call anything is refused with :class:`UnsafeModelFileError`);
-* ``model.json`` must name one of the model classes of this package (:data:`stn_plugin.models.ARCHITECTURES`);
+* ``model.json`` must name one of the model classes of this package (:data:`stn_plugin.models.MODEL_CLASSES`);
 * ``model.pt`` must be a plain mapping of constructor arguments, without nested ``@class`` objects;
 
 and only then hands the directory to the class's ``load`` (matgl ``IOMixIn.load``). A missing, truncated or
@@ -97,7 +97,7 @@ def safe_torch_load(path: str | Path, fix: str) -> Any:
 
 def _model_class(model_json: Path, fix: str) -> type[StnModel]:
     """The model class named by ``model.json``, if it is one of this package's architectures."""
-    from stn_plugin.models import ARCHITECTURES
+    from stn_plugin.models import MODEL_CLASSES
 
     try:
         description = json.loads(model_json.read_text(encoding="utf-8"))
@@ -106,7 +106,7 @@ def _model_class(model_json: Path, fix: str) -> type[StnModel]:
         raise ModelFileError(
             model_json, f"not a model description (truncated or edited? {type(exc).__name__}: {exc})", fix
         ) from exc
-    known = {(cls.__module__, cls.__name__): cls for cls in ARCHITECTURES.values()}
+    known = {(cls.__module__, cls.__name__): cls for cls in MODEL_CLASSES}
     if (module, name) not in known:
         raise UnsafeModelFileError(
             model_json,

@@ -16,12 +16,11 @@ from stn_plugin.training.data import (
     TrainingSamples,
     prepare_data,
 )
-from stn_plugin.training.module import MONITOR, StnLightningModule
+from stn_plugin.training.module import StnLightningModule
 from stn_plugin.training.tracking import REGISTRY_ALIAS, StnMLFlowLogger, StnPyfuncModel
 from stn_plugin.training.train import TrainResult, evaluation_data, resolve_config, train
 
 __all__ = [
-    "MONITOR",
     "REGISTRY_ALIAS",
     "EpochSampler",
     "MaterialGraphs",

@@ -316,6 +316,11 @@ class StnDataModule(pl.LightningDataModule):
         """Statistics fitted on the training materials (call ``setup`` first)."""
         return fit_normalization(self.materials["train"])
 
+    @property
+    def mean_inverse_volume(self) -> float:
+        """Mean of 1/V over the training materials (V = volume per atom, Angstrom^3), 1/Angstrom^3."""
+        return float(np.mean([1.0 / m.volume_per_atom for m in self.materials["train"]]))
+
     def counts(self) -> dict[str, int]:
         """Materials per part after graph building, and graphs per training epoch."""
         counts = {part: len(materials) for part, materials in self.materials.items()}

@@ -3,6 +3,10 @@
 Loss (paper Eq. 9): ``L1(U_pred, U_true) + lambda_class * BCE(sigmoid(logits), DCV)`` on normalised U
 (mean over the batch; BCE mean over the batch and the 21 entries). Models without a classifier (Fig. 6)
 train on the L1 term alone and log NaN for the classifier metrics, so every run has the same keys.
+With ``sed_loss_weighting="per_volume"`` each sample's L1 error is multiplied by ``<1/V> / V`` (V = volume
+per atom of its material, ``<1/V>`` the training mean): the error then counts in strain energy per volume,
+the unit C (GPa) is made of (Eq. 3: C = U / (V eps^2) up to constants), instead of per atom, where a
+small-volume (stiff) crystal's GPa error shows up as a small meV/atom error.
 
 Teacher forcing: during the first ``teacher_forcing_epochs`` TRAINING epochs the regression head gets
 the true DCV (``batch.dcv``). Validation always uses the model's own DCV (the reference code also
@@ -44,9 +48,6 @@ from stn_plugin.models.base import StnModel, StnOutput
 from stn_plugin.models.config import TrainingConfig
 from stn_plugin.physics.sed import sed_to_elastic
 from stn_plugin.physics.voigt import N_PAIRS, from_upper_triangle
-
-MONITOR: str = "val/sed_mae_mev"
-"""Metric used for the best checkpoint and early stopping (lower is better)."""
 
 STEP_METRICS: tuple[str, ...] = ("loss", "sed_l1_mev", "bce", "dcv_accuracy")
 """Per-batch metrics of training; validation logs them with ``sed_l1_mev`` named ``sed_mae_mev``."""
@@ -90,16 +91,24 @@ class StnLightningModule(pl.LightningModule):
 
     Args:
         model: the model, with its normalisation statistics already set.
-        training: training config (learning rate, schedule, lambda_class, teacher forcing).
+        training: training config (learning rate, schedule, lambda_class, teacher forcing, loss weighting).
+        mean_inverse_volume: training mean of 1/V, 1/Angstrom^3 (``per_volume`` loss weighting only).
     """
 
-    def __init__(self, model: StnModel, training: TrainingConfig | Mapping[str, Any]) -> None:
+    def __init__(
+        self, model: StnModel, training: TrainingConfig | Mapping[str, Any], mean_inverse_volume: float = 1.0
+    ) -> None:
         super().__init__()
         self.model = model
         self.config = TrainingConfig.model_validate(
             training.model_dump() if isinstance(training, TrainingConfig) else training
         )
-        self.save_hyperparameters({"training": self.config.model_dump(mode="json")})
+        if mean_inverse_volume <= 0:
+            raise ValueError(f"mean_inverse_volume must be positive, got {mean_inverse_volume}.")
+        self.mean_inverse_volume = mean_inverse_volume
+        self.save_hyperparameters(
+            {"training": self.config.model_dump(mode="json"), "mean_inverse_volume": mean_inverse_volume}
+        )
         self._val_rows: list[Tensor] = []
 
     def forward(self, batch: Batch, dcv_input: Tensor | None = None) -> StnOutput:
@@ -108,8 +117,11 @@ class StnLightningModule(pl.LightningModule):
 
     def _losses(self, batch: Batch, out: StnOutput) -> dict[str, Tensor]:
         """Eq. 9 and its parts for one batch."""
-        l1 = F.l1_loss(out.sed_normalized, self.model.normalize_sed(batch.sed))
-        metrics = {"sed_l1_mev": l1 * self.model.sed_std}
+        errors = (out.sed_normalized - self.model.normalize_sed(batch.sed)).abs()
+        metrics = {"sed_l1_mev": errors.mean() * self.model.sed_std}
+        if self.config.sed_loss_weighting == "per_volume":
+            errors = errors / (batch.volume_per_atom.to(errors.dtype) * self.mean_inverse_volume)
+        l1 = errors.mean()
         if out.dcv_logits is None:
             nan = torch.full((), float("nan"), device=l1.device)
             return {"loss": l1, **metrics, "bce": nan, "dcv_accuracy": nan}

@@ -3,7 +3,7 @@
 Output directory layout (``output_dir``)::
 
     checkpoints/last.ckpt     every epoch (model, optimiser, scheduler, callbacks, loop state)
-    checkpoints/best.ckpt     lowest val/sed_mae_mev
+    checkpoints/best.ckpt     lowest ``training.monitor`` (default val/sed_mae_mev)
     mlflow_run.json           tracking URI and run id (resume logs to the same run)
     config.yaml               the resolved ExperimentConfig (loadable with ``--config``)
     split.json                the data split (material ids per part)
@@ -49,7 +49,7 @@ from stn_plugin.models.loading import ModelFileError, safe_torch_load
 from stn_plugin.physics.sed import sed_to_elastic
 from stn_plugin.physics.voigt import N_PAIRS, from_upper_triangle
 from stn_plugin.training.data import MaterialGraphs, StnDataModule, evaluation_samples, prepare_data
-from stn_plugin.training.module import MONITOR, StnLightningModule
+from stn_plugin.training.module import StnLightningModule
 from stn_plugin.training.tracking import (
     DEFAULT_EXPERIMENT,
     RUN_FILE,
@@ -317,7 +317,7 @@ def train(
     datamodule = StnDataModule(prepared, resolved.model.encoder, training, cache_dir=cache_dir)
     datamodule.setup()
     model = build_model(resolved, **datamodule.normalization.model_dump())
-    module = StnLightningModule(model, training)
+    module = StnLightningModule(model, training, datamodule.mean_inverse_volume)
 
     run_id = None
     mlflow_logger: StnMLFlowLogger | bool = False
@@ -343,7 +343,12 @@ def train(
         mlflow_logger = StnMLFlowLogger(experiment_name=experiment, tracking_uri=uri, run_id=run_id)
 
     checkpoint = ModelCheckpoint(
-        dirpath=checkpoints, filename="best", monitor=MONITOR, mode="min", save_top_k=1, enable_version_counter=False
+        dirpath=checkpoints,
+        filename="best",
+        monitor=training.monitor,
+        mode="min",
+        save_top_k=1,
+        enable_version_counter=False,
     )
     # at the end of every epoch, validated or not (Lightning's save_last only follows top-k saves); listed after
     # ``checkpoint`` so that last.ckpt holds the updated best-model state
@@ -361,7 +366,7 @@ def train(
         callbacks=[
             checkpoint,
             every_epoch,
-            EarlyStopping(monitor=MONITOR, mode="min", patience=training.early_stopping_patience),
+            EarlyStopping(monitor=training.monitor, mode="min", patience=training.early_stopping_patience),
             *([] if training.ema_decay is None else [EMAWeightAveraging(decay=training.ema_decay)]),
             epoch_metrics,
             *callbacks,

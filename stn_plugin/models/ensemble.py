@@ -1,0 +1,101 @@
+"""A committee of trained StnModels: the mean U_ij of its members (a deep ensemble).
+
+Models trained on the same training split with different seeds or settings make partly independent
+errors; averaging their U_ij lowers the error of U and of everything computed from it (Eq. 3 is linear
+in U). The members share the normalisation statistics of that split, so the mean of their normalised
+outputs is the normalised mean U. Save and load as any matgl model (``IOMixIn``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch_geometric.data import Data
+
+from stn_plugin.models.base import StnModel, StnOutput
+from stn_plugin.models.config import EnsembleConfig
+
+if TYPE_CHECKING:
+    from stn_plugin.models.config import ModelConfig
+
+STATISTICS: tuple[str, ...] = ("atom_scalar_mean", "atom_scalar_std", "sed_mean", "sed_std")
+"""Normalisation statistics of a model (constructor arguments and buffers of :class:`StnModel`)."""
+
+
+class StnEnsemble(StnModel):
+    """Mean of several trained models of one architecture on the same graphs.
+
+    ``sed_normalized`` is the mean of the members' outputs; ``dcv_logits`` the mean of their classifier logits
+    (None without a classifier); ``feature_dict["dcv"]`` the mean DCV the members' regressors read. Build one
+    from trained models with :meth:`from_models`. See :class:`StnModel` for the constructor.
+    """
+
+    config_class = EnsembleConfig
+
+    @property
+    def reads_graph_dcv(self) -> bool:  # type: ignore[override]
+        """Whether a member reads the graphs' true DCV (Fig. 6 b, c)."""
+        return any(member.reads_graph_dcv for member in self.members)
+
+    def _build(self) -> None:
+        from stn_plugin.models import ARCHITECTURES
+
+        statistics = {key: self._init_args[key] for key in STATISTICS}
+        member_configs: list[ModelConfig] = self.config.members
+        self.members = nn.ModuleList(
+            ARCHITECTURES[config.architecture](config, strain=float(self.strain), **statistics)
+            for config in member_configs
+        )
+
+    def set_normalization(
+        self,
+        atom_scalar_mean: Sequence[float],
+        atom_scalar_std: Sequence[float],
+        sed_mean: float,
+        sed_std: float,
+    ) -> None:
+        """Set the statistics of the ensemble and of every member."""
+        super().set_normalization(atom_scalar_mean, atom_scalar_std, sed_mean, sed_std)
+        for member in getattr(self, "members", ()):
+            member.set_normalization(atom_scalar_mean, atom_scalar_std, sed_mean, sed_std)
+
+    def forward(self, data: Data, dcv_input: Tensor | None = None) -> StnOutput:
+        """B graphs -> mean normalised U (B,) and mean DCV logits (B, 21) or None."""
+        outputs = [member(data, dcv_input) for member in self.members]
+        sed = torch.stack([out.sed_normalized for out in outputs]).mean(0)
+        logits = None if outputs[0].dcv_logits is None else torch.stack([out.dcv_logits for out in outputs]).mean(0)
+        dcvs = [member.feature_dict.get("dcv") for member in self.members]
+        self.feature_dict = {} if dcvs[0] is None else {"dcv": torch.stack(dcvs).mean(0)}
+        return StnOutput(sed, logits)
+
+    @classmethod
+    def from_models(cls, models: Sequence[StnModel]) -> StnEnsemble:
+        """The ensemble of trained ``models`` (their weights are copied).
+
+        Raises:
+            ValueError: fewer than two models, an ensemble among them, or models that differ in architecture,
+                graph settings, strain or normalisation statistics (i.e. were not trained on the same split).
+        """
+        if len(models) < 2:
+            raise ValueError(f"an ensemble needs at least two models, got {len(models)}.")
+        if any(isinstance(model, StnEnsemble) for model in models):
+            raise ValueError("ensembles cannot be members of an ensemble; pass their members instead.")
+        first = models[0]
+        for i, model in enumerate(models[1:], start=1):
+            for name in (*STATISTICS, "strain"):
+                a, b = getattr(first, name), getattr(model, name)
+                if not np.allclose(a.detach().cpu().numpy(), b.detach().cpu().numpy(), rtol=1e-6, atol=0.0):
+                    raise ValueError(
+                        f"model {i} differs from model 0 in {name} ({b.tolist()} vs {a.tolist()}): ensemble members "
+                        "must be trained on the same training split with the same strain."
+                    )
+        config = EnsembleConfig(members=[model.config for model in models])
+        statistics = {key: first._init_args[key] for key in STATISTICS}
+        ensemble = cls(config, strain=float(first.strain), **statistics)
+        for target, model in zip(ensemble.members, models, strict=True):
+            target.load_state_dict(model.state_dict())
+        return ensemble.to(dtype=first.sed_mean.dtype)

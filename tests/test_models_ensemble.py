@@ -1,0 +1,95 @@
+"""StnEnsemble: the mean of its members, save/load, safe loading, and the checks on its members."""
+
+from __future__ import annotations
+
+import matgl
+import numpy as np
+import pytest
+import torch
+from pydantic import ValidationError
+
+from stn_plugin.models import EnsembleConfig, StnEnsemble
+from stn_plugin.models.loading import load_model_dir
+from stn_plugin.models.testing import random_structure
+from tests.test_models_straintensornet import STATS, TINY_ENCODER, TINY_HEAD, tiny_batch, tiny_model
+
+torch.set_num_threads(1)
+
+
+def _members(n: int = 3, architecture: str = "straintensornet") -> list[torch.nn.Module]:
+    members = []
+    for seed in range(n):
+        torch.manual_seed(seed)
+        members.append(tiny_model(architecture))
+    return members
+
+
+@pytest.mark.parametrize("architecture", ["straintensornet", "fig6a", "fig6b"])
+def test_output_is_the_mean_of_the_members(architecture):
+    members = _members(architecture=architecture)
+    ensemble = StnEnsemble.from_models(members).eval()
+    batch = tiny_batch()
+    with torch.no_grad():
+        outputs = [m.eval()(batch) for m in members]
+        out = ensemble(batch)
+    torch.testing.assert_close(out.sed_normalized, torch.stack([o.sed_normalized for o in outputs]).mean(0))
+    if architecture == "straintensornet":
+        torch.testing.assert_close(out.dcv_logits, torch.stack([o.dcv_logits for o in outputs]).mean(0))
+        torch.testing.assert_close(
+            ensemble.feature_dict["dcv"], torch.stack([m.feature_dict["dcv"] for m in members]).mean(0)
+        )
+    else:
+        assert out.dcv_logits is None
+    assert ensemble.reads_graph_dcv == (architecture == "fig6b")
+
+
+def test_prediction_is_the_mean_of_the_members_predictions():
+    members = _members(2)
+    ensemble = StnEnsemble.from_models(members)
+    structure = random_structure(4, np.random.default_rng(3))
+    predictions = [m.predict_structure(structure, symmetrize=False) for m in members]
+    combined = ensemble.predict_structure(structure, symmetrize=False)
+    np.testing.assert_allclose(combined.sed, np.mean([p.sed for p in predictions], axis=0), rtol=1e-5, atol=1e-5)
+    # Eq. 3 is linear in U, so C is the mean of the members' C
+    np.testing.assert_allclose(
+        combined.elastic_tensor.voigt, np.mean([p.elastic_tensor.voigt for p in predictions], axis=0), atol=1e-3
+    )
+
+
+def test_save_load_round_trip(tmp_path):
+    ensemble = StnEnsemble.from_models(_members(2))
+    ensemble.save(tmp_path)
+    batch = tiny_batch()
+    expected = ensemble.eval()(batch).sed_normalized
+    for loaded in (matgl.load_model(tmp_path), load_model_dir(tmp_path)):
+        assert isinstance(loaded, StnEnsemble) and len(loaded.members) == 2
+        torch.testing.assert_close(loaded.eval()(batch).sed_normalized, expected)
+        assert float(loaded.members[1].sed_std) == STATS["sed_std"]
+
+
+def test_members_must_share_the_training_statistics():
+    members = _members(2)
+    members[1].set_normalization(STATS["atom_scalar_mean"], STATS["atom_scalar_std"], 6.0, STATS["sed_std"])
+    with pytest.raises(ValueError, match="differs from model 0 in sed_mean .* same training split"):
+        StnEnsemble.from_models(members)
+
+
+def test_members_must_build_the_same_graphs_and_share_an_architecture():
+    def member(architecture="straintensornet", **encoder):
+        return {"architecture": architecture, "encoder": {**TINY_ENCODER, **encoder}, "head": TINY_HEAD}
+
+    with pytest.raises(ValidationError, match="differ in edge_cutoff"):
+        EnsembleConfig(members=[member(), member(edge_cutoff=3.5)])
+    with pytest.raises(ValidationError, match="share one architecture"):
+        EnsembleConfig(members=[member(), member("fig6a")])
+    with pytest.raises(ValidationError, match="at least 2"):
+        EnsembleConfig(members=[member()])
+    EnsembleConfig(members=[member(), member(lmax=1)])  # other encoder settings may differ
+
+
+def test_from_models_refuses_single_models_and_nested_ensembles():
+    with pytest.raises(ValueError, match="at least two models"):
+        StnEnsemble.from_models(_members(1))
+    ensemble = StnEnsemble.from_models(_members(2))
+    with pytest.raises(ValueError, match="cannot be members"):
+        StnEnsemble.from_models([ensemble, tiny_model()])
