@@ -71,12 +71,20 @@ def stage_times(model: Any, structures: Sequence[Structure], materials_per_batch
         graphs = [g for s in chunk for g in model._strained_graphs(s)]
         t1 = time.perf_counter()
         with torch.inference_mode():
-            sed, dcv = model._predict_graphs(graphs, DEFAULT_MAX_EDGES_PER_PASS)
+            sed, dcv, member_sed = model._predict_graphs(graphs, DEFAULT_MAX_EDGES_PER_PASS)
         t2 = time.perf_counter()
-        sed = sed.view(len(chunk), N_PAIRS).double().numpy()
-        dcv = None if dcv is None else dcv.view(len(chunk), N_PAIRS, N_PAIRS).double().numpy()
+        n = len(chunk)
+        sed = sed.view(n, N_PAIRS).double().numpy()
+        dcv = None if dcv is None else dcv.view(n, N_PAIRS, N_PAIRS).double().numpy()
+        members = None if member_sed is None else member_sed.view(-1, n, N_PAIRS).transpose(0, 1).double().numpy()
         for m, s in enumerate(chunk):
-            elastic_prediction(s, sed[m], None if dcv is None else dcv[m], strain)
+            elastic_prediction(
+                s,
+                sed[m],
+                None if dcv is None else dcv[m],
+                strain,
+                member_sed_components=None if members is None else members[m],
+            )
         t3 = time.perf_counter()
         times["graphs_s"] += t1 - t0
         times["model_s"] += t2 - t1

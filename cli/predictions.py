@@ -45,7 +45,8 @@ class FileResult:
         return self.error is None
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON object of ``--format json`` (non-finite numbers become null)."""
+        """The JSON object of ``--format json`` (non-finite numbers become null; the ``*_std`` spreads of an
+        ensemble's members are null for a single model)."""
         p = self.prediction
         return {
             "file": self.file,
@@ -55,6 +56,10 @@ class FileResult:
             "elastic_tensor": None if p is None else _finite(p.elastic_tensor.voigt.tolist()),
             "sed": None if p is None else _finite(p.sed.tolist()),
             "moduli": None if p is None else _finite({key: float(v) for key, v in p.moduli.items()}),
+            "elastic_tensor_std": None
+            if p is None or p.elastic_tensor_std is None
+            else _finite(p.elastic_tensor_std.tolist()),
+            "moduli_std": None if p is None or p.moduli_std is None else _finite(dict(p.moduli_std)),
         }
 
 
@@ -99,7 +104,8 @@ def render_json(results: Sequence[FileResult]) -> str:
 
 
 def render_csv(results: Sequence[FileResult]) -> str:
-    """One row per input file: file, ok, error, formula, C_ij (GPa) and U_ij (meV/atom) of the 21 pairs, moduli."""
+    """One row per input file: file, ok, error, formula, C_ij (GPa) and U_ij (meV/atom) of the 21 pairs, moduli,
+    and the spread of the moduli over an ensemble's members (empty for a single model)."""
     header = [
         "file",
         "ok",
@@ -108,6 +114,7 @@ def render_csv(results: Sequence[FileResult]) -> str:
         *(f"C{label}_gpa" for label in VOIGT_LABELS),
         *(f"U{label}_mev_per_atom" for label in VOIGT_LABELS),
         *(f"{key}_gpa" if MODULI_UNITS[key] else key for key in MODULI_KEYS),
+        *(f"{key}_std_gpa" if MODULI_UNITS[key] else f"{key}_std" for key in MODULI_KEYS),
     ]
     stream = io.StringIO()
     writer = csv.writer(stream, lineterminator="\n")
@@ -120,12 +127,15 @@ def render_csv(results: Sequence[FileResult]) -> str:
             c, u = r.prediction.elastic_tensor.voigt, r.prediction.sed
             row += [f"{c[i, j]:.6g}" for i, j in VOIGT_PAIRS] + [f"{u[i, j]:.6g}" for i, j in VOIGT_PAIRS]
             row += [f"{float(r.prediction.moduli[key]):.6g}" for key in MODULI_KEYS]
+            spread = r.prediction.moduli_std
+            row += [""] * len(MODULI_KEYS) if spread is None else [f"{float(spread[key]):.6g}" for key in MODULI_KEYS]
         writer.writerow(row)
     return stream.getvalue()
 
 
 def result_tables(result: FileResult) -> Group:
-    """Rich tables of one successful result: C (GPa, Voigt order) and the moduli."""
+    """Rich tables of one successful result: C (GPa, Voigt order) and the moduli (with the members' spread for an
+    ensemble)."""
     p = result.prediction
     title = f"{result.file} ({result.formula}){' symmetrized' if p.symmetrized else ''}"
     tensor = Table(title=f"{title}: elastic tensor C (GPa)", title_justify="left")
@@ -135,11 +145,19 @@ def result_tables(result: FileResult) -> Group:
     for axis, row in zip(VOIGT_AXES, p.elastic_tensor.voigt, strict=True):
         tensor.add_row(axis, *(f"{value:.1f}" for value in row))
     moduli = Table(title="moduli", title_justify="left")
-    for column, justify in (("modulus", "left"), ("value", "right"), ("unit", "left")):
+    spread = p.moduli_std
+    columns = [
+        ("modulus", "left"),
+        ("value", "right"),
+        *([("members' std", "right")] if spread else []),
+        ("unit", "left"),
+    ]
+    for column, justify in columns:
         moduli.add_column(column, justify=justify)  # type: ignore[arg-type]
     for key in MODULI_KEYS:
-        value = float(p.moduli[key])
-        moduli.add_row(key, f"{value:.3f}" if key == "poisson" else f"{value:.1f}", MODULI_UNITS[key])
+        digits = 3 if key == "poisson" else 1
+        values = [float(p.moduli[key]), *([float(spread[key])] if spread else [])]
+        moduli.add_row(key, *(f"{value:.{digits}f}" for value in values), MODULI_UNITS[key])
     return Group(tensor, moduli)
 
 

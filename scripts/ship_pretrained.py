@@ -1,14 +1,16 @@
-"""Bundle a finished training run as a pretrained model: files, model card, registry entry.
+"""Bundle finished training runs as a pretrained model: files, model card, registry entry.
 
-Copies ``<run>/model`` (matgl format) into ``stn_plugin/pretrained/<name>/``, writes the model card
-(``README.md``) from the test split evaluated exactly as ``stn models evaluate`` does (predictions
-projected onto each crystal's point group, the default), the raw network output (``--no-symmetrize``)
-and the baselines on the same test split, and records the files' sha256,
-the training data and the test metrics in ``registry.yaml``.
+Saves ``<run>/model`` (matgl format; with several runs of one split, their :class:`StnEnsemble`) into
+``stn_plugin/pretrained/<name>/``, writes the model card (``README.md``) from the test split evaluated
+exactly as ``stn models evaluate`` does on the shipped files (predictions projected onto each crystal's
+point group, the default), the raw network output (``--no-symmetrize``) and the baselines on the same test
+split, and records the files' sha256, the training data and the test metrics in ``registry.yaml``.
 
 Usage (from the repository root)::
 
     python scripts/ship_pretrained.py runs/stn-mp-2023 --name stn-mp-2023 --baseline-run runs/fig6a
+    python scripts/ship_pretrained.py runs/seed0 runs/seed1 runs/seed2 --name stn-mp-2023 \
+        --baseline-run runs/fig6a --vector-zero-threshold 1e-4
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from stn_plugin.data.splits import load_split
 from stn_plugin.evaluation import EvaluationData, evaluate
 from stn_plugin.evaluation.baselines import mean_tensor_baseline_data
 from stn_plugin.evaluation.metrics import TABLE_II_ROWS
+from stn_plugin.models import StnEnsemble, StnModel
+from stn_plugin.models.ensemble import STATISTICS
+from stn_plugin.models.loading import load_model_dir
 from stn_plugin.registry import sha256_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,40 +69,73 @@ def metrics_table(columns: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def with_zero_threshold(model: StnModel, threshold: float) -> StnModel:
+    """``model`` with ``encoder.vector_zero_threshold = threshold`` (a prediction-time setting; same weights)."""
+    encoder = model.config.encoder.model_copy(update={"vector_zero_threshold": threshold})
+    config = model.config.model_copy(update={"encoder": encoder})
+    statistics = {key: model._init_args[key] for key in STATISTICS}
+    rebuilt = type(model)(config, strain=float(model.strain), **statistics)
+    rebuilt.load_state_dict(model.state_dict())
+    return rebuilt
+
+
+def shipped_model(runs: list[Path], threshold: float | None) -> StnModel:
+    """The model of one run, or the ensemble of several runs of one split, with the zero-vector threshold set."""
+    models = [load_model_dir(run / "model") for run in runs]
+    if threshold is not None:
+        models = [with_zero_threshold(model, threshold) for model in models]
+    return models[0] if len(models) == 1 else StnEnsemble.from_models(models)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", type=Path, help="output folder of `stn models train`")
+    parser.add_argument("runs", type=Path, nargs="+", help="output folder(s) of `stn models train`, one split")
     parser.add_argument("--name", required=True)
     parser.add_argument("--baseline-run", type=Path, help="a Fig. 6(a) run on the same split")
+    parser.add_argument(
+        "--vector-zero-threshold", type=float, help="set the encoder's zero-vector threshold (prediction only)"
+    )
     args = parser.parse_args()
 
-    result = json.loads((args.run / "result.json").read_text())
-    split = json.loads((args.run / "split.json").read_text())
-    config = yaml.safe_load((args.run / "config.yaml").read_text())
-    train_records, test_records = split_records(args.run / "split.json")
+    results = [json.loads((run / "result.json").read_text()) for run in args.runs]
+    splits = [json.loads((run / "split.json").read_text()) for run in args.runs]
+    if any(split != splits[0] for split in splits):
+        raise SystemExit("the runs were trained on different splits; an ensemble needs one split.")
+    split = splits[0]
+    configs = [yaml.safe_load((run / "config.yaml").read_text()) for run in args.runs]
+    train_records, test_records = split_records(args.runs[0] / "split.json")
+
+    target = ROOT / "stn_plugin" / "pretrained" / args.name
+    shutil.rmtree(target, ignore_errors=True)
+    shipped_model(args.runs, args.vector_zero_threshold).save(target)
     columns = {
-        "this model": predictor_metrics(args.run / "model", test_records),
-        "raw output (--no-symmetrize)": predictor_metrics(args.run / "model", test_records, symmetrize=False),
+        "this model": predictor_metrics(target, test_records),
+        "raw output (--no-symmetrize)": predictor_metrics(target, test_records, symmetrize=False),
         "mean tensor per system": evaluate(mean_tensor_baseline_data(train_records, test_records)).overall.model_dump(),
     }
     if args.baseline_run:
         columns["Fig. 6(a), no DCV"] = predictor_metrics(args.baseline_run / "model", test_records)
 
-    target = ROOT / "stn_plugin" / "pretrained" / args.name
-    shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(args.run / "model", target)
     counts = {part: len(split[part]) for part in ("train", "val", "test")}
     date = datetime.date.today().isoformat()
+    members = "; ".join(
+        f"`{c['name']}` seed {c['training']['seed']}, best epoch {r['best_epoch']} of {r['epochs_trained']}"
+        for c, r in zip(configs, results, strict=True)
+    )
+    what = (
+        "StrainTensorNet"
+        if len(args.runs) == 1
+        else f"An ensemble (committee; `StnEnsemble`, U_ij = mean of the members') of {len(args.runs)} StrainTensorNets"
+    )
     card = f"""# {args.name}
 
-StrainTensorNet (Pakornchote et al., Phys. Rev. Research 5, 043198 (2023), Fig. 3) trained with the
-`{config["name"]}` preset by `stn models train` on this machine class (2-core CPU, no GPU).
+{what} (Pakornchote et al., Phys. Rev. Research 5, 043198 (2023), Fig. 3) trained by `stn models train` on
+this machine class (2-core CPU, no GPU); {"members: " if len(args.runs) > 1 else ""}{members}.
 
 * **Training data**: the de Jong et al. (2015) Materials Project elastic-constant survey bundled with
   the package (1004 crystals, CC BY 4.0), after the default filters; split seed {split["seed"]},
   stratified by crystal system: {counts["train"]} train / {counts["val"]} val (model selection) /
-  {counts["test"]} test (never seen in training or selection). Best epoch {result["best_epoch"]} of
-  {result["epochs_trained"]}.
+  {counts["test"]} test (never seen in training or selection).
 * **Frame**: predictions are in the Cartesian frame of the structure you pass.
 * **Scope**: ordered inorganic crystals similar to the training set (1-116 atoms per cell in the data,
   elements of the data). Far fewer materials than the paper (about 8,300): expect larger errors, in
@@ -132,7 +170,7 @@ Sci. Data 2, 150009 (2015) when you use this model.
         "architecture": "strain-tensor-net",
         "directory": args.name,
         "files": {p.name: sha256_of(p) for p in sorted(target.iterdir())},
-        "description": f"StrainTensorNet, `{config['name']}` preset, trained on the bundled de Jong 2015 MP data.",
+        "description": f"{what}, trained on the bundled de Jong 2015 MP data ({members}).",
         "training_data": {
             "source": "de Jong et al. 2015 Materials Project elastic survey (bundled)",
             "counts": counts,

@@ -233,6 +233,21 @@ def test_ensemble_saves_a_committee_that_predicts_the_members_mean(tiny_model, t
     members = [stn_plugin.load(path).predict_structure(structure, symmetrize=False) for path in (tiny_model, other)]
     committee = stn_plugin.load(out).predict_structure(structure, symmetrize=False)
     np.testing.assert_allclose(committee.sed, np.mean([m.sed for m in members], axis=0), rtol=1e-5)
+    # predict: the members' spread in every format (null / empty for a single model)
+    (row,) = json.loads(runner.invoke(app, ["models", "predict", str(out), EXAMPLE_FILES[0], "-f", "json"]).stdout)
+    symmetrized = [stn_plugin.load(path).predict_structure(structure) for path in (tiny_model, other)]
+    spread = np.std([m.moduli["shear_voigt"] for m in symmetrized])
+    assert row["moduli_std"]["shear_voigt"] == pytest.approx(spread, rel=1e-4, abs=1e-6)
+    assert np.array(row["elastic_tensor_std"]).shape == (6, 6)
+    (single,) = json.loads(runner.invoke(app, ["models", "predict", tiny_model, EXAMPLE_FILES[0], "-f", "json"]).stdout)
+    assert single["elastic_tensor_std"] is None and single["moduli_std"] is None
+    rows = list(
+        csv.DictReader(
+            io.StringIO(runner.invoke(app, ["models", "predict", str(out), EXAMPLE_FILES[0], "-f", "csv"]).stdout)
+        )
+    )
+    assert float(rows[0]["shear_voigt_std_gpa"]) == pytest.approx(spread, rel=1e-4, abs=1e-6)
+    assert "members' std" in runner.invoke(app, ["models", "predict", str(out), EXAMPLE_FILES[0]]).stdout
     # evaluate reads the ensemble like any model
     data = write_five_materials(tmp_path / "five.jsonl")
     assert runner.invoke(app, ["models", "evaluate", str(out), "--data", str(data)]).exit_code == 0

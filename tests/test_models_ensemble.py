@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from pydantic import ValidationError
+from pymatgen.core import Lattice, Structure
 
 from stn_plugin.models import EnsembleConfig, StnEnsemble
 from stn_plugin.models.loading import load_model_dir
@@ -50,10 +51,19 @@ def test_prediction_is_the_mean_of_the_members_predictions():
     predictions = [m.predict_structure(structure, symmetrize=False) for m in members]
     combined = ensemble.predict_structure(structure, symmetrize=False)
     np.testing.assert_allclose(combined.sed, np.mean([p.sed for p in predictions], axis=0), rtol=1e-5, atol=1e-5)
-    # Eq. 3 is linear in U, so C is the mean of the members' C
-    np.testing.assert_allclose(
-        combined.elastic_tensor.voigt, np.mean([p.elastic_tensor.voigt for p in predictions], axis=0), atol=1e-3
-    )
+    # Eq. 3 is linear in U, so C is the mean of the members' C, and the spread is theirs
+    c = np.array([p.elastic_tensor.voigt for p in predictions])
+    np.testing.assert_allclose(combined.elastic_tensor.voigt, c.mean(axis=0), atol=1e-3)
+    np.testing.assert_allclose(combined.elastic_tensor_std, c.std(axis=0), atol=1e-3)
+    for key, value in combined.moduli_std.items():
+        assert value == pytest.approx(np.std([p.moduli[key] for p in predictions]), rel=1e-3, abs=1e-3), key
+    assert predictions[0].elastic_tensor_std is None and predictions[0].moduli_std is None
+    # symmetrized: each member's C is projected before the spread is taken (cubic: C11 = C22 in every member)
+    copper = Structure.from_spacegroup("Fm-3m", Lattice.cubic(3.6), ["Cu"], [[0, 0, 0]])
+    projected = ensemble.predict_structure(copper)
+    assert projected.symmetrized
+    assert projected.elastic_tensor_std[0, 0] == pytest.approx(projected.elastic_tensor_std[1, 1], rel=1e-6)
+    assert projected.elastic_tensor_std[0, 3] == pytest.approx(0.0, abs=1e-9)  # zero by symmetry in every member
 
 
 def test_save_load_round_trip(tmp_path):

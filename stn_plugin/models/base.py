@@ -222,23 +222,41 @@ class StnModel(MatGLModel):
                 chunk = structures[start : start + materials_per_batch]
                 graphs = [g for s in chunk for g in self._strained_graphs(s, max_atoms, max_edges)]
                 with torch.inference_mode():
-                    sed, dcv = self._predict_graphs(graphs, max_edges_per_pass)
-                sed = sed.view(len(chunk), N_PAIRS).double().numpy()
-                dcv = [None] * len(chunk) if dcv is None else dcv.view(len(chunk), N_PAIRS, N_PAIRS).double().numpy()
+                    sed, dcv, member_sed = self._predict_graphs(graphs, max_edges_per_pass)
+                n = len(chunk)
+                sed = sed.view(n, N_PAIRS).double().numpy()
+                dcv = [None] * n if dcv is None else dcv.view(n, N_PAIRS, N_PAIRS).double().numpy()
+                members = (
+                    [None] * n
+                    if member_sed is None
+                    else member_sed.view(-1, n, N_PAIRS).transpose(0, 1).double().numpy()
+                )
                 strain = float(self.strain)
-                results.extend(elastic_prediction(s, sed[m], dcv[m], strain, symmetrize) for m, s in enumerate(chunk))
+                results.extend(
+                    elastic_prediction(s, sed[m], dcv[m], strain, symmetrize, members[m]) for m, s in enumerate(chunk)
+                )
         finally:
             self.train(was_training)
         return results
 
-    def _predict_graphs(self, graphs: Sequence[Data], max_edges_per_pass: int | None) -> tuple[Tensor, Tensor | None]:
-        """U (meV/atom, (G,)) and DCV probabilities ((G, 21) or None) of G graphs, in edge-bounded passes."""
+    def _predict_graphs(
+        self, graphs: Sequence[Data], max_edges_per_pass: int | None
+    ) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """U (meV/atom, (G,)), DCV probabilities ((G, 21) or None) and, for an ensemble, its members' U
+        ((K, G), else None) of G graphs, in edge-bounded passes."""
         seds: list[Tensor] = []
         dcvs: list[Tensor] = []
+        member_seds: list[Tensor] = []
         for batch in edge_budget_batches(graphs, max_edges_per_pass):
             out = self(batch)
             seds.append(self.denormalize_sed(out.sed_normalized))
             dcv = self.feature_dict.get("dcv") if out.dcv_logits is None else torch.sigmoid(out.dcv_logits)
             if dcv is not None:
                 dcvs.append(dcv)
-        return torch.cat(seds), torch.cat(dcvs) if dcvs else None
+            if "member_sed_normalized" in self.feature_dict:
+                member_seds.append(self.denormalize_sed(self.feature_dict["member_sed_normalized"]))
+        return (
+            torch.cat(seds),
+            torch.cat(dcvs) if dcvs else None,
+            torch.cat(member_seds, dim=1) if member_seds else None,
+        )

@@ -30,8 +30,10 @@ class StnEnsemble(StnModel):
     """Mean of several trained models of one architecture on the same graphs.
 
     ``sed_normalized`` is the mean of the members' outputs; ``dcv_logits`` the mean of their classifier logits
-    (None without a classifier); ``feature_dict["dcv"]`` the mean DCV the members' regressors read. Build one
-    from trained models with :meth:`from_models`. See :class:`StnModel` for the constructor.
+    (None without a classifier); ``feature_dict`` holds the members' outputs (``member_sed_normalized``, (K, B))
+    and the mean DCV their regressors read (``dcv``). Predictions carry the spread of the members' C and moduli
+    (``ElasticPrediction.elastic_tensor_std``, ``moduli_std``). Build one from trained models with
+    :meth:`from_models`. See :class:`StnModel` for the constructor.
     """
 
     config_class = EnsembleConfig
@@ -66,11 +68,13 @@ class StnEnsemble(StnModel):
     def forward(self, data: Data, dcv_input: Tensor | None = None) -> StnOutput:
         """B graphs -> mean normalised U (B,) and mean DCV logits (B, 21) or None."""
         outputs = [member(data, dcv_input) for member in self.members]
-        sed = torch.stack([out.sed_normalized for out in outputs]).mean(0)
+        member_sed = torch.stack([out.sed_normalized for out in outputs])
         logits = None if outputs[0].dcv_logits is None else torch.stack([out.dcv_logits for out in outputs]).mean(0)
+        self.feature_dict = {"member_sed_normalized": member_sed}
         dcvs = [member.feature_dict.get("dcv") for member in self.members]
-        self.feature_dict = {} if dcvs[0] is None else {"dcv": torch.stack(dcvs).mean(0)}
-        return StnOutput(sed, logits)
+        if dcvs[0] is not None:
+            self.feature_dict["dcv"] = torch.stack(dcvs).mean(0)
+        return StnOutput(member_sed.mean(0), logits)
 
     @classmethod
     def from_models(cls, models: Sequence[StnModel]) -> StnEnsemble:

@@ -29,6 +29,10 @@ class ElasticPrediction:
             (StrainTensorNet), the known DCV the model was given (Fig. 6 b, c), or None (Fig. 6 a).
         strain: strain magnitude used for the strained graphs and Eq. 3.
         symmetrized: whether C was projected onto the crystal's point group.
+        elastic_tensor_std: for an ensemble, the standard deviation of its members' C, (6, 6) GPa (each
+            member's C projected too when symmetrized); None for a single model.
+        moduli_std: for an ensemble, the standard deviation of its members' moduli (keys of ``moduli``);
+            None for a single model.
     """
 
     sed: NDArray[np.float64]
@@ -37,6 +41,8 @@ class ElasticPrediction:
     dcv: NDArray[np.float64] | None
     strain: float
     symmetrized: bool
+    elastic_tensor_std: NDArray[np.float64] | None = None
+    moduli_std: Mapping[str, float] | None = None
 
 
 def elastic_prediction(
@@ -45,14 +51,32 @@ def elastic_prediction(
     dcv: NDArray[np.floating] | None,
     strain: float,
     symmetrize: bool = True,
+    member_sed_components: NDArray[np.floating] | None = None,
 ) -> ElasticPrediction:
-    """Assemble an :class:`ElasticPrediction` from the 21 predicted U_ij (meV/atom, VOIGT_PAIRS order)."""
+    """Assemble an :class:`ElasticPrediction` from the 21 predicted U_ij (meV/atom, VOIGT_PAIRS order).
+
+    ``member_sed_components`` (K, 21): the U_ij of each member of an ensemble (``sed_components`` is their
+    mean); their spread gives ``elastic_tensor_std`` and ``moduli_std``.
+    """
     volume_per_atom = structure.volume / len(structure)
-    sed = from_upper_triangle(np.asarray(sed_components, dtype=float))
-    C = sed_to_elastic(sed, volume_per_atom, strain)
-    if symmetrize:
-        C = project_elastic_tensor(C, point_group_operations(structure))
-        sed = elastic_to_sed(C, volume_per_atom, strain)
+    operations = point_group_operations(structure) if symmetrize else None
+
+    def elastic_tensor(components: NDArray[np.floating]) -> NDArray[np.float64]:
+        C = sed_to_elastic(from_upper_triangle(np.asarray(components, dtype=float)), volume_per_atom, strain)
+        return C if operations is None else project_elastic_tensor(C, operations)
+
+    C = elastic_tensor(sed_components)
+    sed = (
+        elastic_to_sed(C, volume_per_atom, strain)
+        if symmetrize
+        else from_upper_triangle(np.asarray(sed_components, dtype=float))
+    )
+    elastic_tensor_std = moduli_std = None
+    if member_sed_components is not None:
+        members = np.stack([elastic_tensor(components) for components in member_sed_components])
+        elastic_tensor_std = members.std(axis=0)
+        member_moduli = [elastic_moduli(member).as_mapping() for member in members]
+        moduli_std = {key: float(np.std([m[key] for m in member_moduli])) for key in member_moduli[0]}
     return ElasticPrediction(
         sed=sed,
         elastic_tensor=ElasticTensor.from_voigt(C),
@@ -60,4 +84,6 @@ def elastic_prediction(
         dcv=None if dcv is None else np.asarray(dcv, dtype=float),
         strain=float(strain),
         symmetrized=symmetrize,
+        elastic_tensor_std=elastic_tensor_std,
+        moduli_std=moduli_std,
     )
