@@ -235,15 +235,17 @@ def test_presets_and_yaml(tmp_path):
 
 @pytest.mark.parametrize(("threshold", "stable"), [(1e-4, True), (0.0, False)])
 def test_symmetry_zero_vectors_do_not_amplify_round_off(threshold, stable):
-    """Diamond Si with the shipped model: l = 1 features vanish by site symmetry, and round-off must not
-    turn them into unit vectors. With the threshold, translating the crystal (an exact invariance) and
-    float32 vs float64 agree to round-off; without it (0.0) they differ by GPa, the bug it fixes.
+    """Diamond Si with the first shipped model (trained without the threshold): l = 1 features vanish by site
+    symmetry, and round-off must not turn them into unit vectors. With the threshold, translating the crystal (an
+    exact invariance) and float32 vs float64 agree to round-off; without it (0.0) they differ by GPa, the bug it
+    fixes.
     """
     from pymatgen.core import Lattice, Structure
 
     import stn_plugin
+    from tests.fixtures import REFERENCE_MODEL
 
-    model = stn_plugin.load("stn-mp-2023")
+    model = stn_plugin.load(REFERENCE_MODEL)
     for layer in model.encoder.nonlinearities:
         layer.zero_threshold = threshold
     si = Structure.from_spacegroup("Fd-3m", Lattice.cubic(5.47), ["Si"], [[0, 0, 0]])

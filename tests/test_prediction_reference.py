@@ -1,4 +1,4 @@
-"""The optimised prediction path reproduces the shipped model's numbers from before the speed work (issue 7).
+"""The optimised prediction path reproduces the first shipped model's numbers from before the speed work (issue 7).
 
 ``fixtures/reference_predictions.json`` holds U, C, the moduli and the DCV of five test-split materials
 computed by the unoptimised code (see ``fixtures/make_reference_predictions.py``). Every batching
@@ -36,7 +36,7 @@ DCV_ATOL = 1e-2
 
 @pytest.fixture(scope="module")
 def model() -> torch.nn.Module:
-    return stn_plugin.load(REFERENCE["model"])
+    return stn_plugin.load(Path(__file__).parent / "fixtures" / REFERENCE["model"])
 
 
 @pytest.mark.parametrize(("materials_per_batch", "max_edges_per_pass"), [(1, None), (2, 200_000), (8, 3_000)])
