@@ -261,3 +261,22 @@ def test_symmetry_zero_vectors_do_not_amplify_round_off(threshold, stable):
         torch.set_default_dtype(previous)
     deviation_gpa = max(np.abs(c32 - c64).max(), np.abs(c32 - c32_shifted).max())
     assert (deviation_gpa < 0.01) == stable, deviation_gpa
+
+
+def test_element_descriptors_option(tmp_path, float64):
+    torch.manual_seed(0)
+    model = tiny_model(element_descriptors=True).double().eval()
+    batch = tiny_batch()
+    batch.edge_vec = batch.edge_vec.double()
+    rotated = batch.clone()
+    rotated.edge_vec = batch.edge_vec @ o3.rand_matrix(dtype=torch.float64).T
+    torch.testing.assert_close(model(batch).sed_normalized, model(rotated).sed_normalized, atol=1e-6, rtol=0)
+    # the periodic-table descriptors reach the output, and are saved with the model
+    model.save(tmp_path / "model")
+    loaded = matgl.load_model(tmp_path / "model").double().eval()
+    assert loaded.config.encoder.element_descriptors
+    torch.testing.assert_close(loaded(batch).sed_normalized, model(batch).sed_normalized, atol=0, rtol=0)
+    with torch.no_grad():
+        loaded.encoder.element_descriptors[:, 2] += 1.0
+    assert not torch.allclose(loaded(batch).sed_normalized, model(batch).sed_normalized)
+    assert tiny_model().encoder.element_descriptors is None  # off by default (the paper's inputs)

@@ -53,6 +53,11 @@ class EncoderConfig(_Frozen):
     edge_strategy: EdgeStrategy = "cell_radius"
     edge_cutoff: float = Field(12.0, gt=0)
     radial_cutoff: float = Field(13.0, gt=0)
+    element_descriptors: bool = Field(
+        False,
+        description="append each element's group, period and valence-electron count (standardised over the "
+        "periodic table) to the node input; not in the paper",
+    )
     vector_zero_threshold: float = Field(
         1e-4, ge=0, description="l > 0 feature norms at or below it are zero in the norm nonlinearity (0 = off)"
     )

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.utils import scatter
 
+from stn_plugin.graph.features import element_descriptor_table
 from stn_plugin.layers import (
     BesselBasis,
     EquivariantAttention,
@@ -32,7 +33,8 @@ def graph_index(data: Data) -> tuple[Tensor, int]:
 class StnEncoder(nn.Module):
     """Strained crystal graph -> max-pooled invariant features, one per readout (Fig. 3, left).
 
-    node input = Linear([Embedding(Z) (embedding_dim) | node_features (F)]) -> ``C x 0e``;
+    node input = Linear([Embedding(Z) (embedding_dim) | node_features (F) (| group, period, valence
+    electrons of Z, with ``config.element_descriptors``)]) -> ``C x 0e``;
     ``num_attention_layers`` x [EquivariantAttention -> NormNonlinearity] on ``C x (0..lmax)``;
     per readout name a separate TFNConvolution to ``readout_dim x 0e`` (f_reg, f_class), then a
     max over the nodes of each graph. The input projection (instead of feeding the 516 raw scalars
@@ -51,7 +53,10 @@ class StnEncoder(nn.Module):
         irreps_hidden = hidden_irreps(config.channels, config.lmax, config.symmetry)
         irreps_scalar = o3.Irreps(f"{config.channels}x0e")
         self.embedding = nn.Embedding(config.max_atomic_number + 1, config.embedding_dim)
-        self.input = nn.Linear(config.embedding_dim + node_feature_dim, config.channels)
+        descriptors = element_descriptor_table(config.max_atomic_number) if config.element_descriptors else None
+        self.element_descriptors = None if descriptors is None else nn.Buffer(torch.as_tensor(descriptors).float())
+        extra = 0 if descriptors is None else descriptors.shape[1]
+        self.input = nn.Linear(config.embedding_dim + node_feature_dim + extra, config.channels)
         self.spherical_harmonics = o3.SphericalHarmonics(irreps_sh, normalize=True, normalization="component")
         self.radial_basis = BesselBasis(config.num_radial_basis, config.radial_cutoff)
         radial = {
@@ -85,7 +90,10 @@ class StnEncoder(nn.Module):
         # so the per-edge values are unchanged.
         lengths, basis_index = torch.unique(edge_vec.norm(dim=-1), return_inverse=True)
         edge = (edge_index, edge_sh, self.radial_basis(lengths), basis_index)
-        x = self.input(torch.cat([self.embedding(data.atomic_numbers), node_features], dim=-1))
+        inputs = [self.embedding(data.atomic_numbers), node_features]
+        if self.element_descriptors is not None:
+            inputs.append(self.element_descriptors[data.atomic_numbers].to(node_features.dtype))
+        x = self.input(torch.cat(inputs, dim=-1))
         for attention, nonlinearity in zip(self.attention, self.nonlinearities, strict=True):
             x = nonlinearity(attention(x, *edge))
         batch, num_graphs = graph_index(data)
