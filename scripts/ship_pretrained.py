@@ -116,6 +116,11 @@ def main() -> None:
     if args.baseline_run:
         columns["Fig. 6(a), no DCV"] = predictor_metrics(args.baseline_run / "model", test_records)
 
+    baseline_note = (
+        "The Fig. 6(a) column is evaluated the same way."
+        if args.baseline_run
+        else "The Fig. 6(a) baseline (the network without the DCV branch) is in `docs/RESULTS.md`."
+    )
     counts = {part: len(split[part]) for part in ("train", "val", "test")}
     date = datetime.date.today().isoformat()
     members = "; ".join(
@@ -147,7 +152,7 @@ Reproduce with `stn data prepare --output prepared --seed {split["seed"]}` then
 `stn models evaluate {args.name} --data prepared/test.jsonl` (add `--no-symmetrize` for the raw column).
 "This model" is what `predict_structure` returns by default: the 21 predicted U_ij give C (Eq. 3),
 which is projected onto the crystal's point group (Neumann's principle); the projection lowers the
-C_ij error and leaves the Voigt averages unchanged. The Fig. 6(a) column is evaluated the same way.
+C_ij error and leaves the Voigt averages unchanged. {baseline_note}
 
 {metrics_table(columns)}
 

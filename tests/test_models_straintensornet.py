@@ -280,3 +280,16 @@ def test_element_descriptors_option(tmp_path, float64):
         loaded.encoder.element_descriptors[:, 2] += 1.0
     assert not torch.allclose(loaded(batch).sed_normalized, model(batch).sed_normalized)
     assert tiny_model().encoder.element_descriptors is None  # off by default (the paper's inputs)
+
+
+@pytest.mark.parametrize("name", ["pv-ema", "pvd-ema"])
+def test_configs_of_the_shipped_members_load(name):
+    from pathlib import Path
+
+    config = ExperimentConfig.from_yaml(Path(__file__).parents[1] / "configs" / f"{name}.yaml")
+    cpu = load_preset("cpu")
+    assert config.training.sed_loss_weighting == "per_volume" and config.training.ema_decay == 0.998
+    assert config.training.monitor == "val/cij_mae_gpa" and config.model.encoder.vector_zero_threshold == 0.0
+    assert config.model.encoder.element_descriptors == (name == "pvd-ema")
+    # otherwise the cpu preset
+    assert config.model.encoder.lmax == cpu.model.encoder.lmax and config.training.lr == cpu.training.lr
