@@ -95,6 +95,7 @@ def main() -> None:
     parser.add_argument(
         "--vector-zero-threshold", type=float, help="set the encoder's zero-vector threshold (prediction only)"
     )
+    parser.add_argument("--note", default="", help="a paragraph for the card: how the run(s) were chosen, configs")
     args = parser.parse_args()
 
     results = [json.loads((run / "result.json").read_text()) for run in args.runs]
@@ -136,7 +137,7 @@ def main() -> None:
 
 {what} (Pakornchote et al., Phys. Rev. Research 5, 043198 (2023), Fig. 3) trained by `stn models train` on
 this machine class (2-core CPU, no GPU); {"members: " if len(args.runs) > 1 else ""}{members}.
-
+{f"{chr(10)}{args.note}{chr(10)}" if args.note else ""}
 * **Training data**: the de Jong et al. (2015) Materials Project elastic-constant survey bundled with
   the package (1004 crystals, CC BY 4.0), after the default filters; split seed {split["seed"]},
   stratified by crystal system: {counts["train"]} train / {counts["val"]} val (model selection) /
