@@ -9,7 +9,8 @@ split only for the choice.
 Usage (from the repository root)::
 
     stn data prepare --output prepared --seed 0
-    python -m benchmarks.ensemble_members --data prepared/val.jsonl a=runs/a/model b=runs/b/model c=runs/c/model
+    python -m benchmarks.ensemble_members --data prepared/val.jsonl --vector-zero-threshold 1e-4 \
+        a=runs/a/model b=runs/b/model c=runs/c/model
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ def main() -> None:
     parser.add_argument("--data", required=True, help="JSON-lines split, e.g. prepared/val.jsonl")
     parser.add_argument("--no-symmetrize", dest="symmetrize", action="store_false")
     parser.add_argument("--min-size", type=int, default=2, help="smallest ensemble listed")
+    parser.add_argument(
+        "--vector-zero-threshold", type=float, help="set every model's zero-vector threshold first (as shipped)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     records = load_jsonl(args.data)
@@ -39,7 +43,10 @@ def main() -> None:
     predicted: dict[str, EvaluationData] = {}
     for spec in args.models:
         name, _, path = spec.partition("=")
-        predictions = stn_plugin.load(path or name).predict_structures(structures, symmetrize=args.symmetrize)
+        model = stn_plugin.load(path or name)
+        if args.vector_zero_threshold is not None:
+            model = model.with_vector_zero_threshold(args.vector_zero_threshold)
+        predictions = model.predict_structures(structures, symmetrize=args.symmetrize)
         predicted[name] = EvaluationData.from_predictions(records, predictions)
         print(f"predicted {args.data} with {name}", flush=True)
 

@@ -31,7 +31,6 @@ from stn_plugin.evaluation import EvaluationData, evaluate
 from stn_plugin.evaluation.baselines import mean_tensor_baseline_data
 from stn_plugin.evaluation.metrics import TABLE_II_ROWS
 from stn_plugin.models import StnEnsemble, StnModel
-from stn_plugin.models.ensemble import STATISTICS
 from stn_plugin.models.loading import load_model_dir
 from stn_plugin.registry import sha256_of
 
@@ -69,21 +68,11 @@ def metrics_table(columns: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def with_zero_threshold(model: StnModel, threshold: float) -> StnModel:
-    """``model`` with ``encoder.vector_zero_threshold = threshold`` (a prediction-time setting; same weights)."""
-    encoder = model.config.encoder.model_copy(update={"vector_zero_threshold": threshold})
-    config = model.config.model_copy(update={"encoder": encoder})
-    statistics = {key: model._init_args[key] for key in STATISTICS}
-    rebuilt = type(model)(config, strain=float(model.strain), **statistics)
-    rebuilt.load_state_dict(model.state_dict())
-    return rebuilt
-
-
 def shipped_model(runs: list[Path], threshold: float | None) -> StnModel:
     """The model of one run, or the ensemble of several runs of one split, with the zero-vector threshold set."""
     models = [load_model_dir(run / "model") for run in runs]
     if threshold is not None:
-        models = [with_zero_threshold(model, threshold) for model in models]
+        models = [model.with_vector_zero_threshold(threshold) for model in models]
     return models[0] if len(models) == 1 else StnEnsemble.from_models(models)
 
 

@@ -103,3 +103,21 @@ def test_from_models_refuses_single_models_and_nested_ensembles():
     ensemble = StnEnsemble.from_models(_members(2))
     with pytest.raises(ValueError, match="cannot be members"):
         StnEnsemble.from_models([ensemble, tiny_model()])
+
+
+def test_with_vector_zero_threshold_keeps_weights_and_sets_every_member():
+    members = _members(2)
+    single = members[0].with_vector_zero_threshold(0.5)
+    assert (
+        single.config.encoder.vector_zero_threshold == 0.5 and members[0].config.encoder.vector_zero_threshold == 1e-4
+    )
+    assert all(layer.zero_threshold == 0.5 for layer in single.encoder.nonlinearities)
+    for key, value in members[0].state_dict().items():
+        torch.testing.assert_close(single.state_dict()[key], value, msg=key)
+    ensemble = StnEnsemble.from_models(members).with_vector_zero_threshold(0.0)
+    assert [m.config.encoder.vector_zero_threshold for m in ensemble.members] == [0.0, 0.0]
+    batch = tiny_batch()
+    unchanged = StnEnsemble.from_models(members).with_vector_zero_threshold(1e-4).eval()
+    torch.testing.assert_close(
+        unchanged(batch).sed_normalized, StnEnsemble.from_models(members).eval()(batch).sed_normalized
+    )

@@ -23,6 +23,9 @@ from stn_plugin.physics.voigt import DEFAULT_STRAIN, N_PAIRS
 
 NUM_ATOM_SCALARS = 4
 
+STATISTICS: tuple[str, ...] = ("atom_scalar_mean", "atom_scalar_std", "sed_mean", "sed_std")
+"""Normalisation statistics of a model (constructor arguments and buffers of :class:`StnModel`)."""
+
 
 class StnOutput(NamedTuple):
     """Model output for B strained graphs.
@@ -138,6 +141,18 @@ class StnModel(MatGLModel):
             sed_mean=float(sed_mean),
             sed_std=float(sed_std),
         )
+
+    def with_vector_zero_threshold(self, threshold: float) -> StnModel:
+        """A copy with ``encoder.vector_zero_threshold = threshold`` (a prediction-time setting of the norm
+        nonlinearity, ``docs/model.md``) and the same weights and statistics."""
+        encoder = self.config.encoder.model_copy(update={"vector_zero_threshold": threshold})
+        config = self.config_class.model_validate({**self.config.model_dump(), "encoder": encoder.model_dump()})
+        statistics = {
+            key: self._init_args[key] for key in ("atom_scalar_mean", "atom_scalar_std", "sed_mean", "sed_std")
+        }
+        copy = type(self)(config, strain=float(self.strain), **statistics)
+        copy.load_state_dict(self.state_dict())
+        return copy.to(dtype=self.sed_mean.dtype)
 
     def standardized_atom_scalars(self, data: Data) -> Tensor:
         """(N, 4) raw ``data.atom_scalars`` -> standardised, in the model's dtype."""

@@ -16,14 +16,11 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
-from stn_plugin.models.base import StnModel, StnOutput
+from stn_plugin.models.base import STATISTICS, StnModel, StnOutput
 from stn_plugin.models.config import EnsembleConfig
 
 if TYPE_CHECKING:
     from stn_plugin.models.config import ModelConfig
-
-STATISTICS: tuple[str, ...] = ("atom_scalar_mean", "atom_scalar_std", "sed_mean", "sed_std")
-"""Normalisation statistics of a model (constructor arguments and buffers of :class:`StnModel`)."""
 
 
 class StnEnsemble(StnModel):
@@ -75,6 +72,10 @@ class StnEnsemble(StnModel):
         if dcvs[0] is not None:
             self.feature_dict["dcv"] = torch.stack(dcvs).mean(0)
         return StnOutput(member_sed.mean(0), logits)
+
+    def with_vector_zero_threshold(self, threshold: float) -> StnEnsemble:
+        """A copy whose members all use ``encoder.vector_zero_threshold = threshold`` (same weights)."""
+        return StnEnsemble.from_models([member.with_vector_zero_threshold(threshold) for member in self.members])
 
     @classmethod
     def from_models(cls, models: Sequence[StnModel]) -> StnEnsemble:
