@@ -11,7 +11,7 @@ batch, the wall-time split into
 * elastic assembly (U -> C (Eq. 3) and the moduli, ``elastic_prediction``).
 
 Materials: 1 and 16 from the seed-0 test split, 256 from the whole bundled data set (seeded shuffles).
-``symmetrize=False`` (the CLI default). ``--compile`` additionally wraps each message-passing layer in
+``symmetrize=True`` (the default prediction; ``--no-symmetrize`` for the raw C). ``--compile`` additionally wraps each message-passing layer in
 ``torch.compile`` (whole-model compilation fails on e3nn's ``Irreps`` in torch 2.13) and reports the
 compilation time separately. Usage (repository root)::
 
@@ -35,8 +35,6 @@ from pymatgen.core import Structure
 import stn_plugin
 from benchmarks._common import DEFAULT_OUTPUT_DIR, all_records, machine_info, print_table, split_records, write_json
 from stn_plugin.graph.batching import DEFAULT_MAX_EDGES_PER_PASS
-from stn_plugin.models.prediction import elastic_prediction
-from stn_plugin.physics.voigt import N_PAIRS
 from stn_plugin.runtime import keep_freed_memory
 
 
@@ -61,30 +59,20 @@ def best_time(function: Callable[[], Any], repeats: int) -> tuple[float, float]:
     return best
 
 
-def stage_times(model: Any, structures: Sequence[Structure], materials_per_batch: int) -> dict[str, float]:
+def stage_times(
+    model: Any, structures: Sequence[Structure], materials_per_batch: int, symmetrize: bool
+) -> dict[str, float]:
     """Seconds spent in graph building, model (collation + forward) and elastic assembly for all structures."""
     times = {"graphs_s": 0.0, "model_s": 0.0, "elastic_s": 0.0}
-    strain = float(model.strain)
     for start in range(0, len(structures), materials_per_batch):
         chunk = structures[start : start + materials_per_batch]
         t0 = time.perf_counter()
         graphs = [g for s in chunk for g in model._strained_graphs(s)]
         t1 = time.perf_counter()
         with torch.inference_mode():
-            sed, dcv, member_sed = model._predict_graphs(graphs, DEFAULT_MAX_EDGES_PER_PASS)
+            outputs = model._predict_graphs(graphs, DEFAULT_MAX_EDGES_PER_PASS)
         t2 = time.perf_counter()
-        n = len(chunk)
-        sed = sed.view(n, N_PAIRS).double().numpy()
-        dcv = None if dcv is None else dcv.view(n, N_PAIRS, N_PAIRS).double().numpy()
-        members = None if member_sed is None else member_sed.view(-1, n, N_PAIRS).transpose(0, 1).double().numpy()
-        for m, s in enumerate(chunk):
-            elastic_prediction(
-                s,
-                sed[m],
-                None if dcv is None else dcv[m],
-                strain,
-                member_sed_components=None if members is None else members[m],
-            )
+        model._elastic_predictions(chunk, *outputs, symmetrize)
         t3 = time.perf_counter()
         times["graphs_s"] += t1 - t0
         times["model_s"] += t2 - t1
@@ -109,6 +97,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--compile", action="store_true", help="also time torch.compile'd layers")
     parser.add_argument("--no-keep-freed-memory", action="store_true", help="leave glibc's malloc defaults")
+    parser.add_argument("--no-symmetrize", dest="symmetrize", action="store_false", help="raw C (no projection)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT_DIR / "prediction_throughput.json")
     args = parser.parse_args()
     allocator = False if args.no_keep_freed_memory else keep_freed_memory()
@@ -123,7 +112,8 @@ def main() -> None:
             torch.set_num_threads(threads)
             model.predict_structures(materials(2, args.seed + 1))  # warm-up at this thread count
             for batch in sorted({min(b, count) for b in args.batches}):
-                wall, cpu = best_time(partial(model.predict_structures, structures, materials_per_batch=batch), repeats)
+                predict = partial(model.predict_structures, structures, args.symmetrize, materials_per_batch=batch)
+                wall, cpu = best_time(predict, repeats)
                 row = {
                     "materials": count,
                     "mean sites": float(np.mean(sites)),
@@ -135,7 +125,7 @@ def main() -> None:
                     "CPU ms/material": 1e3 * cpu / count,
                 }
                 if batch == min(8, count):
-                    stages = stage_times(model, structures, batch)
+                    stages = stage_times(model, structures, batch, args.symmetrize)
                     row |= {f"{key[:-2]} ms/material": 1e3 * t / count for key, t in stages.items()}
                 rows.append(row)
                 print_table([row])
@@ -148,8 +138,9 @@ def main() -> None:
         for count in args.counts:
             structures = materials(count, args.seed)
             batch = min(8, count)
-            wall, cpu = best_time(partial(model.predict_structures, structures, materials_per_batch=batch), 1)
-            stages = stage_times(model, structures, batch)
+            predict = partial(model.predict_structures, structures, args.symmetrize, materials_per_batch=batch)
+            wall, cpu = best_time(predict, 1)
+            stages = stage_times(model, structures, batch, args.symmetrize)
             rows.append(
                 {
                     "materials": count,
@@ -170,7 +161,7 @@ def main() -> None:
         {
             "benchmark": "prediction_throughput",
             "model": args.model,
-            "symmetrize": False,
+            "symmetrize": args.symmetrize,
             "keep_freed_memory": allocator,
             "max_edges_per_pass": DEFAULT_MAX_EDGES_PER_PASS,
             "rows": rows,

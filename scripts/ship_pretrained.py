@@ -10,7 +10,7 @@ Usage (from the repository root)::
 
     python scripts/ship_pretrained.py runs/stn-mp-2023 --name stn-mp-2023 --baseline-run runs/fig6a
     python scripts/ship_pretrained.py runs/seed0 runs/seed1 runs/seed2 --name stn-mp-2023 \
-        --baseline-run runs/fig6a --vector-zero-threshold 1e-4
+        --baseline-run runs/fig6a --vector-zero-threshold 1e-4 --note-file configs/stn-mp-2023-card-note.md
 """
 
 from __future__ import annotations
@@ -84,7 +84,9 @@ def main() -> None:
     parser.add_argument(
         "--vector-zero-threshold", type=float, help="set the encoder's zero-vector threshold (prediction only)"
     )
-    parser.add_argument("--note", default="", help="a paragraph for the card: how the run(s) were chosen, configs")
+    parser.add_argument(
+        "--note-file", type=Path, help="a markdown paragraph for the card: how the run(s) were chosen, configs"
+    )
     args = parser.parse_args()
 
     results = [json.loads((run / "result.json").read_text()) for run in args.runs]
@@ -126,7 +128,7 @@ def main() -> None:
 
 {what} (Pakornchote et al., Phys. Rev. Research 5, 043198 (2023), Fig. 3) trained by `stn models train` on
 this machine class (2-core CPU, no GPU); {"members: " if len(args.runs) > 1 else ""}{members}.
-{f"{chr(10)}{args.note}{chr(10)}" if args.note else ""}
+{f"{chr(10)}{args.note_file.read_text().strip()}{chr(10)}" if args.note_file else ""}
 * **Training data**: the de Jong et al. (2015) Materials Project elastic-constant survey bundled with
   the package (1004 crystals, CC BY 4.0), after the default filters; split seed {split["seed"]},
   stratified by crystal system: {counts["train"]} train / {counts["val"]} val (model selection) /

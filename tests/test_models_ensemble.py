@@ -77,6 +77,13 @@ def test_save_load_round_trip(tmp_path):
         assert float(loaded.members[1].sed_std) == STATS["sed_std"]
 
 
+def test_set_normalization_reaches_every_member():
+    ensemble = StnEnsemble.from_models(_members(2))
+    ensemble.set_normalization([1.0, 2.0, 3.0, 4.0], [2.0, 2.0, 2.0, 2.0], sed_mean=7.0, sed_std=3.0)
+    for model in (ensemble, *ensemble.members):
+        assert float(model.sed_mean) == 7.0 and model.atom_scalar_mean.tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
 def test_members_must_share_the_training_statistics():
     members = _members(2)
     members[1].set_normalization(STATS["atom_scalar_mean"], STATS["atom_scalar_std"], 6.0, STATS["sed_std"])

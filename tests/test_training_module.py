@@ -14,7 +14,7 @@ from tests.test_training_helpers import tiny_config
 SED_MEAN, SED_STD = 5.0, 2.0  # meV/atom
 
 
-def _module(weighting: str, mean_inverse_volume: float = 0.05) -> StnLightningModule:
+def _module(weighting: str, mean_inverse_volume: float | None = 0.05) -> StnLightningModule:
     config = tiny_config("fig6a", sed_loss_weighting=weighting)
     model = build_model(config, sed_mean=SED_MEAN, sed_std=SED_STD)
     return StnLightningModule(model, config.training, mean_inverse_volume)
@@ -55,3 +55,5 @@ def test_per_volume_loss_weights_errors_by_inverse_volume():
 def test_mean_inverse_volume_must_be_positive():
     with pytest.raises(ValueError, match="mean_inverse_volume must be positive"):
         _module("per_volume", 0.0)
+    with pytest.raises(ValueError, match="per_volume loss weighting needs mean_inverse_volume"):
+        _module("per_volume", None)

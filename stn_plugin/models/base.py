@@ -124,7 +124,8 @@ class StnModel(MatGLModel):
         sed_mean: float,
         sed_std: float,
     ) -> None:
-        """Set the standardisation statistics (buffers and saved constructor arguments)."""
+        """Set the standardisation statistics (buffers and saved constructor arguments), also of the StnModels
+        this one is made of (the members of an ensemble)."""
         mean, std = np.asarray(atom_scalar_mean, dtype=float), np.asarray(atom_scalar_std, dtype=float)
         if mean.shape != (NUM_ATOM_SCALARS,) or std.shape != (NUM_ATOM_SCALARS,) or np.any(std <= 0):
             raise ValueError("atom_scalar_mean/std must have 4 entries and a positive std.")
@@ -141,12 +142,15 @@ class StnModel(MatGLModel):
             sed_mean=float(sed_mean),
             sed_std=float(sed_std),
         )
+        for module in self.modules():
+            if module is not self and isinstance(module, StnModel):
+                module.set_normalization(atom_scalar_mean, atom_scalar_std, sed_mean, sed_std)
 
     def with_vector_zero_threshold(self, threshold: float) -> StnModel:
         """A copy with ``encoder.vector_zero_threshold = threshold`` (a prediction-time setting of the norm
         nonlinearity, ``docs/model.md``) and the same weights and statistics."""
         encoder = self.config.encoder.model_copy(update={"vector_zero_threshold": threshold})
-        config = self.config_class.model_validate({**self.config.model_dump(), "encoder": encoder.model_dump()})
+        config = self.config.model_copy(update={"encoder": encoder})
         statistics = {
             key: self._init_args[key] for key in ("atom_scalar_mean", "atom_scalar_std", "sed_mean", "sed_std")
         }
@@ -237,22 +241,30 @@ class StnModel(MatGLModel):
                 chunk = structures[start : start + materials_per_batch]
                 graphs = [g for s in chunk for g in self._strained_graphs(s, max_atoms, max_edges)]
                 with torch.inference_mode():
-                    sed, dcv, member_sed = self._predict_graphs(graphs, max_edges_per_pass)
-                n = len(chunk)
-                sed = sed.view(n, N_PAIRS).double().numpy()
-                dcv = [None] * n if dcv is None else dcv.view(n, N_PAIRS, N_PAIRS).double().numpy()
-                members = (
-                    [None] * n
-                    if member_sed is None
-                    else member_sed.view(-1, n, N_PAIRS).transpose(0, 1).double().numpy()
-                )
-                strain = float(self.strain)
-                results.extend(
-                    elastic_prediction(s, sed[m], dcv[m], strain, symmetrize, members[m]) for m, s in enumerate(chunk)
-                )
+                    outputs = self._predict_graphs(graphs, max_edges_per_pass)
+                results.extend(self._elastic_predictions(chunk, *outputs, symmetrize))
         finally:
             self.train(was_training)
         return results
+
+    def _elastic_predictions(
+        self,
+        structures: Sequence[Structure],
+        sed: Tensor,
+        dcv: Tensor | None,
+        member_sed: Tensor | None,
+        symmetrize: bool,
+    ) -> list[ElasticPrediction]:
+        """Predictions of M structures from the :meth:`_predict_graphs` outputs of their 21 M graphs (material-major)."""
+        n = len(structures)
+        sed_rows = sed.view(n, N_PAIRS).double().numpy()
+        dcv_rows = [None] * n if dcv is None else dcv.view(n, N_PAIRS, N_PAIRS).double().numpy()
+        members = [None] * n if member_sed is None else member_sed.view(-1, n, N_PAIRS).transpose(0, 1).double().numpy()
+        strain = float(self.strain)
+        return [
+            elastic_prediction(s, sed_rows[m], dcv_rows[m], strain, symmetrize, members[m])
+            for m, s in enumerate(structures)
+        ]
 
     def _predict_graphs(
         self, graphs: Sequence[Data], max_edges_per_pass: int | None

@@ -50,18 +50,6 @@ class StnEnsemble(StnModel):
             for config in member_configs
         )
 
-    def set_normalization(
-        self,
-        atom_scalar_mean: Sequence[float],
-        atom_scalar_std: Sequence[float],
-        sed_mean: float,
-        sed_std: float,
-    ) -> None:
-        """Set the statistics of the ensemble and of every member."""
-        super().set_normalization(atom_scalar_mean, atom_scalar_std, sed_mean, sed_std)
-        for member in getattr(self, "members", ()):
-            member.set_normalization(atom_scalar_mean, atom_scalar_std, sed_mean, sed_std)
-
     def forward(self, data: Data, dcv_input: Tensor | None = None) -> StnOutput:
         """B graphs -> mean normalised U (B,) and mean DCV logits (B, 21) or None."""
         outputs = [member(data, dcv_input) for member in self.members]

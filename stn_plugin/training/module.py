@@ -92,18 +92,20 @@ class StnLightningModule(pl.LightningModule):
     Args:
         model: the model, with its normalisation statistics already set.
         training: training config (learning rate, schedule, lambda_class, teacher forcing, loss weighting).
-        mean_inverse_volume: training mean of 1/V, 1/Angstrom^3 (``per_volume`` loss weighting only).
+        mean_inverse_volume: training mean of 1/V, 1/Angstrom^3; needed by the ``per_volume`` loss weighting.
     """
 
     def __init__(
-        self, model: StnModel, training: TrainingConfig | Mapping[str, Any], mean_inverse_volume: float = 1.0
+        self, model: StnModel, training: TrainingConfig | Mapping[str, Any], mean_inverse_volume: float | None = None
     ) -> None:
         super().__init__()
         self.model = model
         self.config = TrainingConfig.model_validate(
             training.model_dump() if isinstance(training, TrainingConfig) else training
         )
-        if mean_inverse_volume <= 0:
+        if mean_inverse_volume is None and self.config.sed_loss_weighting == "per_volume":
+            raise ValueError("per_volume loss weighting needs mean_inverse_volume (StnDataModule.mean_inverse_volume).")
+        if mean_inverse_volume is not None and mean_inverse_volume <= 0:
             raise ValueError(f"mean_inverse_volume must be positive, got {mean_inverse_volume}.")
         self.mean_inverse_volume = mean_inverse_volume
         self.save_hyperparameters(
