@@ -1,4 +1,4 @@
-"""Canonical frame: edge-length multisets do not depend on orientation or cell; vectors rotate back."""
+"""Canonical frame: graphs (edge vectors, lattice) do not depend on the input's orientation or cell."""
 
 from __future__ import annotations
 
@@ -52,26 +52,29 @@ def test_canonical_cell_is_the_input_crystal_in_the_input_frame(name: str, struc
 
 
 @pytest.mark.parametrize(("name", "structure"), EXAMPLES, ids=IDS)
-def test_edge_lengths_invariant_under_rotation_supercell_and_primitive(name: str, structure: Structure) -> None:
+def test_graphs_are_the_same_for_every_orientation_and_cell(name: str, structure: Structure) -> None:
+    """Graphs live in the canonical frame: the same edge vectors and lattice (round-off) for the structure as
+    given, a supercell, its primitive and conventional cells and rotated copies; R maps canonical to user."""
     converter = StrainedGraphConverter(edges="cell_radius")
-    reference = converter.get_graph(structure)[0].edge_vec.numpy().astype(float)
-    ref_lengths = np.sort(np.linalg.norm(reference, axis=1))
+    graph, lattice, _ = converter.get_graph(structure)
+    reference = graph.edge_vec.numpy().astype(float)
     variants = {
         "supercell": structure.make_supercell([[1, 1, 0], [0, 1, 0], [0, 0, 2]], in_place=False),
         "primitive": structure.get_primitive_structure(),
         "conventional": canonicalize(structure).structure,
+        **{f"rotated {seed}": rotated(structure, Rotation.random(random_state=seed).as_matrix()) for seed in range(2)},
     }
     for label, variant in variants.items():
-        vec = converter.get_graph(variant)[0].edge_vec.numpy().astype(float)
-        np.testing.assert_allclose(np.sort(np.linalg.norm(vec, axis=1)), ref_lengths, atol=1e-4, err_msg=label)
+        other, other_lattice, _ = converter.get_graph(variant)
+        assert _same_vector_multiset(other.edge_vec.numpy().astype(float), reference), label
+        np.testing.assert_allclose(other_lattice.numpy(), lattice.numpy(), atol=1e-6, err_msg=label)
     for seed in range(2):
         rotation = Rotation.random(random_state=seed).as_matrix()
-        vec = converter.get_graph(rotated(structure, rotation))[0].edge_vec.numpy().astype(float)
-        np.testing.assert_allclose(np.sort(np.linalg.norm(vec, axis=1)), ref_lengths, atol=1e-4)
-        # edge vectors come back in the user's (rotated) frame: the rotated reference vectors, up to a
-        # point-group operation g of the crystal (the box is not invariant under all of them)
-        ops = point_group_operations(rotated(structure, rotation))
-        assert any(_same_vector_multiset(vec, reference @ rotation.T @ g.T) for g in ops)
+        material = converter.prepare(rotated(structure, rotation))
+        # the canonical cell rotated by R is the user's crystal: R = rotation @ R_original up to an operation g
+        ops = point_group_operations(material.structure())
+        original = converter.prepare(structure).rotation
+        assert any(np.allclose(material.rotation, rotation @ original @ g, atol=1e-6) for g in ops)
 
 
 def test_structure_in_standard_orientation_keeps_its_frame() -> None:

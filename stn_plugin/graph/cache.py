@@ -24,7 +24,7 @@ from stn_plugin.io import atomic_path
 DEFAULT_CACHE_DIR: Path = Path(os.environ.get("STN_PLUGIN_CACHE", Path.home() / ".cache" / "stn_plugin"))
 """Default on-disk cache directory (``$STN_PLUGIN_CACHE`` or ``~/.cache/stn_plugin``)."""
 
-CACHE_FORMAT: int = 1
+CACHE_FORMAT: int = 2
 """Bumped whenever the stored arrays or their meaning change."""
 
 

@@ -9,11 +9,13 @@ base PyG ``Data`` through its ``get_graph_from_processed_structure`` (``edge_ind
 ``compute_pair_vector_and_distance`` puts the image on ``edge_index[1]``; use the stored ``edge_vec``.)
 
 Frame contract: all Cartesian quantities of a graph (``lattice``, ``edge_vec``) and the strain state
-(i, j) refer to the *user's* Cartesian frame, i.e. the frame of the structure passed in. Edges are
-selected in pymatgen's conventional standard frame and rotated back (:mod:`stn_plugin.graph.standardize`),
-so the graphs of a structure given in any orientation or cell have the same edge lengths, and a
-``sed`` target or prediction for pair (i, j) is the one of the strain (i, j) in the user's frame.
-With standardisation (the default) the nodes are the atoms of the conventional standard cell.
+(i, j) refer to the *canonical* frame of the material: pymatgen's conventional standard cell
+(:mod:`stn_plugin.graph.standardize`), whatever the orientation and cell of the structure passed in.
+A ``sed`` target or prediction for pair (i, j) is the one of the strain (i, j) along the canonical
+axes; ``PreparedMaterial.rotation`` takes the elastic tensor back to the user's frame
+(:func:`stn_plugin.models.prediction.elastic_prediction`, training targets in
+:func:`stn_plugin.training.data.material_graphs`). With standardisation (the default) the nodes are the
+atoms of the conventional standard cell; without it the canonical frame is the input's own.
 """
 
 from __future__ import annotations
@@ -193,11 +195,11 @@ class StrainedGraphConverter(GraphConverter):
         """The strained graphs of one material, sharing ``edge_index``, ``pbc_offset`` and node tensors.
 
         Args:
-            structure: unstrained structure (user frame) or a material from ``prepare`` / ``convert_many``.
-            sed: optional 6x6 strain-energy-density matrix U (meV/atom) in the user's frame; graph k gets
+            structure: unstrained structure (any frame) or a material from ``prepare`` / ``convert_many``.
+            sed: optional 6x6 strain-energy-density matrix U (meV/atom) in the canonical frame; graph k gets
                 ``U[i, j]`` of its pair, NaN when None.
             dcv: optional (21, 21) degeneracy class vectors; by default from
-                ``stn_plugin.physics.symmetry.analyze_symmetry`` of the (standardised) cell in the user's frame
+                ``stn_plugin.physics.symmetry.analyze_symmetry`` of the canonical cell
                 (NaN when the converter has ``true_dcv=False``).
             pairs: pair indices (``VOIGT_PAIRS`` order) to build; all 21 by default.
 

@@ -1,4 +1,9 @@
-"""A material ready for graph building: its standardised cell (user frame) and its edge list.
+"""A material ready for graph building: its canonical cell, the rotation to the user's frame, and its edge list.
+
+Frame contract (``docs/conventions.md``, "Frames"): the cell, its edges and every strain are in the
+*canonical* frame (pymatgen's conventional standard cell, :mod:`stn_plugin.graph.standardize`), the frame
+every training record is brought into, so the network always sees a crystal strained along its own
+standard axes; ``rotation`` R takes results back to the user's frame (``r_user = R @ r_canonical``).
 
 Edges are selected once, on the unstrained cell; every strained graph reuses them (paper Sec. III A):
 the strained edge vectors are ``(frac[src] + n - frac[dst]) @ (L F^T) = F @ v`` for each unstrained
@@ -20,14 +25,14 @@ from stn_plugin.physics.symmetry import DEFAULT_ANGLE_TOLERANCE, DEFAULT_SYMPREC
 
 @dataclass(frozen=True)
 class PreparedMaterial:
-    """Standardised cell and edge list of one material, everything in the user's Cartesian frame.
+    """Canonical cell and edge list of one material, and the rotation back to the user's frame.
 
     Attributes:
-        lattice: (3, 3) unstrained lattice, rows are lattice vectors, Angstrom, user frame.
+        lattice: (3, 3) unstrained lattice, rows are lattice vectors, Angstrom, canonical frame.
         atomic_numbers: (N,) int64.
         frac_coords: (N, 3) fractional coordinates.
-        edges: the edge list (chosen in the canonical frame; indices and images are frame-free).
-        rotation: (3, 3) R with ``r_user = R @ r_canonical`` (identity without standardisation).
+        edges: the edge list (indices and images are frame-free).
+        rotation: (3, 3) orthogonal R with ``r_user = R @ r_canonical`` (identity without standardisation).
     """
 
     lattice: NDArray[np.float64]
@@ -50,14 +55,14 @@ class PreparedMaterial:
         return abs(float(np.linalg.det(self.lattice))) / self.num_atoms
 
     def structure(self) -> Structure:
-        """The (standardised) cell as a pymatgen ``Structure`` in the user's frame."""
+        """The canonical cell as a pymatgen ``Structure`` (canonical frame)."""
         return Structure(Lattice(self.lattice), self.atomic_numbers.tolist(), self.frac_coords)
 
     def edge_vectors(self, deformation: NDArray[np.floating] | None = None) -> NDArray[np.float64]:
         """Edge vectors (neighbour image minus centre) of the cell strained by F, shape (E, 3), Angstrom.
 
         Args:
-            deformation: F = I + eps, shape (3, 3), in the user's frame; None for the unstrained cell.
+            deformation: F = I + eps, shape (3, 3), in the canonical frame; None for the unstrained cell.
         """
         lattice = self.lattice if deformation is None else self.lattice @ np.asarray(deformation, dtype=float).T
         return self.edges.vectors(self.frac_coords, lattice)
@@ -70,7 +75,7 @@ def prepare_material(
     symprec: float = DEFAULT_SYMPREC,
     angle_tolerance: float = DEFAULT_ANGLE_TOLERANCE,
 ) -> PreparedMaterial:
-    """Standardise a structure, select its edges in the canonical frame, and express the cell in the user's frame.
+    """Standardise a structure and select its edges; the cell stays in the canonical frame.
 
     Args:
         structure: ordered, unstrained crystal, any orientation and cell.
@@ -82,12 +87,11 @@ def prepare_material(
         angle_tolerance: spglib angle tolerance (degrees).
     """
     cell = canonicalize(structure, symprec, angle_tolerance) if standardize else identity_cell(structure)
-    edges = strategy(cell.structure)
-    user = cell.user_frame_structure()
+    canonical = cell.structure
     return PreparedMaterial(
-        lattice=np.array(user.lattice.matrix),
-        atomic_numbers=np.asarray(user.atomic_numbers, dtype=np.int64),
-        frac_coords=np.array(user.frac_coords),
-        edges=edges,
+        lattice=np.array(canonical.lattice.matrix),
+        atomic_numbers=np.asarray(canonical.atomic_numbers, dtype=np.int64),
+        frac_coords=np.array(canonical.frac_coords),
+        edges=strategy(canonical),
         rotation=cell.rotation,
     )

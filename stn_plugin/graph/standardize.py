@@ -25,6 +25,15 @@ Q s the edge vectors are Q times those of s up to such a g; the edge lengths are
 U is invariant under the crystal's own symmetry operations, so are the physical targets.
 R can be improper when pymatgen's conventional cell is the mirror image of the refined one; elastic
 tensors and strains (even rank) transform the same under R and -R.
+
+One more choice is left to the input: when the crystal's symmetry is lower than its lattice's (quartz,
+point group 32, in a hexagonal lattice, 6/mmm), spglib may return the crystal in its standard cell in
+either of several orientations related by a lattice rotation h that is not a crystal operation (for
+quartz, a 60 degree turn about c), depending on the input cell. The network strains the cell along
+fixed axes, so these are different inputs to it. :func:`_unique_orientation` picks one of them by a
+rotation-covariant fingerprint of the atoms (a generic quartic form of the interatomic directions), so
+that every input cell of the crystal gives the same canonical cell; the quartic form tells apart every
+pair of orientations in which a rank-4 tensor (the elastic tensor) can differ.
 """
 
 from __future__ import annotations
@@ -36,7 +45,7 @@ from numpy.typing import NDArray
 from pymatgen.core import Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
-from stn_plugin.physics.symmetry import DEFAULT_ANGLE_TOLERANCE, DEFAULT_SYMPREC
+from stn_plugin.physics.symmetry import DEFAULT_ANGLE_TOLERANCE, DEFAULT_SYMPREC, point_group_operations
 
 _MATCH_TOL: float = 1e-3
 """Angstrom; refined and conventional positions agree to round-off, so this is a loose bound."""
@@ -160,6 +169,58 @@ def _closest_to_identity(
     return candidates[int(np.argmax(np.trace(candidates, axis1=1, axis2=2)))]
 
 
+_FINGERPRINT_CUTOFF: float = 4.0
+"""Angstrom; pairs of atoms within it enter the orientation fingerprint."""
+_FINGERPRINT_FORM: NDArray[np.float64] = np.random.default_rng(20261201).normal(size=(3, 3, 3, 3))
+"""Fixed generic coefficients of the quartic form of the orientation fingerprint."""
+
+
+def _proper_lattice_operations(structure: Structure, symprec: float, angle_tolerance: float) -> NDArray[np.float64]:
+    """Proper rotations (Cartesian, (n, 3, 3)) that map the lattice of ``structure`` onto itself (its holohedry)."""
+    lattice_only = Structure(structure.lattice, ["H"], [[0.0, 0.0, 0.0]])
+    ops = point_group_operations(lattice_only, symprec, angle_tolerance)
+    return ops[np.linalg.det(ops) > 0]
+
+
+def _fingerprint(structure: Structure, rotation: NDArray[np.float64]) -> float:
+    """Generic quartic form of the directions r/|r| of the atom pairs of ``structure`` rotated by ``rotation``,
+    weighted by Z_i Z_j exp(-|r| / Angstrom) (translation- and permutation-invariant, not rotation-invariant)."""
+    centres, neighbours, images, distances = structure.get_neighbor_list(_FINGERPRINT_CUTOFF)
+    keep = distances > 1e-8
+    if not np.any(keep):
+        return 0.0
+    frac = structure.frac_coords[neighbours[keep]] + images[keep] - structure.frac_coords[centres[keep]]
+    directions = (frac @ structure.lattice.matrix) @ rotation.T / distances[keep, None]
+    z = np.asarray(structure.atomic_numbers, dtype=float)
+    weights = z[centres[keep]] * z[neighbours[keep]] * np.exp(-distances[keep])
+    form = np.einsum("abcd,ea,eb,ec,ed->e", _FINGERPRINT_FORM, directions, directions, directions, directions)
+    return float(weights @ form)
+
+
+def _unique_orientation(
+    conventional: Structure, symprec: float, angle_tolerance: float
+) -> tuple[Structure, NDArray[np.float64]]:
+    """Among the conventional cell rotated by the proper operations h of its lattice, the one with the largest
+    fingerprint, and that h (identity when the crystal has its lattice's full symmetry up to inversion)."""
+    crystal = point_group_operations(conventional, symprec, angle_tolerance)
+    laue = np.concatenate([crystal, -crystal])
+    candidates: list[NDArray[np.float64]] = []
+    for h in _proper_lattice_operations(conventional, symprec, angle_tolerance):
+        if not any(np.allclose(np.linalg.inv(h) @ c, laue_op, atol=1e-6) for c in candidates for laue_op in laue):
+            candidates.append(h)
+    if len(candidates) == 1:
+        return conventional, np.eye(3)
+    best = max(candidates, key=lambda h: _fingerprint(conventional, h))
+    oriented = Structure(
+        conventional.lattice,
+        conventional.species,
+        conventional.cart_coords @ best.T,
+        coords_are_cartesian=True,
+        to_unit_cell=True,
+    )
+    return oriented, best
+
+
 def canonicalize(
     structure: Structure,
     symprec: float = DEFAULT_SYMPREC,
@@ -187,7 +248,8 @@ def canonicalize(
     refined = sga.get_refined_structure()
     conventional = sga.get_conventional_standard_structure()
     rotation = np.asarray(dataset.std_rotation_matrix, dtype=float).T @ _conventional_to_refined(refined, conventional)
-    rotation = _closest_to_identity(rotation, structure, dataset.rotations)
+    conventional, orientation = _unique_orientation(conventional, symprec, angle_tolerance)
+    rotation = _closest_to_identity(rotation @ orientation.T, structure, dataset.rotations)
     return CanonicalCell(structure=conventional, rotation=rotation)
 
 

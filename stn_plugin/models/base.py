@@ -15,6 +15,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 
 from stn_plugin.graph.batching import DEFAULT_MAX_EDGES_PER_PASS, edge_budget_batches
+from stn_plugin.graph.material import PreparedMaterial
 from stn_plugin.limits import MAX_ATOMS, MAX_EDGES
 from stn_plugin.models.config import EncoderConfig
 from stn_plugin.models.input_checks import check_edges, check_size, check_structure
@@ -172,8 +173,9 @@ class StnModel(MatGLModel):
 
     def _strained_graphs(
         self, structure: Structure, max_atoms: int = MAX_ATOMS, max_edges: int = MAX_EDGES
-    ) -> list[Data]:
-        """The 21 strained graphs of ``structure`` (VOIGT_PAIRS order) with the model's edge settings and strain.
+    ) -> tuple[PreparedMaterial, list[Data]]:
+        """The canonical cell of ``structure`` and its 21 strained graphs (VOIGT_PAIRS order, canonical frame) with
+        the model's edge settings and strain.
 
         Raises a :class:`~stn_plugin.models.input_checks.StructureInputError` for a structure the model cannot
         predict; the size limits are checked before the strained graphs are built.
@@ -191,7 +193,7 @@ class StnModel(MatGLModel):
         material = converter.prepare(structure)
         note = f"{self.edge_strategy} {self.edge_cutoff} Angstrom"
         check_edges(material, max_edges, note, converter.edges.distance_based)
-        return converter.strained_graphs(material)
+        return material, converter.strained_graphs(material)
 
     def predict_structure(  # type: ignore[override]
         self, structure: Structure, symmetrize: bool = True, max_atoms: int = MAX_ATOMS, max_edges: int = MAX_EDGES
@@ -199,7 +201,8 @@ class StnModel(MatGLModel):
         """Elastic tensor, SED and moduli of one crystal from one batched pass over its 21 strained graphs.
 
         Args:
-            structure: the crystal; the result is in its Cartesian frame.
+            structure: the crystal, any orientation and cell; the result is in its Cartesian frame (predicted on
+                its canonical cell and rotated back exactly, ``docs/conventions.md``).
             symmetrize: project C onto the crystal's point group (default); False = the raw network output.
             max_atoms: limit on the atoms of the cell the graphs are built on (:mod:`.input_checks`).
             max_edges: limit on the directed edges of one strained graph.
@@ -238,32 +241,36 @@ class StnModel(MatGLModel):
         results: list[ElasticPrediction] = []
         try:
             for start in range(0, len(structures), materials_per_batch):
-                chunk = structures[start : start + materials_per_batch]
-                graphs = [g for s in chunk for g in self._strained_graphs(s, max_atoms, max_edges)]
+                chunk = [
+                    self._strained_graphs(s, max_atoms, max_edges)
+                    for s in structures[start : start + materials_per_batch]
+                ]
+                graphs = [g for _, material_graphs in chunk for g in material_graphs]
                 with torch.inference_mode():
                     outputs = self._predict_graphs(graphs, max_edges_per_pass)
-                results.extend(self._elastic_predictions(chunk, *outputs, symmetrize))
+                results.extend(self._elastic_predictions([material for material, _ in chunk], *outputs, symmetrize))
         finally:
             self.train(was_training)
         return results
 
     def _elastic_predictions(
         self,
-        structures: Sequence[Structure],
+        materials: Sequence[PreparedMaterial],
         sed: Tensor,
         dcv: Tensor | None,
         member_sed: Tensor | None,
         symmetrize: bool,
     ) -> list[ElasticPrediction]:
-        """Predictions of M structures from the :meth:`_predict_graphs` outputs of their 21 M graphs (material-major)."""
-        n = len(structures)
+        """Predictions (user frames) of M canonical cells from the :meth:`_predict_graphs` outputs of their 21 M graphs
+        (material-major)."""
+        n = len(materials)
         sed_rows = sed.view(n, N_PAIRS).double().numpy()
         dcv_rows = [None] * n if dcv is None else dcv.view(n, N_PAIRS, N_PAIRS).double().numpy()
         members = [None] * n if member_sed is None else member_sed.view(-1, n, N_PAIRS).transpose(0, 1).double().numpy()
         strain = float(self.strain)
         return [
             elastic_prediction(s, sed_rows[m], dcv_rows[m], strain, symmetrize, members[m])
-            for m, s in enumerate(structures)
+            for m, s in enumerate(materials)
         ]
 
     def _predict_graphs(

@@ -58,6 +58,12 @@ class EncoderConfig(_Frozen):
         description="append each element's group, period and valence-electron count (standardised over the "
         "periodic table) to the node input; not in the paper",
     )
+    strain_direction: bool = Field(
+        False,
+        description="give every edge the unit strain projected on its direction, r^T eps r / (|r|^2 |eps|), as a "
+        "second radial input (StnEncoder); tells the network which way the crystal is strained relative to each "
+        "bond; not in the paper",
+    )
     vector_zero_threshold: float = Field(
         1e-4, ge=0, description="l > 0 feature norms at or below it are zero in the norm nonlinearity (0 = off)"
     )
@@ -165,6 +171,14 @@ class TrainingConfig(_Frozen):
     monitor: Literal["val/sed_mae_mev", "val/cij_mae_gpa"] = Field(
         "val/sed_mae_mev", description="validation metric of the best checkpoint and of early stopping"
     )
+    moduli_loss_weight: float = Field(
+        0.0,
+        ge=0,
+        description="weight of the moduli-only term: mean (|K_VRH error| + |G_VRH error|) / moduli_loss_scale_gpa "
+        "of moduli-only records, K and G from the predicted U -> C (training/moduli_loss.py); 0 = off",
+    )
+    moduli_loss_scale_gpa: float = Field(20.0, gt=0, description="GPa that count as 1 in the moduli-only term")
+    moduli_materials_per_step: int = Field(2, ge=1, description="moduli-only materials per optimisation step")
     early_stopping_patience: int = Field(30, ge=1, description="in validations without improvement")
     val_every_n_epochs: int = Field(1, ge=1, description="validation (all 21 strains per material) cadence")
     val_batch_size: int = Field(4, ge=1)

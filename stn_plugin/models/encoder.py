@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from e3nn import o3
 from torch import Tensor, nn
@@ -20,6 +21,18 @@ from stn_plugin.layers import (
     sh_irreps,
 )
 from stn_plugin.models.config import EncoderConfig
+from stn_plugin.physics.voigt import VOIGT_PAIRS, voigt_strain_matrix
+
+
+def unit_strain_tensors() -> Tensor:
+    """(21, 3, 3) strain tensors of the ``VOIGT_PAIRS`` states divided by their Frobenius norm."""
+    eps = torch.as_tensor(np.stack([voigt_strain_matrix(i, j, 1.0) for i, j in VOIGT_PAIRS]))
+    return eps / eps.flatten(1).norm(dim=1)[:, None, None]
+
+
+def projected_edge_strain(edge_vec: Tensor, edge_strain: Tensor) -> Tensor:
+    """``r^T eps r / |r|^2`` per edge: (E, 3) vectors and (E, 3, 3) strain tensors -> (E,)."""
+    return torch.einsum("ea,eab,eb->e", edge_vec, edge_strain, edge_vec) / (edge_vec * edge_vec).sum(-1)
 
 
 def graph_index(data: Data) -> tuple[Tensor, int]:
@@ -40,6 +53,11 @@ class StnEncoder(nn.Module):
     max over the nodes of each graph. The input projection (instead of feeding the 516 raw scalars
     to the first tensor product) keeps layer 1 as cheap as the others.
 
+    With ``config.strain_direction`` every radial MLP reads ``[b(r), p b(r)]`` instead of the Bessel basis
+    b(r) alone, where ``p = r^T eps r / (|r|^2 |eps|_F)`` is the graph's unit strain projected on the edge
+    (a rotation-invariant edge scalar in [-1, 1]; :func:`projected_edge_strain`). The strained edge vectors
+    carry the same information only as a 2 % change of length; p states it at order one.
+
     Args:
         config: encoder hyperparameters.
         node_feature_dim: F, scalar features per node besides Z (4 atom scalars, + DCV embedding).
@@ -59,9 +77,14 @@ class StnEncoder(nn.Module):
         self.input = nn.Linear(config.embedding_dim + node_feature_dim + extra, config.channels)
         self.spherical_harmonics = o3.SphericalHarmonics(irreps_sh, normalize=True, normalization="component")
         self.radial_basis = BesselBasis(config.num_radial_basis, config.radial_cutoff)
+        self.unit_strains = (
+            nn.Buffer(unit_strain_tensors().to(torch.get_default_dtype()), persistent=False)
+            if config.strain_direction
+            else None
+        )
         radial = {
             "irreps_sh": irreps_sh,
-            "num_basis": config.num_radial_basis,
+            "num_basis": config.num_radial_basis * (2 if config.strain_direction else 1),
             "radial_hidden": config.radial_hidden,
             "radial_layers": config.radial_layers,
             "tp_kind": config.tensor_product,
@@ -80,16 +103,27 @@ class StnEncoder(nn.Module):
             {name: TFNConvolution(irreps_hidden, o3.Irreps(f"{config.readout_dim}x0e"), **radial) for name in readouts}
         )
 
+    def _radial_inputs(self, data: Data, edge_vec: Tensor) -> tuple[Tensor, Tensor]:
+        """Radial MLP inputs once per distinct edge invariant (length, and the projected strain with
+        ``strain_direction``; exact float equality, so the per-edge values are unchanged) and each edge's row."""
+        lengths = edge_vec.norm(dim=-1)
+        if self.unit_strains is None:
+            unique, index = torch.unique(lengths, return_inverse=True)
+            return self.radial_basis(unique), index
+        graph_of_edge = graph_index(data)[0].index_select(0, data.edge_index[1])
+        strain = self.unit_strains.to(edge_vec.dtype)[data.strain_pair.index_select(0, graph_of_edge)]
+        invariants = torch.stack([lengths, projected_edge_strain(edge_vec, strain)], dim=1)
+        unique, index = torch.unique(invariants, dim=0, return_inverse=True)
+        basis = self.radial_basis(unique[:, 0])
+        return torch.cat([basis, basis * unique[:, 1:]], dim=1), index
+
     def forward(self, data: Data, node_features: Tensor) -> dict[str, Tensor]:
         """Graph (contract fields ``atomic_numbers``, ``edge_index``, ``edge_vec``) and (N, F) features
         -> ``{readout: (B, readout_dim)}`` max-pooled invariant features."""
         edge_index = data.edge_index
         edge_vec = data.edge_vec.to(node_features.dtype)
         edge_sh = self.spherical_harmonics(edge_vec)
-        # Radial basis (and every layer's radial MLP) once per distinct edge length; exact float equality,
-        # so the per-edge values are unchanged.
-        lengths, basis_index = torch.unique(edge_vec.norm(dim=-1), return_inverse=True)
-        edge = (edge_index, edge_sh, self.radial_basis(lengths), basis_index)
+        edge = (edge_index, edge_sh, *self._radial_inputs(data, edge_vec))
         inputs = [self.embedding(data.atomic_numbers), node_features]
         if self.element_descriptors is not None:
             inputs.append(self.element_descriptors[data.atomic_numbers].to(node_features.dtype))

@@ -32,19 +32,30 @@ from pathlib import Path
 import lightning as pl
 import numpy as np
 import torch
+from lightning.pytorch.utilities import CombinedLoader
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 from pymatgen.core import Structure
+from torch.utils.data import DataLoader as TorchDataLoader
 from torch.utils.data import Dataset, Sampler
-from torch_geometric.data import Data
+from torch_geometric.data import Batch, Data
 from torch_geometric.loader import DataLoader
 
 from stn_plugin.data import DataSplit, ElasticRecord, filter_records, load_bundled_dataset, stratified_split
-from stn_plugin.data.filters import OnInvalid, RejectedRecord, ValidationReport, default_on_invalid
+from stn_plugin.data.filters import (
+    FRAME_MISMATCH_TOLERANCE,
+    OnInvalid,
+    RejectedRecord,
+    ValidationReport,
+    default_on_invalid,
+)
 from stn_plugin.data.loaders import read_jsonl
 from stn_plugin.data.splits import DEFAULT_FRACTIONS
 from stn_plugin.graph import AtomScalarStandardizer, MaterialCache, StrainedGraphConverter
 from stn_plugin.models.config import EncoderConfig, TrainingConfig
+from stn_plugin.physics.frames import rotate_elastic_tensor
+from stn_plugin.physics.moduli import elastic_moduli
+from stn_plugin.physics.sed import elastic_to_sed
 from stn_plugin.physics.symmetry import analyze_symmetry
 from stn_plugin.physics.voigt import DEFAULT_STRAIN, N_PAIRS, upper_triangle
 
@@ -119,12 +130,15 @@ class MaterialGraphs:
         material_id: the record's id.
         crystal_system: spglib crystal system of the graph cell.
         graphs: the 21 strained graphs (``VOIGT_PAIRS`` order, graph contract, true one-hot, target ``sed``).
-        sed: (21,) true U_ij, meV/atom.
+        sed: (21,) true U_ij of the canonical-frame strains, meV/atom.
         dcv: (21, 21) 0/1 degeneracy class vectors; row k belongs to strain k.
         training_indices: the minimal index set (one strain per structure class).
-        volume_per_atom: Angstrom^3/atom.
+        volume_per_atom: of the canonical cell, Angstrom^3/atom.
         elements: sorted element symbols.
-        structure: the graph cell (standardised, user frame); its atoms are the graphs' nodes.
+        structure: the canonical cell; its atoms are the graphs' nodes.
+        structure_classes: (21,) structure-class label of every pair (its class's first pair).
+        source: the record's data source (``record_source``).
+        moduli_vrh: (K_VRH, G_VRH) of the DFT data in GPa (from the tensor for tensor records).
     """
 
     material_id: str
@@ -136,13 +150,49 @@ class MaterialGraphs:
     volume_per_atom: float
     elements: tuple[str, ...]
     structure: Structure
+    structure_classes: NDArray[np.int64]
+    source: str
+    moduli_vrh: tuple[float, float]
+
+    @property
+    def has_tensor(self) -> bool:
+        """Whether the 21 U_ij are known (a tensor record), not only K_VRH and G_VRH."""
+        return bool(np.all(np.isfinite(self.sed)))
+
+
+def record_source(record: ElasticRecord) -> str:
+    """Short name of a record's data source (``ElasticRecord.source``; 'other' when it has none)."""
+    return str(getattr(record, "source", None) or "other")
 
 
 def material_graphs(record: ElasticRecord, converter: StrainedGraphConverter) -> MaterialGraphs:
-    """Convert one record: graph cell, symmetry (DCV, minimal index set) and the 21 strained graphs."""
+    """Convert one record: canonical cell, symmetry (DCV, minimal index set), targets and the 21 strained graphs.
+
+    The record's tensor (frame of its structure) is rotated with the structure into the canonical frame,
+    ``C_can = R^T . C`` (R = ``PreparedMaterial.rotation``), and U follows by Eq. 2 there, so training sees
+    exactly the strains and targets that prediction sees. Checked: C_can must keep the symmetry of the
+    canonical cell (relative change under its point-group projection at most ``FRAME_MISMATCH_TOLERANCE``),
+    which a wrong rotation would break. A moduli-only record gets NaN U targets and its K_VRH, G_VRH.
+
+    Raises:
+        ValueError: the rotated tensor does not have the canonical cell's symmetry.
+    """
     prepared = converter.prepare(record.structure)
     symmetry = analyze_symmetry(prepared.structure(), converter.symprec, converter.angle_tolerance, converter.magnitude)
-    sed = record.sed(converter.magnitude)
+    if record.has_tensor:
+        elastic_tensor = rotate_elastic_tensor(record.elastic_tensor, prepared.rotation.T)
+        residual = np.linalg.norm(symmetry.project(elastic_tensor) - elastic_tensor) / np.linalg.norm(elastic_tensor)
+        if residual > FRAME_MISMATCH_TOLERANCE:
+            raise ValueError(
+                f"{record.material_id}: the tensor rotated into the canonical frame changes by {residual:.1%} under "
+                f"the canonical cell's point group (more than {FRAME_MISMATCH_TOLERANCE:.0%})."
+            )
+        sed = elastic_to_sed(elastic_tensor, prepared.volume_per_atom, converter.magnitude)
+        moduli = elastic_moduli(elastic_tensor)
+        moduli_vrh = (moduli.bulk_vrh, moduli.shear_vrh)
+    else:
+        sed = np.full((6, 6), np.nan)
+        moduli_vrh = (float(record.k_vrh), float(record.g_vrh))
     graphs = converter.strained_graphs(prepared, sed=sed, dcv=symmetry.dcv)
     return MaterialGraphs(
         material_id=record.material_id,
@@ -151,9 +201,12 @@ def material_graphs(record: ElasticRecord, converter: StrainedGraphConverter) ->
         sed=upper_triangle(sed),
         dcv=symmetry.dcv,
         training_indices=symmetry.training_indices,
-        volume_per_atom=record.volume_per_atom,
+        volume_per_atom=prepared.volume_per_atom,
         elements=tuple(sorted(el.symbol for el in record.structure.composition.elements)),
         structure=prepared.structure(),
+        structure_classes=np.asarray(symmetry.structure_classes, dtype=np.int64),
+        source=record_source(record),
+        moduli_vrh=moduli_vrh,
     )
 
 
@@ -255,6 +308,44 @@ class TrainingSamples(Dataset):
         return labelled_sample(material, pair, onehot, index)
 
 
+class ModuliSamples(Dataset):
+    """Moduli-only materials as groups of graphs: one representative strain per structure class.
+
+    An item is the list of the representative graphs (true one-hot) of one material, each with the fields
+    ``material_number`` (the material's position in the batch, set by :func:`collate_moduli_groups`),
+    ``structure_classes`` (1, 21) and ``moduli_target`` (1, 2): K_VRH, G_VRH in GPa. Keys are ``(epoch, item)``
+    (:class:`EpochSampler`) or plain item numbers (evaluation order).
+    """
+
+    def __init__(self, materials: Sequence[MaterialGraphs]) -> None:
+        self.materials = list(materials)
+
+    def __len__(self) -> int:
+        return len(self.materials)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> list[Data]:
+        material = self.materials[key[1] if isinstance(key, tuple) else key]
+        classes = torch.as_tensor(material.structure_classes, dtype=torch.long)[None]
+        target = torch.tensor([material.moduli_vrh], dtype=torch.float64)
+        graphs = []
+        for pair in material.training_indices:
+            graph = copy.copy(material.graphs[pair])
+            graph.structure_classes, graph.moduli_target = classes, target
+            graphs.append(graph)
+        return graphs
+
+
+def collate_moduli_groups(groups: Sequence[list[Data]]) -> Batch:
+    """One PyG batch of the graphs of several :class:`ModuliSamples` items, ``material_number`` = group index."""
+    graphs = []
+    for number, group in enumerate(groups):
+        for graph in group:
+            graph = copy.copy(graph)
+            graph.material_number = torch.tensor([number], dtype=torch.long)
+            graphs.append(graph)
+    return Batch.from_data_list(graphs)
+
+
 def evaluation_samples(materials: Sequence[MaterialGraphs]) -> list[Data]:
     """All 21 strain states of every material with the true one-hot, material-major order."""
     return [labelled_sample(m, k, k, number) for number, m in enumerate(materials) for k in range(N_PAIRS)]
@@ -265,7 +356,15 @@ class StnDataModule(pl.LightningDataModule):
 
     ``setup`` converts the train, val and test materials once (idempotent); a material whose graph
     cannot be built (an element without node features, no spglib dataset) is skipped and listed in
-    ``skipped``. ``normalization`` is fitted on the training materials only.
+    ``skipped``. Tensor records go to ``materials``, moduli-only records (K_VRH, G_VRH only) to
+    ``moduli_materials``. ``normalization`` is fitted on the training tensor materials only.
+
+    Loaders: training yields batches of strained graphs of tensor materials (Eq. 9) and, when the config has a
+    positive ``moduli_loss_weight`` and there are moduli-only training materials, a Lightning
+    ``CombinedLoader`` of ``{"tensor": ..., "moduli": ...}`` (``min_size``: an epoch is one pass over the
+    tensor samples; the moduli loader draws ``moduli_materials_per_step`` materials per step in a permutation
+    seeded by (seed, epoch)). Validation: all 21 strains of every tensor material, then (second loader) the
+    class representatives of every moduli-only material.
 
     Args:
         prepared: filtered records and their split (:func:`prepare_data`).
@@ -290,6 +389,7 @@ class StnDataModule(pl.LightningDataModule):
             edges=encoder.build_edge_strategy(), magnitude=magnitude, cache=MaterialCache(cache_dir)
         )
         self.materials: dict[str, list[MaterialGraphs]] = {}
+        self.moduli_materials: dict[str, list[MaterialGraphs]] = {}
         self.skipped: dict[str, str] = {}
 
     def setup(self, stage: str | None = None) -> None:
@@ -300,15 +400,16 @@ class StnDataModule(pl.LightningDataModule):
             for record in self.prepared.part(part):
                 try:
                     converted.append(material_graphs(record, self.converter))
-                except ValueError as exc:  # ElementDataError, StandardizationError, unknown element
+                except ValueError as exc:  # ElementDataError, StandardizationError, unknown element, frame check
                     self.skipped[record.material_id] = str(exc)
-            self.materials[part] = converted
+            self.materials[part] = [m for m in converted if m.has_tensor]
+            self.moduli_materials[part] = [m for m in converted if not m.has_tensor]
         if self.skipped:
             logger.warning("skipped %d materials whose graphs cannot be built: %s", len(self.skipped), self.skipped)
         if not self.materials["train"] or not self.materials["val"]:
             raise ValueError(
-                f"need at least one training and one validation material, got {len(self.materials['train'])} and "
-                f"{len(self.materials['val'])}; use a larger dataset."
+                f"need at least one training and one validation material with a tensor, got "
+                f"{len(self.materials['train'])} and {len(self.materials['val'])}; use a larger dataset."
             )
 
     @property
@@ -321,9 +422,15 @@ class StnDataModule(pl.LightningDataModule):
         """Mean of 1/V over the training materials (V = volume per atom, Angstrom^3), 1/Angstrom^3."""
         return float(np.mean([1.0 / m.volume_per_atom for m in self.materials["train"]]))
 
+    @property
+    def trains_on_moduli(self) -> bool:
+        """Whether training batches include moduli-only materials."""
+        return self.training.moduli_loss_weight > 0 and bool(self.moduli_materials.get("train"))
+
     def counts(self) -> dict[str, int]:
-        """Materials per part after graph building, and graphs per training epoch."""
+        """Materials per part after graph building (tensor and moduli-only), and graphs per training epoch."""
         counts = {part: len(materials) for part, materials in self.materials.items()}
+        counts.update({f"{part}_moduli_only": len(m) for part, m in self.moduli_materials.items()})
         counts["train_samples_per_epoch"] = len(self._training_samples())
         return counts
 
@@ -331,13 +438,31 @@ class StnDataModule(pl.LightningDataModule):
         t = self.training
         return TrainingSamples(self.materials["train"], t.seed, t.strains_per_material, t.redraw_onehot)
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> DataLoader | CombinedLoader:
         dataset = self._training_samples()
         sampler = EpochSampler(len(dataset), self.training.seed)
-        return DataLoader(dataset, batch_size=self.training.batch_size, sampler=sampler)
+        tensor = DataLoader(dataset, batch_size=self.training.batch_size, sampler=sampler)
+        if not self.trains_on_moduli:
+            return tensor
+        moduli = ModuliSamples(self.moduli_materials["train"])
+        moduli_loader = TorchDataLoader(
+            moduli,
+            batch_size=self.training.moduli_materials_per_step,
+            sampler=EpochSampler(len(moduli), self.training.seed + 1),
+            collate_fn=collate_moduli_groups,
+        )
+        return CombinedLoader({"tensor": tensor, "moduli": moduli_loader}, mode="min_size")
 
-    def val_dataloader(self) -> DataLoader:
-        return DataLoader(evaluation_samples(self.materials["val"]), batch_size=self.training.val_batch_size)
+    def val_dataloader(self) -> DataLoader | list[DataLoader | TorchDataLoader]:
+        tensor = DataLoader(evaluation_samples(self.materials["val"]), batch_size=self.training.val_batch_size)
+        if not self.moduli_materials.get("val"):
+            return tensor
+        return [tensor, moduli_evaluation_loader(self.moduli_materials["val"], self.training.val_batch_size)]
 
     def test_dataloader(self) -> DataLoader:
         return DataLoader(evaluation_samples(self.materials["test"]), batch_size=self.training.val_batch_size)
+
+
+def moduli_evaluation_loader(materials: Sequence[MaterialGraphs], materials_per_batch: int) -> TorchDataLoader:
+    """Class-representative graphs of moduli-only materials, in order, ``materials_per_batch`` at a time."""
+    return TorchDataLoader(ModuliSamples(materials), batch_size=materials_per_batch, collate_fn=collate_moduli_groups)

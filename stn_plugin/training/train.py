@@ -318,6 +318,9 @@ def train(
     datamodule.setup()
     model = build_model(resolved, **datamodule.normalization.model_dump())
     module = StnLightningModule(model, training, datamodule.mean_inverse_volume)
+    module.set_validation_sources(
+        [m.source for m in datamodule.materials["val"]], [m.source for m in datamodule.moduli_materials["val"]]
+    )
 
     run_id = None
     mlflow_logger: StnMLFlowLogger | bool = False

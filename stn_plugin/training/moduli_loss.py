@@ -1,0 +1,69 @@
+"""Differentiable U -> C -> Voigt-Reuss-Hill moduli, for training on crystals with only K_VRH and G_VRH known.
+
+A moduli-only record (e.g. the Materials Project binaries of matcalc's benchmark) has no tensor, so Eq. 9 has
+no target; the 21 predicted U_ij still give C by Eq. 3 and C gives K_VRH and G_VRH (Voigt from C, Reuss from
+its inverse S = C^-1), which are rotation invariant and can be compared with the DFT values. The functions
+here are the torch counterparts of :func:`stn_plugin.physics.sed.sed_to_elastic` and pymatgen's
+``ElasticTensor.k_vrh`` / ``g_vrh`` (tested against both); autograd needs them in torch.
+
+Near-singular C (an untrained network easily predicts one) would make S and the Reuss moduli explode: C is
+shifted by ``(floor - lambda_min) I`` for the Reuss part only when its smallest eigenvalue lambda_min is below
+``floor`` (GPa), which leaves every positive-definite C above the floor untouched.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from stn_plugin.physics.sed import MEV_PER_GPA_A3
+
+REUSS_EIGENVALUE_FLOOR_GPA: float = 1.0
+"""Smallest eigenvalue of C (GPa) allowed into the compliance of the Reuss averages."""
+
+
+def sed_to_elastic_tensor(sed: Tensor, volume_per_atom: Tensor, magnitude: float) -> Tensor:
+    """Eq. 3 in torch: U (M, 6, 6) meV/atom and V/N (M,) Angstrom^3/atom -> C (M, 6, 6) GPa."""
+    U = sed / (magnitude**2 * volume_per_atom.to(sed.dtype) * MEV_PER_GPA_A3)[:, None, None]
+    diag = torch.diagonal(U, dim1=-2, dim2=-1)
+    eye = torch.eye(6, dtype=torch.bool, device=sed.device)
+    return torch.where(eye, 2.0 * U, U - diag[..., :, None] - diag[..., None, :])
+
+
+def vrh_moduli(elastic_tensor: Tensor, floor_gpa: float = REUSS_EIGENVALUE_FLOOR_GPA) -> tuple[Tensor, Tensor]:
+    """K_VRH and G_VRH (GPa, each (M,)) of stiffnesses C (M, 6, 6) GPa, differentiable.
+
+    Voigt: ``K_V = (C11+C22+C33 + 2 (C12+C13+C23)) / 9``, ``G_V = (C11+C22+C33 - (C12+C13+C23)
+    + 3 (C44+C55+C66)) / 15``; Reuss from S = C^-1: ``1/K_R = S11+S22+S33 + 2 (S12+S13+S23)``,
+    ``15/G_R = 4 (S11+S22+S33) - 4 (S12+S13+S23) + 3 (S44+S55+S66)``; Hill = the means. S is taken of C
+    shifted up to the eigenvalue floor ``floor_gpa`` (module docstring).
+    """
+    C = 0.5 * (elastic_tensor + elastic_tensor.transpose(-1, -2))
+    normal = C[:, 0, 0] + C[:, 1, 1] + C[:, 2, 2]
+    off = C[:, 0, 1] + C[:, 0, 2] + C[:, 1, 2]
+    shear = C[:, 3, 3] + C[:, 4, 4] + C[:, 5, 5]
+    bulk_voigt, shear_voigt = (normal + 2.0 * off) / 9.0, (normal - off + 3.0 * shear) / 15.0
+    shift = torch.relu(floor_gpa - torch.linalg.eigvalsh(C)[:, 0])
+    S = torch.linalg.inv(C + shift[:, None, None] * torch.eye(6, dtype=C.dtype, device=C.device))
+    s_normal = S[:, 0, 0] + S[:, 1, 1] + S[:, 2, 2]
+    s_off = S[:, 0, 1] + S[:, 0, 2] + S[:, 1, 2]
+    s_shear = S[:, 3, 3] + S[:, 4, 4] + S[:, 5, 5]
+    bulk_reuss = 1.0 / (s_normal + 2.0 * s_off)
+    shear_reuss = 15.0 / (4.0 * s_normal - 4.0 * s_off + 3.0 * s_shear)
+    return 0.5 * (bulk_voigt + bulk_reuss), 0.5 * (shear_voigt + shear_reuss)
+
+
+def expand_class_representatives(sed_representatives: Tensor, structure_classes: Tensor) -> Tensor:
+    """The 21 U_ij of M materials from the U of one representative strain per structure class.
+
+    Strain states in one structure class give the same crystal up to a rotation, hence the same U
+    (:func:`stn_plugin.physics.symmetry.structure_classes`; the label of a pair is its class's first pair).
+
+    Args:
+        sed_representatives: (M, 21), U at the representative pairs (other entries are ignored).
+        structure_classes: (M, 21) int64 labels.
+
+    Returns:
+        (M, 21) U_ij, ``VOIGT_PAIRS`` order.
+    """
+    return torch.gather(sed_representatives, 1, structure_classes)
