@@ -7,7 +7,8 @@ fails (reasons are :class:`~stn_plugin.data.records.FilterReason` values; moduli
 * when it is read (:func:`~stn_plugin.data.loaders.read_jsonl` passes these in as ``rejected_on_load``):
   ``malformed``, ``tensor_not_finite`` (NaN), ``tensor_in_pa`` (Pa instead of GPa), ``tensor_asymmetric``,
   ``disordered_structure``, ``formula_mismatch`` (see :mod:`stn_plugin.data.records`);
-* ``duplicate_id``: an earlier record has the same ``material_id`` (the first occurrence is kept);
+* ``duplicate_id``: an earlier record of the same ``source`` has the same ``material_id`` (the first occurrence
+  is kept; the same id in two sources is a matter for :func:`~stn_plugin.data.dedup.deduplicate`);
 * ``not_positive_definite``: the smallest eigenvalue of the 6x6 Voigt C is <= 0 (Born-unstable,
   Mouhat & Coudert 2014), so no strain energy is positive for every strain;
 * ``bulk_modulus_out_of_range``: K_VRH outside (0, 500] GPa (NaN when C is singular counts as outside);
@@ -15,6 +16,11 @@ fails (reasons are :class:`~stn_plugin.data.records.FilterReason` values; moduli
 * ``frame_mismatch``: C is not in the frame of its structure: projecting it onto the structure's point group
   changes it by more than ``FRAME_MISMATCH_TOLERANCE`` (relative Frobenius norm of the rank-4 tensors,
   :func:`~stn_plugin.data.frame_consistency.projection_residual`).
+
+A moduli-only record (no tensor, ``has_tensor`` False) is checked on its given K_VRH and G_VRH: the two range
+checks as above, and ``not_positive_definite`` when K <= 0 or G <= 0 (the Born criterion of an isotropic
+solid with those moduli); the frame check needs a tensor and is skipped. Non-finite K or G make the record
+invalid when it is built (``moduli_not_finite``).
 
 The (0, 500] GPa interval is this project's choice (not the paper's). It removes zero, negative and
 implausibly large moduli from failed fits, but would also remove a genuinely superhard crystal
@@ -35,9 +41,7 @@ from collections.abc import Iterable, Sequence
 from typing import Literal
 
 import numpy as np
-from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
-from pymatgen.analysis.elasticity import ElasticTensor
 
 from stn_plugin.data.frame_consistency import projection_residual
 from stn_plugin.data.records import ElasticRecord, FilterReason
@@ -116,14 +120,11 @@ class InvalidRecordsError(ValueError):
         self.report = report
 
 
-def _vrh_moduli(elastic_tensor: NDArray[np.float64]) -> tuple[float, float]:
-    """(K_VRH, G_VRH) in GPa of a 6x6 Voigt C in GPa; NaN when C is singular (no compliance)."""
-    tensor = ElasticTensor.from_voigt(elastic_tensor)
-    try:
-        with np.errstate(all="ignore"):
-            return float(tensor.k_vrh), float(tensor.g_vrh)
-    except np.linalg.LinAlgError:
-        return float("nan"), float("nan")
+def _is_stable(record: ElasticRecord) -> bool:
+    """Born stability: the 6x6 C is positive definite, or for a moduli-only record K_VRH > 0 and G_VRH > 0."""
+    if record.elastic_tensor is None:
+        return bool(record.k_vrh > 0.0 and record.g_vrh > 0.0)  # type: ignore[operator]
+    return bool(np.linalg.eigvalsh(record.elastic_tensor).min() > 0.0)
 
 
 def check_record(
@@ -134,21 +135,24 @@ def check_record(
     """Physical checks of one built record (all but ``duplicate_id``); empty when the record passes.
 
     Args:
-        record: the material.
-        modulus_range: (low, high] in GPa for K_VRH and G_VRH.
+        record: the material (tensor or moduli-only, see the module docstring).
+        modulus_range: (low, high] in GPa for K_VRH and G_VRH (the record's ``k_vrh``, ``g_vrh``).
         frame_tolerance: largest accepted change of C under the point-group projection; None skips the
-            check (it costs one spglib call, about 10 ms).
+            check (it costs one spglib call, about 10 ms). Moduli-only records skip it.
     """
     low, high = modulus_range
-    bulk_vrh, shear_vrh = _vrh_moduli(record.elastic_tensor)
     reasons: list[FilterReason] = []
-    if not np.linalg.eigvalsh(record.elastic_tensor).min() > 0.0:
+    if not _is_stable(record):
         reasons.append(FilterReason.NOT_POSITIVE_DEFINITE)
-    if not low < bulk_vrh <= high:
+    if not low < record.k_vrh <= high:  # type: ignore[operator]
         reasons.append(FilterReason.BULK_MODULUS_OUT_OF_RANGE)
-    if not low < shear_vrh <= high:
+    if not low < record.g_vrh <= high:  # type: ignore[operator]
         reasons.append(FilterReason.SHEAR_MODULUS_OUT_OF_RANGE)
-    if frame_tolerance is not None and projection_residual(record.elastic_tensor, record.structure) > frame_tolerance:
+    if (
+        frame_tolerance is not None
+        and record.elastic_tensor is not None
+        and projection_residual(record.elastic_tensor, record.structure) > frame_tolerance
+    ):
         reasons.append(FilterReason.FRAME_MISMATCH)
     return tuple(reasons)
 
@@ -183,12 +187,12 @@ def filter_records(
     positions = [index for index in range(n_input) if index not in taken]
     kept: list[ElasticRecord] = []
     rejected = list(rejected_on_load)
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for position, record in zip(positions, records, strict=True):
         reasons = check_record(record, modulus_range, frame_tolerance)
-        if record.material_id in seen:
+        if (record.source, record.material_id) in seen:
             reasons = (FilterReason.DUPLICATE_ID, *reasons)
-        seen.add(record.material_id)
+        seen.add((record.source, record.material_id))
         if reasons:
             rejected.append(RejectedRecord(index=position, material_id=record.material_id, reasons=reasons))
         else:

@@ -9,7 +9,11 @@ Two file formats:
   G_Reuss, G_VRH, poisson_ratio`` (GPa; optional) and ``provenance`` (optional object). When
   ``elastic_tensor_original`` is absent, ``elastic_tensor`` is rotated from the IEEE frame into the
   structure's frame. Other keys (``space_group``, ``nsites``, ``compliance_tensor``, ...) are ignored.
-  :func:`write_jsonl` writes the same keys, so written files read back unchanged.
+  A line with neither tensor is a moduli-only record and needs ``k_vrh`` and ``g_vrh`` (GPa); ``source``
+  (optional) is the record's source name. :func:`write_jsonl` writes the same keys, so written files read
+  back unchanged.
+* the two other bundled files, each with its own reader (:func:`read_elatbot_jsonl`: tensors in the frame of
+  the structure under ``elastic_tensor``; :func:`read_binary_moduli_jsonl`: ``K_VRH`` and ``G_VRH`` only).
 * **matminer-style CSV** (e.g. matminer's ``elastic_tensor_2015`` exported with ``to_csv``), see
   :func:`load_matminer_csv` for the columns.
 
@@ -26,7 +30,7 @@ import csv
 import gzip
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib.resources import as_file, files
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -35,11 +39,27 @@ from pydantic import ValidationError
 from pymatgen.core import Structure
 
 from stn_plugin.data.filters import RejectedRecord
-from stn_plugin.data.records import ElasticRecord, Provenance, RecordError, ReferenceModuli, reasons_of
+from stn_plugin.data.records import (
+    DEJONG2015,
+    MP2023_ELATBOT,
+    MP2025_BINARY,
+    ElasticRecord,
+    FilterReason,
+    Provenance,
+    RecordError,
+    ReferenceModuli,
+    reasons_of,
+)
 from stn_plugin.physics.frames import from_ieee_frame
 
 BUNDLED_DATASET: str = "dejong2015_mp_elastic.jsonl.gz"
 """File name of the bundled dataset inside ``stn_plugin/data/files/``."""
+
+BUNDLED_ELATBOT: str = "mp2023_elatbot_val_elastic.jsonl.gz"
+"""File of the 399 Materials Project 2023.11 tensors (ElaTBot validation split) in ``stn_plugin/data/files/``."""
+
+BUNDLED_BINARY_MODULI: str = "mp2025_binary_moduli.jsonl.gz"
+"""File of the 2000 Materials Project 2025.1 binaries (K_VRH, G_VRH only) in ``stn_plugin/data/files/``."""
 
 DEJONG2015_PROVENANCE = Provenance(
     source="Materials Project elastic-constant survey (de Jong et al. 2015), bundled with stn-plugin",
@@ -48,6 +68,25 @@ DEJONG2015_PROVENANCE = Provenance(
     frame_note="elastic_tensor_original (frame of the given structure)",
 )
 """Provenance of the bundled file."""
+
+ELATBOT2023_PROVENANCE = Provenance(
+    source="Materials Project 2023.11 elasticity (PBE/PBE+U), validation split of ElaTBot, bundled with stn-plugin",
+    licence="CC BY 4.0 (Materials Project data); ElaTBot repository Grenzlinie/ElaTBot: Apache-2.0",
+    citation="Liu et al., Digital Discovery (2025), doi:10.1039/D5DD00061K; A. Jain et al., APL Mater. 1, 011002 (2013)",
+    frame_note="elastic_tensor (frame of the given structure: MP's conventional cell rotated into the tensor's IEEE frame)",
+)
+"""Provenance of the bundled ElaTBot file (each record's ``source`` text is the line's ``source`` when given)."""
+
+BINARY2025_PROVENANCE = Provenance(
+    source="Materials Project 2025.1 PBE elasticity of binaries (matcalc benchmark data), bundled with stn-plugin",
+    licence="CC BY 4.0 (Materials Project data); matcalc benchmark data (materialsvirtuallab/matcalc): BSD-3-Clause",
+    citation=(
+        "A. Jain et al., APL Mater. 1, 011002 (2013); matcalc, github.com/materialsvirtuallab/matcalc, "
+        "benchmark_data/mp-binary-pbe-elasticity-2025.1.json.gz"
+    ),
+    frame_note="no tensor: K_VRH and G_VRH only (rotation invariant)",
+)
+"""Provenance of the bundled binary-moduli file (each record's ``source`` text is the line's when given)."""
 
 REFERENCE_MODULI_KEYS: dict[str, str] = {
     "K_Voigt": "bulk_voigt",
@@ -118,20 +157,25 @@ def _open_text(path: Path, mode: str) -> IO[str]:
     return open(path, mode, encoding="utf-8")
 
 
-def record_from_json_line(line: Mapping[str, Any], provenance: Provenance | None = None) -> ElasticRecord:
+def record_from_json_line(
+    line: Mapping[str, Any], provenance: Provenance | None = None, source: str | None = None
+) -> ElasticRecord:
     """Build a record from one parsed JSON line (keys as in the module docstring).
 
     Args:
         line: the decoded JSON object.
         provenance: used when the line has no ``provenance`` object.
+        source: the record's ``source`` when the line has no ``source`` key (None: ``records.USER_SOURCE``).
     """
     material_id = str(line.get("material_id", "<missing material_id>"))
     structure = Structure.from_dict(line["structure"])
+    source = line.get("source", source)
     if "provenance" in line:
-        return _build_record(material_id, line, structure, line, Provenance.model_validate(line["provenance"]), False)
+        provenance = Provenance.model_validate(line["provenance"])
+        return _build_record(material_id, line, structure, line, provenance, False, source)
     if provenance is None:
         raise ValueError(f"material {material_id!r}: no provenance in the line; pass provenance=Provenance(...).")
-    return _build_record(material_id, line, structure, line, provenance, True)
+    return _build_record(material_id, line, structure, line, provenance, True, source)
 
 
 def _build_record(
@@ -141,8 +185,9 @@ def _build_record(
     tensors: Mapping[str, Any],
     provenance: Provenance,
     note_frame: bool,
+    source: str | None = None,
 ) -> ElasticRecord:
-    """A record from the parsed fields of one line or row.
+    """A record from the parsed fields of one line or row (moduli-only when neither tensor is given).
 
     Args:
         material_id: the record's id.
@@ -151,16 +196,28 @@ def _build_record(
         tensors: ``elastic_tensor_original`` and/or ``elastic_tensor`` (6x6, GPa).
         provenance: where the record comes from.
         note_frame: add the note of which tensor field gave the structure-frame tensor to ``provenance``.
+        source: the record's ``source`` (None: the record's default).
     """
+    common: dict[str, Any] = {
+        "material_id": material_id,
+        "formula": row.get("formula") or structure.composition.reduced_formula,
+        "structure": structure,
+        "reference_moduli": _reference_moduli(row),
+        **({} if source is None else {"source": source}),
+    }
+    if all(tensors.get(key) in (None, "") for key in ("elastic_tensor", "elastic_tensor_original")):
+        if row.get("k_vrh") is None and row.get("g_vrh") is None:
+            raise ValueError(
+                f"material {material_id!r}: neither elastic_tensor_original nor elastic_tensor is given, and no "
+                "k_vrh / g_vrh for a moduli-only record"
+            )
+        return ElasticRecord(**common, provenance=provenance, k_vrh=row.get("k_vrh"), g_vrh=row.get("g_vrh"))
     tensor, frame_note = _structure_frame_tensor(tensors, structure)
     return ElasticRecord(
-        material_id=material_id,
-        formula=row.get("formula") or structure.composition.reduced_formula,
-        structure=structure,
+        **common,
         elastic_tensor=tensor,
         elastic_tensor_ieee=tensors.get("elastic_tensor"),
         provenance=provenance.model_copy(update={"frame_note": frame_note}) if note_frame else provenance,
-        reference_moduli=_reference_moduli(row),
     )
 
 
@@ -171,8 +228,12 @@ def record_to_json_line(record: ElasticRecord) -> dict[str, Any]:
         "formula": record.formula,
         "nsites": len(record.structure),
         "structure": record.structure.as_dict(),
-        "elastic_tensor_original": record.elastic_tensor.tolist(),
+        "source": record.source,
     }
+    if record.elastic_tensor is not None:
+        line["elastic_tensor_original"] = record.elastic_tensor.tolist()
+    else:
+        line.update(k_vrh=record.k_vrh, g_vrh=record.g_vrh)
     if record.elastic_tensor_ieee is not None:
         line["elastic_tensor"] = record.elastic_tensor_ieee.tolist()
     if record.reference_moduli is not None:
@@ -192,12 +253,13 @@ def _rejected(index: int, material_id: str, where: str, exc: Exception) -> Rejec
     )
 
 
-def read_jsonl(path: str | Path, provenance: Provenance | None = None) -> LoadedRecords:
+def read_jsonl(path: str | Path, provenance: Provenance | None = None, source: str | None = None) -> LoadedRecords:
     """Read a JSON-lines dataset (``.jsonl`` or ``.jsonl.gz``), collecting the lines that are not valid records.
 
     Args:
         path: the file.
         provenance: provenance of lines that carry none (files written by :func:`write_jsonl` carry it).
+        source: ``source`` of lines that carry none (None: ``records.USER_SOURCE``).
 
     Returns:
         the records in file order and the rejected lines (index = n-th non-empty line, 0-based).
@@ -211,19 +273,21 @@ def read_jsonl(path: str | Path, provenance: Provenance | None = None) -> Loaded
             try:
                 line = json.loads(text)
                 material_id = str(line.get("material_id", material_id)) if isinstance(line, dict) else material_id
-                records.append(record_from_json_line(line, provenance))
+                records.append(record_from_json_line(line, provenance, source))
             except _BUILD_ERRORS as exc:
                 rejected.append(_rejected(index, material_id, f"{path}, line {number}", exc))
     return LoadedRecords(records, rejected)
 
 
-def load_jsonl(path: str | Path, provenance: Provenance | None = None) -> list[ElasticRecord]:
+def load_jsonl(
+    path: str | Path, provenance: Provenance | None = None, source: str | None = None
+) -> list[ElasticRecord]:
     """Read a JSON-lines dataset in which every line must be a valid record (see :func:`read_jsonl`).
 
     Raises:
         DatasetFormatError: some lines are invalid (the message lists each with its line, material and fix).
     """
-    return read_jsonl(path, provenance).strict(path)
+    return read_jsonl(path, provenance, source).strict(path)
 
 
 def write_jsonl(records: Iterable[ElasticRecord], path: str | Path) -> Path:
@@ -244,7 +308,7 @@ def load_bundled_dataset() -> list[ElasticRecord]:
     """
     resource = files("stn_plugin.data") / "files" / BUNDLED_DATASET
     with as_file(resource) as path:
-        return load_jsonl(path, provenance=DEJONG2015_PROVENANCE)
+        return load_jsonl(path, provenance=DEJONG2015_PROVENANCE, source=DEJONG2015)
 
 
 def _parse_structure(text: str) -> Structure:
@@ -307,3 +371,122 @@ def _record_from_csv_row(row: Mapping[str, str], material_id: str, provenance: P
     structure = _parse_structure(row.get("structure") or row.get("cif") or "")
     tensors = {key: json.loads(row[key]) for key in ("elastic_tensor", "elastic_tensor_original") if row.get(key)}
     return _build_record(material_id, row, structure, tensors, provenance, True)
+
+
+# --- the two newer bundled sources (Materials Project 2023.11 tensors, 2025.1 binary moduli) ---
+
+
+def elatbot_record(line: Mapping[str, Any]) -> ElasticRecord:
+    """A record from one line of the ElaTBot file (source ``mp2023_elatbot``).
+
+    Keys read: ``material_id``, ``formula``, ``structure`` (``Structure.as_dict()``), ``elastic_tensor`` (6x6,
+    GPa, in the Cartesian frame of ``structure``), ``frame_status`` (``verified`` / ``convention``, kept in the
+    frame note) and ``source`` (the line's provenance text). Others (``crystal_system``, ``spacegroup``,
+    ``frame_sym_err``, ``min_eig``, ...) are ignored.
+    """
+    material_id = str(line.get("material_id", "<missing material_id>"))
+    structure = Structure.from_dict(line["structure"])
+    if line.get("elastic_tensor") is None:
+        raise RecordError(FilterReason.MALFORMED, f"material {material_id!r}: elastic_tensor is missing.")
+    note = f"{ELATBOT2023_PROVENANCE.frame_note}; frame_status {line.get('frame_status', 'not given')}"
+    provenance = ELATBOT2023_PROVENANCE.model_copy(
+        update={"frame_note": note, **({"source": str(line["source"])} if line.get("source") else {})}
+    )
+    return ElasticRecord(
+        material_id=material_id,
+        formula=line.get("formula") or structure.composition.reduced_formula,
+        structure=structure,
+        elastic_tensor=line["elastic_tensor"],
+        provenance=provenance,
+        source=MP2023_ELATBOT,
+    )
+
+
+def binary_moduli_record(line: Mapping[str, Any]) -> ElasticRecord:
+    """A moduli-only record from one line of the binary-moduli file (source ``mp2025_binary``).
+
+    Keys read: ``material_id``, ``formula``, ``structure`` (``Structure.as_dict()``), ``K_VRH`` and ``G_VRH``
+    (GPa, both required, finite) and ``source`` (the line's provenance text).
+    """
+    material_id = str(line.get("material_id", "<missing material_id>"))
+    structure = Structure.from_dict(line["structure"])
+    missing = [key for key in ("K_VRH", "G_VRH") if line.get(key) is None]
+    if missing:
+        message = f"material {material_id!r}: {' and '.join(missing)} missing; both moduli (GPa) are required."
+        raise RecordError(FilterReason.MALFORMED, message)
+    provenance = BINARY2025_PROVENANCE
+    if line.get("source"):
+        provenance = provenance.model_copy(update={"source": str(line["source"])})
+    return ElasticRecord(
+        material_id=material_id,
+        formula=line.get("formula") or structure.composition.reduced_formula,
+        structure=structure,
+        provenance=provenance,
+        source=MP2025_BINARY,
+        k_vrh=line["K_VRH"],
+        g_vrh=line["G_VRH"],
+    )
+
+
+def _read_lines(path: str | Path, build: Callable[[Mapping[str, Any]], ElasticRecord]) -> LoadedRecords:
+    """Every non-empty line of a JSON-lines file through ``build``; the lines that fail become rejected entries."""
+    path = Path(path)
+    records, rejected = [], []
+    with _open_text(path, "r") as stream:
+        lines = ((number, text) for number, text in enumerate(stream, start=1) if text.strip())
+        for index, (number, text) in enumerate(lines):
+            material_id = f"<line {number}>"
+            try:
+                line = json.loads(text)
+                if not isinstance(line, dict):
+                    raise RecordError(FilterReason.MALFORMED, f"not a JSON object but {type(line).__name__}")
+                material_id = str(line.get("material_id", material_id))
+                records.append(build(line))
+            except _BUILD_ERRORS as exc:
+                rejected.append(_rejected(index, material_id, f"{path}, line {number}", exc))
+    return LoadedRecords(records, rejected)
+
+
+def read_elatbot_jsonl(path: str | Path) -> LoadedRecords:
+    """Read an ElaTBot-style tensor file (:func:`elatbot_record`), collecting the invalid lines."""
+    return _read_lines(path, elatbot_record)
+
+
+def read_binary_moduli_jsonl(path: str | Path) -> LoadedRecords:
+    """Read a binary-moduli file (:func:`binary_moduli_record`), collecting the invalid lines."""
+    return _read_lines(path, binary_moduli_record)
+
+
+BUNDLED_FILES: dict[str, str] = {
+    DEJONG2015: BUNDLED_DATASET,
+    MP2023_ELATBOT: BUNDLED_ELATBOT,
+    MP2025_BINARY: BUNDLED_BINARY_MODULI,
+}
+"""File in ``stn_plugin/data/files/`` of each bundled source (``records.SOURCES``)."""
+
+
+def _read_dejong(path: Path) -> LoadedRecords:
+    return read_jsonl(path, provenance=DEJONG2015_PROVENANCE, source=DEJONG2015)
+
+
+_BUNDLED_READERS: dict[str, Callable[[Path], LoadedRecords]] = {
+    DEJONG2015: _read_dejong,
+    MP2023_ELATBOT: read_elatbot_jsonl,
+    MP2025_BINARY: read_binary_moduli_jsonl,
+}
+
+
+def read_bundled(source: str) -> LoadedRecords:
+    """The records of one bundled source and its invalid lines, unfiltered (works from an installed wheel).
+
+    Args:
+        source: 'dejong2015' (1004 tensors), 'mp2023_elatbot' (399 tensors) or 'mp2025_binary' (2000 moduli-only
+            records, one of which, mp-22880, is rejected: its formula FeB2 does not match its FeBr2 structure).
+
+    Raises:
+        ValueError: an unknown source name.
+    """
+    if source not in BUNDLED_FILES:
+        raise ValueError(f"unknown bundled source {source!r}; choose from {list(BUNDLED_FILES)}.")
+    with as_file(files("stn_plugin.data") / "files" / BUNDLED_FILES[source]) as path:
+        return _BUNDLED_READERS[source](path)

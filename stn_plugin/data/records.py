@@ -16,7 +16,12 @@ check raises a :class:`RecordError` carrying its :class:`FilterReason` (pydantic
 * ``tensor_asymmetric``: max |C - C^T| > ``SYMMETRY_RTOL`` * max |C| + ``SYMMETRY_ATOL`` (GPa); a smaller
   asymmetry is numerical noise and the stored tensor is the symmetric part (C + C^T) / 2;
 * ``disordered_structure``: the structure is disordered (partial occupancy) or has no sites;
-* ``formula_mismatch``: the structure's reduced formula differs from ``formula``.
+* ``formula_mismatch``: the structure's reduced formula differs from ``formula``;
+* ``moduli_not_finite``: a moduli-only record (no tensor) gives a NaN or infinite ``k_vrh`` / ``g_vrh``.
+
+A record either has a tensor (``k_vrh`` and ``g_vrh`` are then computed from it) or is *moduli-only*:
+``elastic_tensor`` None, ``k_vrh`` and ``g_vrh`` given (GPa, Voigt-Reuss-Hill averages of the source's
+tensor). ``source`` names the dataset a record comes from (``SOURCES``), for de-duplication, splits and reports.
 
 The other reasons of :class:`FilterReason` are checks on whole records and datasets
 (:mod:`stn_plugin.data.filters`).
@@ -24,6 +29,7 @@ The other reasons of :class:`FilterReason` are checks on whole records and datas
 
 from __future__ import annotations
 
+import math
 from enum import Enum
 from functools import cached_property
 from typing import Any, Literal
@@ -44,6 +50,7 @@ from pydantic import (
 from pymatgen.core import Composition, Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
+from stn_plugin.physics.moduli import elastic_moduli
 from stn_plugin.physics.sed import elastic_to_sed
 from stn_plugin.physics.voigt import DEFAULT_STRAIN
 
@@ -73,9 +80,29 @@ SYMMETRY_ATOL: float = 1e-6
 PA_SUSPECT_GPA: float = 1e5
 """A stiffness entry above this many GPa (100 TPa, ~100x diamond) is taken to be in Pa."""
 
+DEJONG2015: str = "dejong2015"
+"""``source`` of the bundled de Jong et al. (2015) tensors."""
+
+MP2023_ELATBOT: str = "mp2023_elatbot"
+"""``source`` of the Materials Project 2023.11 tensors of ElaTBot's validation split."""
+
+MP2025_BINARY: str = "mp2025_binary"
+"""``source`` of the Materials Project 2025.1 binary K_VRH / G_VRH (matcalc benchmark data, no tensors)."""
+
+SOURCES: tuple[str, ...] = (DEJONG2015, MP2023_ELATBOT, MP2025_BINARY)
+"""The bundled sources, in order of preference when two records are the same material."""
+
+USER_SOURCE: str = "user"
+"""``source`` of a record that names none (records built in code, files of other origin)."""
+
+MODULI_TOLERANCE_GPA: float = 1e-6
+"""Largest accepted difference (GPa, plus the same relative to the value) between a ``k_vrh`` / ``g_vrh`` given
+for a tensor record and the one computed from its tensor (they agree exactly when a record is read back)."""
+
 
 class FilterReason(str, Enum):
-    """Why a record is invalid or removed from a dataset (the first six are found when a record is built)."""
+    """Why a record is invalid or removed from a dataset (the first six and ``moduli_not_finite`` are found when a
+    record is built, the others by :mod:`stn_plugin.data.filters`)."""
 
     MALFORMED = "malformed"
     TENSOR_NOT_FINITE = "tensor_not_finite"
@@ -88,6 +115,7 @@ class FilterReason(str, Enum):
     BULK_MODULUS_OUT_OF_RANGE = "bulk_modulus_out_of_range"
     SHEAR_MODULUS_OUT_OF_RANGE = "shear_modulus_out_of_range"
     FRAME_MISMATCH = "frame_mismatch"
+    MODULI_NOT_FINITE = "moduli_not_finite"
 
 
 class RecordError(ValueError):
@@ -179,16 +207,22 @@ def _validated_voigt_matrix(value: Any, field: str, material_id: str) -> NDArray
 
 
 class ElasticRecord(BaseModel):
-    """One material: structure, stiffness in the structure's Cartesian frame, provenance.
+    """One material: structure, stiffness in the structure's Cartesian frame (or only K and G), provenance.
 
     Attributes:
         material_id: unique identifier, e.g. 'mp-149'.
         formula: chemical formula; its reduced form must match the structure's composition.
         structure: ordered pymatgen ``Structure`` (Angstrom); defines the Cartesian frame of ``elastic_tensor``.
-        elastic_tensor: C, shape (6, 6), GPa, Voigt order, in the frame of ``structure``, symmetric.
+        elastic_tensor: C, shape (6, 6), GPa, Voigt order, in the frame of ``structure``, symmetric; None for a
+            moduli-only record.
         elastic_tensor_ieee: the same tensor in the IEEE-176 frame as published, shape (6, 6), GPa, or None.
         provenance: source, licence, citation and a note on the frame.
         reference_moduli: moduli published by the source, or None.
+        source: short name of the dataset (``SOURCES``: 'dejong2015', 'mp2023_elatbot', 'mp2025_binary'; 'user'
+            when not given).
+        k_vrh, g_vrh: Voigt-Reuss-Hill bulk and shear moduli, GPa. For a tensor record they are computed from
+            ``elastic_tensor`` (:func:`~stn_plugin.physics.moduli.elastic_moduli`; NaN when C is singular) and a
+            given value must agree with them; a moduli-only record must give both, finite.
 
     Build from JSON-like data with ``ElasticRecord.model_validate``; ``structure`` may then be a
     ``Structure.as_dict()`` dictionary. ``model_dump(mode="json")`` gives such data back.
@@ -199,10 +233,13 @@ class ElasticRecord(BaseModel):
     material_id: str = Field(min_length=1)
     formula: str = Field(min_length=1)
     structure: Structure
-    elastic_tensor: NDArray[np.float64]
+    elastic_tensor: NDArray[np.float64] | None = None
     elastic_tensor_ieee: NDArray[np.float64] | None = None
     provenance: Provenance
     reference_moduli: ReferenceModuli | None = None
+    source: str = Field(default=USER_SOURCE, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    k_vrh: float | None = None
+    g_vrh: float | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -245,8 +282,6 @@ class ElasticRecord(BaseModel):
     @classmethod
     def _check_voigt(cls, value: Any, info: ValidationInfo) -> NDArray[np.float64] | None:
         if value is None:
-            if info.field_name == "elastic_tensor":
-                raise ValueError(f"material {info.data.get('material_id', '<unknown>')!r}: elastic_tensor is missing.")
             return None
         return _validated_voigt_matrix(value, str(info.field_name), info.data.get("material_id", "<unknown>"))
 
@@ -267,6 +302,48 @@ class ElasticRecord(BaseModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _vrh_moduli(self) -> ElasticRecord:
+        """K_VRH and G_VRH: computed from the tensor, or checked for a moduli-only record."""
+        where = f"material {self.material_id!r}"
+        if self.elastic_tensor is None:
+            missing = [name for name in ("k_vrh", "g_vrh") if getattr(self, name) is None]
+            if missing:
+                raise RecordError(
+                    FilterReason.MALFORMED,
+                    f"{where}: no elastic_tensor and no {' and '.join(missing)}; give the 6x6 stiffness (GPa) or, "
+                    "for a moduli-only record, both k_vrh and g_vrh (GPa).",
+                )
+            bad = [
+                f"{name} = {getattr(self, name)}"
+                for name in ("k_vrh", "g_vrh")
+                if not math.isfinite(getattr(self, name))
+            ]
+            if bad:
+                raise RecordError(
+                    FilterReason.MODULI_NOT_FINITE,
+                    f"{where}: {', '.join(bad)} (moduli-only record); fill the moduli from the source or drop this material.",
+                )
+            if self.elastic_tensor_ieee is not None:
+                raise RecordError(
+                    FilterReason.MALFORMED,
+                    f"{where}: elastic_tensor_ieee is given without elastic_tensor; give the tensor in the frame of "
+                    "the structure as elastic_tensor.",
+                )
+            return self
+        moduli = elastic_moduli(self.elastic_tensor)
+        for name, value in (("k_vrh", moduli.bulk_vrh), ("g_vrh", moduli.shear_vrh)):
+            given = getattr(self, name)
+            same = given is None or (math.isnan(given) and math.isnan(value))
+            if not same and not abs(given - value) <= MODULI_TOLERANCE_GPA * (1.0 + abs(value)):
+                raise RecordError(
+                    FilterReason.MALFORMED,
+                    f"{where}: {name} = {given} GPa is given but the tensor gives {value:.6g} GPa; leave {name} out "
+                    "(it is computed from the tensor) or put published values in reference_moduli.",
+                )
+            object.__setattr__(self, name, value)  # a derived field of the frozen record, set once while validating
+        return self
+
     @field_serializer("structure")
     def _structure_to_dict(self, structure: Structure) -> dict[str, Any]:
         return structure.as_dict()
@@ -282,6 +359,11 @@ class ElasticRecord(BaseModel):
         return SpacegroupAnalyzer(self.structure, symprec=CRYSTAL_SYSTEM_SYMPREC).get_crystal_system()
 
     @property
+    def has_tensor(self) -> bool:
+        """True when the record has an elastic tensor, False for a moduli-only record (K_VRH, G_VRH only)."""
+        return self.elastic_tensor is not None
+
+    @property
     def volume_per_atom(self) -> float:
         """Cell volume divided by the number of sites, Angstrom^3/atom."""
         return float(self.structure.volume / len(self.structure))
@@ -294,5 +376,13 @@ class ElasticRecord(BaseModel):
 
         Returns:
             U, shape (6, 6), meV/atom, in the frame of ``structure``.
+
+        Raises:
+            ValueError: the record is moduli-only (``has_tensor`` False).
         """
+        if self.elastic_tensor is None:
+            raise ValueError(
+                f"material {self.material_id!r} ({self.source}) is moduli-only: it has no elastic tensor, hence no "
+                "strain energy densities; use k_vrh / g_vrh, or select records with has_tensor."
+            )
         return elastic_to_sed(self.elastic_tensor, self.volume_per_atom, magnitude)

@@ -5,6 +5,11 @@ Each crystal system is split on its own: its ids are sorted, shuffled with a gen
 ``round(n * fraction)`` members for validation and test, the rest going to training. A system with at
 least 3 members gets at least one member in every part whose fraction is positive; smaller systems go
 to training whole. The result depends only on the (id, system) pairs, the fractions and the seed.
+
+:func:`combined_split` splits data of several sources: every source on its own, exactly as
+:func:`stratified_split` splits that source alone (same seeding), so the strata are (source, crystal system).
+The de Jong et al. (2015) records of a combined dataset therefore land in the same parts as in the split of
+the de Jong data alone, and models trained on either can be compared on the same test materials.
 """
 
 from __future__ import annotations
@@ -15,9 +20,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from stn_plugin.data.records import CRYSTAL_SYSTEMS, ElasticRecord
+from stn_plugin.data.records import CRYSTAL_SYSTEMS, SOURCES, ElasticRecord
 
 PARTS: tuple[str, str, str] = ("train", "val", "test")
 """Names of the three parts, in the order of the fractions."""
@@ -33,7 +38,9 @@ class DataSplit(BaseModel):
         seed: random seed.
         fractions: (train, val, test) fractions.
         train, val, test: sorted material ids of each part.
-        counts: crystal system -> part -> number of materials.
+        counts: crystal system -> part -> number of materials (all sources together).
+        counts_by_source: source -> crystal system -> part -> number of materials (:func:`combined_split`;
+            empty for :func:`stratified_split`).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -44,6 +51,7 @@ class DataSplit(BaseModel):
     val: tuple[str, ...]
     test: tuple[str, ...]
     counts: dict[str, dict[str, int]]
+    counts_by_source: dict[str, dict[str, dict[str, int]]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _parts_disjoint(self) -> DataSplit:
@@ -60,7 +68,8 @@ class DataSplit(BaseModel):
         return getattr(self, name)
 
     def save(self, path: str | Path) -> Path:
-        """Write the split as JSON (keys: seed, fractions, train, val, test, counts); returns the path."""
+        """Write the split as JSON (keys: seed, fractions, train, val, test, counts, counts_by_source); returns
+        the path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.model_dump(mode="json"), indent=1) + "\n", encoding="utf-8")
@@ -127,6 +136,21 @@ def stratified_split(
                     "(stn_plugin.data.filters.filter_records)."
                 )
             systems[record.material_id] = record.crystal_system
+    parts, counts = _split_by_system(systems, fractions, seed)
+    return DataSplit(
+        seed=seed,
+        fractions=fractions,
+        train=tuple(sorted(parts["train"])),
+        val=tuple(sorted(parts["val"])),
+        test=tuple(sorted(parts["test"])),
+        counts=counts,
+    )
+
+
+def _split_by_system(
+    systems: Mapping[str, str], fractions: tuple[float, float, float], seed: int
+) -> tuple[dict[str, list[str]], dict[str, dict[str, int]]]:
+    """Part -> ids and crystal system -> part -> count of one stratified split (see the module docstring)."""
     by_system: dict[str, list[str]] = {}
     for material_id, system in systems.items():
         by_system.setdefault(system, []).append(material_id)
@@ -142,11 +166,64 @@ def stratified_split(
         for name, chunk in zip(PARTS, chunks, strict=True):
             parts[name].extend(chunk)
         counts[system] = {name: len(chunk) for name, chunk in zip(PARTS, chunks, strict=True)}
+    return parts, counts
+
+
+def combined_split(
+    records: Mapping[str, tuple[str, str]] | Iterable[ElasticRecord],
+    fractions: tuple[float, float, float] = DEFAULT_FRACTIONS,
+    seed: int = 0,
+) -> DataSplit:
+    """Split a dataset of several sources, stratified by source and crystal system (module docstring).
+
+    Each source's ids land in the parts :func:`stratified_split` gives that source alone with the same
+    fractions and seed (in particular the de Jong 2015 records: as in the split of the de Jong data alone).
+
+    Args:
+        records: records (their ``source`` and ``crystal_system`` are used), or id -> (source, crystal system).
+        fractions: (train, val, test), non-negative, summing to 1.
+        seed: random seed.
+
+    Returns:
+        the split, with ``counts`` summed over the sources and ``counts_by_source``.
+
+    Raises:
+        ValueError: bad fractions, or an id appears twice (de-duplicate first).
+    """
+    _check_fractions(fractions)
+    strata: dict[str, tuple[str, str]] = {}
+    if isinstance(records, Mapping):
+        strata = dict(records)
+    else:
+        for record in records:
+            if record.material_id in strata:
+                raise ValueError(
+                    f"material id {record.material_id!r} appears twice; remove duplicates first "
+                    "(stn_plugin.data.filters.filter_records, stn_plugin.data.dedup.deduplicate)."
+                )
+            strata[record.material_id] = (record.source, record.crystal_system)
+    by_source: dict[str, dict[str, str]] = {}
+    for material_id, (source, system) in strata.items():
+        by_source.setdefault(source, {})[material_id] = system
+    rank = {name: k for k, name in enumerate(SOURCES)}
+    parts: dict[str, list[str]] = {name: [] for name in PARTS}
+    counts: dict[str, dict[str, int]] = {}
+    counts_by_source: dict[str, dict[str, dict[str, int]]] = {}
+    for source in sorted(by_source, key=lambda s: (rank.get(s, len(rank)), s)):
+        source_parts, counts_by_source[source] = _split_by_system(by_source[source], fractions, seed)
+        for name in PARTS:
+            parts[name].extend(source_parts[name])
+        for system, system_counts in counts_by_source[source].items():
+            total = counts.setdefault(system, dict.fromkeys(PARTS, 0))
+            for name, n in system_counts.items():
+                total[name] += n
+    order = {name: k for k, name in enumerate(CRYSTAL_SYSTEMS)}
     return DataSplit(
         seed=seed,
         fractions=fractions,
         train=tuple(sorted(parts["train"])),
         val=tuple(sorted(parts["val"])),
         test=tuple(sorted(parts["test"])),
-        counts=counts,
+        counts={s: counts[s] for s in sorted(counts, key=lambda s: (order.get(s, len(order)), s))},
+        counts_by_source=counts_by_source,
     )

@@ -41,7 +41,8 @@ from torch.utils.data import Dataset, Sampler
 from torch_geometric.data import Batch, Data
 from torch_geometric.loader import DataLoader
 
-from stn_plugin.data import DataSplit, ElasticRecord, filter_records, load_bundled_dataset, stratified_split
+from stn_plugin.data import SOURCES, DataSplit, ElasticRecord, combined_split, deduplicate, filter_records
+from stn_plugin.data.dedup import DeduplicationReport
 from stn_plugin.data.filters import (
     FRAME_MISMATCH_TOLERANCE,
     OnInvalid,
@@ -49,8 +50,8 @@ from stn_plugin.data.filters import (
     ValidationReport,
     default_on_invalid,
 )
-from stn_plugin.data.loaders import read_jsonl
-from stn_plugin.data.splits import DEFAULT_FRACTIONS
+from stn_plugin.data.loaders import read_bundled, read_jsonl
+from stn_plugin.data.splits import DEFAULT_FRACTIONS, PARTS
 from stn_plugin.graph import AtomScalarStandardizer, MaterialCache, StrainedGraphConverter
 from stn_plugin.models.config import EncoderConfig, TrainingConfig
 from stn_plugin.physics.frames import rotate_elastic_tensor
@@ -66,34 +67,76 @@ _SHUFFLE, _DRAW = 0, 1
 
 
 def load_records(
-    data: str | Path | Sequence[ElasticRecord] | None,
+    data: str | Path | Sequence[ElasticRecord] | None, sources: Sequence[str] | None = None
 ) -> tuple[list[ElasticRecord], list[RejectedRecord]]:
     """Records from a JSON-lines file (``.jsonl`` / ``.jsonl.gz``), a list of records, or None (bundled data),
-    and the lines of the file that are not valid records (:func:`~stn_plugin.data.loaders.read_jsonl`)."""
-    if data is None:
-        return load_bundled_dataset(), []
-    if isinstance(data, (str, Path)):
-        return read_jsonl(data)
-    return list(data), []
+    and the lines that are not valid records (:func:`~stn_plugin.data.loaders.read_jsonl`).
+
+    Args:
+        data: the dataset; None = the bundled sources ``sources``, read one after another.
+        sources: bundled sources to read when ``data`` is None (default: all, ``stn_plugin.data.SOURCES``;
+            ``["dejong2015"]`` is the data of the original model). Only for the bundled data.
+
+    Returns:
+        the records, and the invalid lines with their positions in the concatenated input (records and invalid
+        lines of each source in file order, the sources in the order given).
+
+    Raises:
+        ValueError: ``sources`` given with ``data``, or an unknown or empty list of sources.
+    """
+    if data is not None:
+        if sources is not None:
+            raise ValueError("sources= selects bundled data; it cannot be combined with data=.")
+        if isinstance(data, (str, Path)):
+            return read_jsonl(data)
+        return list(data), []
+    names = list(dict.fromkeys(SOURCES if sources is None else sources))
+    if not names:
+        raise ValueError(f"sources is empty; name at least one of {list(SOURCES)}.")
+    records: list[ElasticRecord] = []
+    rejected: list[RejectedRecord] = []
+    for name in names:
+        loaded = read_bundled(name)
+        offset = len(records) + len(rejected)
+        rejected += [r.model_copy(update={"index": r.index + offset}) for r in loaded.rejected]
+        records += loaded.records
+    return records, rejected
 
 
 @dataclass(frozen=True)
 class PreparedData:
-    """Filtered records and their split.
+    """Filtered, de-duplicated records and their split.
 
     Attributes:
-        records: the records that passed :func:`~stn_plugin.data.filter_records`, by material id.
-        split: the seeded split of those records, stratified by crystal system.
+        records: the records that passed :func:`~stn_plugin.data.filter_records` and
+            :func:`~stn_plugin.data.deduplicate`, by material id (tensor and moduli-only records).
+        split: the seeded split of those records, stratified by source and crystal system
+            (:func:`~stn_plugin.data.combined_split`).
         report: the validation report (what was removed and why, invalid lines of the file included).
+        deduplication: which records were left out as duplicates across sources, which were kept and why.
+        part_of: material id -> split part ('train', 'val', 'test').
+        source_of: material id -> source of the record ('dejong2015', 'mp2023_elatbot', 'mp2025_binary', ...).
+        loaded_by_source: source -> records read (before the checks; invalid lines are not counted).
     """
 
     records: dict[str, ElasticRecord]
     split: DataSplit
     report: ValidationReport
+    deduplication: DeduplicationReport
+    part_of: dict[str, str]
+    source_of: dict[str, str]
+    loaded_by_source: dict[str, int]
 
     def part(self, name: str) -> list[ElasticRecord]:
         """Records of split part ``name`` ('train', 'val', 'test'), sorted by id."""
         return [self.records[i] for i in self.split.part(name)]
+
+    def counts_by_source(self) -> dict[str, dict[str, int]]:
+        """Source -> part -> number of records (the parts of the split)."""
+        counts = {source: dict.fromkeys(PARTS, 0) for source in dict.fromkeys(self.source_of.values())}
+        for material_id, part in self.part_of.items():
+            counts[self.source_of[material_id]][part] += 1
+        return counts
 
 
 def prepare_data(
@@ -101,25 +144,48 @@ def prepare_data(
     split_seed: int = 0,
     fractions: tuple[float, float, float] = DEFAULT_FRACTIONS,
     on_invalid: OnInvalid | None = None,
+    sources: Sequence[str] | None = None,
 ) -> PreparedData:
-    """Load, validate and split a dataset (the split does not depend on the model or the training seed).
+    """Load, validate, de-duplicate and split a dataset (the split does not depend on the model or the
+    training seed).
+
+    The checks run on every source (a repeated id counts as ``duplicate_id`` only within one source), then
+    :func:`~stn_plugin.data.deduplicate` keeps one record per material across sources (a tensor over a
+    moduli-only record, de Jong 2015 over another tensor), then :func:`~stn_plugin.data.combined_split`
+    splits each source on its own: the de Jong 2015 records land in the parts of the de Jong-only split
+    (``sources=["dejong2015"]``, the data of the original model) with the same seed.
 
     Args:
-        data: JSON-lines path, records, or None for the bundled de Jong et al. (2015) data.
-        split_seed: seed of :func:`~stn_plugin.data.stratified_split`.
+        data: JSON-lines path, records, or None for the bundled data (``sources``).
+        split_seed: seed of the split.
         fractions: (train, val, test) fractions.
         on_invalid: ``"drop"`` leaves invalid records out (reported in ``report`` and logged), ``"raise"``
             raises :class:`~stn_plugin.data.filters.InvalidRecordsError`; None = :func:`default_on_invalid`.
+        sources: bundled sources when ``data`` is None (default: all three, ``stn_plugin.data.SOURCES``).
 
     Raises:
         InvalidRecordsError: with ``on_invalid="raise"``, when any record is invalid (``.report`` holds the
             report).
+        ValueError: ``sources`` together with ``data``, or an unknown source.
     """
-    records, rejected = load_records(data)
+    records, rejected = load_records(data, sources)
     choice = on_invalid or default_on_invalid(data)
     kept, report = filter_records(records, on_invalid=choice, rejected_on_load=rejected)
-    split = stratified_split(kept, fractions=fractions, seed=split_seed)
-    return PreparedData({r.material_id: r for r in kept}, split, report)
+    unique, deduplication = deduplicate(kept)
+    split = combined_split(unique, fractions=fractions, seed=split_seed)
+    part_of = {material_id: name for name in PARTS for material_id in split.part(name)}
+    loaded_by_source: dict[str, int] = {}
+    for record in records:
+        loaded_by_source[record.source] = loaded_by_source.get(record.source, 0) + 1
+    return PreparedData(
+        records={r.material_id: r for r in unique},
+        split=split,
+        report=report,
+        deduplication=deduplication,
+        part_of=part_of,
+        source_of={r.material_id: r.source for r in unique},
+        loaded_by_source=loaded_by_source,
+    )
 
 
 @dataclass(frozen=True)
