@@ -143,9 +143,11 @@ class EvaluationData:
     ) -> EvaluationData:
         """Truth of ``records`` against their model predictions (same order).
 
-        U_true follows from each record's C with the prediction's strain magnitude; the true DCV is
-        ``analyze_symmetry(structure).dcv``. DCV probabilities are included when every prediction has them.
+        U_true follows from each record's C with the prediction's strain magnitude; the true DCV is that of the
+        canonical cell (``analyze_symmetry(canonicalize(structure).structure).dcv``), the frame of the predicted
+        DCV. DCV probabilities are included when every prediction has them.
         """
+        from stn_plugin.graph.standardize import canonicalize
         from stn_plugin.physics.symmetry import analyze_symmetry
 
         with_dcv = all(p.dcv is not None for p in predictions)
@@ -157,7 +159,9 @@ class EvaluationData:
             crystal_systems=[r.crystal_system for r in records],
             elements=[r.formula for r in records],
             dcv_prob=np.stack([p.dcv for p in predictions]) if with_dcv else None,
-            dcv_true=np.stack([analyze_symmetry(r.structure).dcv for r in records]) if with_dcv else None,
+            dcv_true=np.stack([analyze_symmetry(canonicalize(r.structure).structure).dcv for r in records])
+            if with_dcv
+            else None,
         )
 
     def subset(self, mask: NDArray[np.bool_]) -> EvaluationData:

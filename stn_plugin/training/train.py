@@ -39,7 +39,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from pydantic import BaseModel, ConfigDict
 from torch_geometric.loader import DataLoader
 
-from stn_plugin.data import ElasticRecord
+from stn_plugin.data import SOURCES, ElasticRecord
 from stn_plugin.data.filters import InvalidRecordsError, OnInvalid, ValidationReport, default_on_invalid
 from stn_plugin.evaluation import DCVAccuracy, EvaluationData, TableIIMetrics, write_report
 from stn_plugin.graph import DEFAULT_CACHE_DIR
@@ -327,7 +327,13 @@ def train(
     if track:
         uri = resolve_tracking_uri(tracking_uri)
         if is_rank_zero:  # other DDP ranks re-run this function; only rank 0 talks to MLflow
-            source = "bundled:dejong2015" if data is None else str(data) if isinstance(data, (str, Path)) else "records"
+            source = (
+                "bundled:" + "+".join(SOURCES)
+                if data is None
+                else str(data)
+                if isinstance(data, (str, Path))
+                else "records"
+            )
             params = {
                 "config": resolved.model_dump(mode="json"),
                 "data": {

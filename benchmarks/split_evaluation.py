@@ -1,0 +1,116 @@
+"""Models side by side on one part of the split: C_ij, B_V, G_V per source, K_VRH / G_VRH, anisotropy, named crystals.
+
+    stn data prepare --output prepared        # once: the combined, seeded split (train/val/test.jsonl)
+    python -m benchmarks.split_evaluation --data prepared/val.jsonl --models stn-mp-2023 stn-mp-2023-v1
+
+Prints one markdown table (rows: metrics, columns: models), the machine, thread count and load average, and
+the C11 / C33 / C44 of the named layered and anisotropic crystals (graphite mp-48, h-BN mp-984, MoS2 mp-2815,
+...) wherever they are in the bundled data (any part; the part is printed next to them). ``--json`` writes all
+metrics. One thread by default (``--threads``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+NAMED: dict[str, str] = {
+    "mp-48": "graphite",
+    "mp-984": "h-BN",
+    "mp-2815": "MoS2",
+    "mp-2653": "w-BN",
+    "mp-546794": "SiO2 (I-42d)",
+    "mp-2133": "ZnO",
+}
+"""Layered and anisotropic crystals of the bundled data reported one by one."""
+
+ROWS: tuple[tuple[str, str], ...] = (
+    ("cij_mae_gpa", "C_ij MAE, all tensor crystals (GPa)"),
+    ("bulk_voigt_mae_gpa", "B_V MAE (GPa)"),
+    ("shear_voigt_mae_gpa", "G_V MAE (GPa)"),
+    ("dejong2015/cij_mae_gpa", "de Jong 2015: C_ij MAE"),
+    ("dejong2015/bulk_voigt_mae_gpa", "de Jong 2015: B_V MAE"),
+    ("dejong2015/shear_voigt_mae_gpa", "de Jong 2015: G_V MAE"),
+    ("mp2023_elatbot/cij_mae_gpa", "MP 2023 (ElaTBot): C_ij MAE"),
+    ("mp2023_elatbot/bulk_voigt_mae_gpa", "MP 2023 (ElaTBot): B_V MAE"),
+    ("mp2023_elatbot/shear_voigt_mae_gpa", "MP 2023 (ElaTBot): G_V MAE"),
+    ("mp2025_binary/bulk_vrh_mae_gpa", "MP 2025 binaries: K_VRH MAE"),
+    ("mp2025_binary/shear_vrh_mae_gpa", "MP 2025 binaries: G_VRH MAE"),
+    ("log_c33_c11_mae", "uniaxial crystals: MAE of log10(C33/C11)"),
+    ("universal_anisotropy_mae", "universal anisotropy index A_U: MAE"),
+    ("universal_anisotropy_median_ae", "A_U: median absolute error"),
+)
+
+
+def _named_rows(models: dict[str, object]) -> list[str]:
+    from stn_plugin.data.loaders import read_bundled
+    from stn_plugin.data.records import SOURCES
+    from stn_plugin.graph.standardize import canonicalize
+    from stn_plugin.physics.frames import rotate_elastic_tensor
+
+    found = {}
+    for source in SOURCES:
+        for record in read_bundled(source).records:
+            if record.material_id in NAMED and record.has_tensor:
+                found.setdefault(record.material_id, record)
+    lines = ["| crystal | model | C11 | C33 | C44 | C33/C11 |", "|---|---|---|---|---|---|"]
+    for material_id, record in found.items():
+        back = canonicalize(record.structure).rotation.T  # unique axis along z
+        true = rotate_elastic_tensor(record.elastic_tensor, back)
+        label = f"{NAMED[material_id]} {material_id}"
+        lines.append(f"| {label} | DFT | {true[0, 0]:.0f} | {true[2, 2]:.0f} | {true[3, 3]:.0f} | {true[2, 2] / true[0, 0]:.2f} |")
+        for name, model in models.items():
+            C = np.asarray(model.predict_structure(record.structure).elastic_tensor.voigt)  # type: ignore[attr-defined]
+            C = rotate_elastic_tensor(C, back)
+            lines.append(f"| {label} | {name} | {C[0, 0]:.0f} | {C[2, 2]:.0f} | {C[3, 3]:.0f} | {C[2, 2] / C[0, 0]:.2f} |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="JSON-lines part of the split (stn data prepare)")
+    parser.add_argument("--models", nargs="+", default=["stn-mp-2023"], help="registry names or model folders")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--json", type=Path, default=None, help="write every metric of every model here")
+    parser.add_argument("--no-named", action="store_true", help="skip the named crystals")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    import stn_plugin
+    from stn_plugin.data import load_jsonl
+    from stn_plugin.evaluation.records import evaluate_records
+
+    records = load_jsonl(args.data)
+    models = {name: stn_plugin.load(name) for name in args.models}
+    results, seconds = {}, {}
+    for name, model in models.items():
+        start = time.perf_counter()
+        evaluation = evaluate_records(model, records)
+        seconds[name] = time.perf_counter() - start
+        results[name] = evaluation.flat()
+        if evaluation.failures:
+            print(f"{name}: {len(evaluation.failures)} records could not be predicted")
+    print(f"{args.data}: {len(records)} records; {platform.node()}, {os.cpu_count()} cores, {args.threads} thread(s), "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print("\n| metric | " + " | ".join(models) + " |")
+    print("|---|" + "---|" * len(models))
+    for key, label in ROWS:
+        values = [results[name].get(key) for name in models]
+        print(f"| {label} | " + " | ".join("-" if v is None else f"{v:.3f}" for v in values) + " |")
+    print("| time (s) | " + " | ".join(f"{seconds[name]:.0f}" for name in models) + " |")
+    if not args.no_named:
+        print()
+        print("\n".join(_named_rows(models)))
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""Evaluate a model on dataset records: tensor records per source, moduli-only records, anisotropy.
+
+:func:`evaluate_records` predicts every record through the model's frame-exact batched predictor
+(``predict_structures``: any orientation and cell, results in the frame of each record's structure) and
+scores them:
+
+* **tensor records**: Table II (:func:`~stn_plugin.evaluation.metrics.evaluate`) over all of them and per
+  data source (``ElasticRecord.source``);
+* **moduli-only records** (K_VRH, G_VRH only): MAE of K_VRH and G_VRH per source (VRH of the predicted C);
+* **anisotropy** of the tensor records: for uniaxial crystals (tetragonal, trigonal, hexagonal) the MAE of
+  log10(C33/C11) with C in the canonical frame (unique axis along z), and for all the MAE and median absolute
+  error of the universal anisotropy index A_U = 5 G_V/G_R + K_V/K_R - 6 (Ranganathan and Ostoja-Starzewski
+  2008); a model that washes anisotropy out predicts log10(C33/C11) = 0 and A_U = 0.
+
+Keys are stable: ``<source>/cij_mae_gpa``, ``<source>/bulk_vrh_mae_gpa``, ``log_c33_c11_mae``,
+``universal_anisotropy_mae``, ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from stn_plugin.evaluation.data import EvaluationData
+from stn_plugin.evaluation.metrics import EvaluationMetrics, evaluate
+from stn_plugin.graph.standardize import canonicalize
+from stn_plugin.physics.frames import rotate_elastic_tensor
+from stn_plugin.physics.moduli import elastic_moduli
+
+if TYPE_CHECKING:
+    from stn_plugin.data.records import ElasticRecord
+    from stn_plugin.models.base import StnModel
+    from stn_plugin.models.prediction import ElasticPrediction
+
+UNIAXIAL_SYSTEMS: tuple[str, ...] = ("tetragonal", "trigonal", "hexagonal")
+"""Crystal systems with one unique axis (c, along z in the canonical frame)."""
+
+
+@dataclass(frozen=True)
+class RecordPrediction:
+    """One record and its prediction (None with the error message when it could not be predicted)."""
+
+    record: ElasticRecord
+    prediction: ElasticPrediction | None
+    error: str | None = None
+
+
+def predict_records(
+    model: StnModel, records: Sequence[ElasticRecord], symmetrize: bool = True, batch: int = 32, progress: bool = True
+) -> list[RecordPrediction]:
+    """Predict every record's structure, ``batch`` structures per call of ``model.predict_structures``; a batch
+    that fails is retried one structure at a time, so one bad structure costs only its own result."""
+    results: list[RecordPrediction] = []
+    with tqdm(total=len(records), desc="Predicting", disable=not progress) as bar:
+        for start in range(0, len(records), batch):
+            chunk = records[start : start + batch]
+            try:
+                predictions = model.predict_structures([r.structure for r in chunk], symmetrize=symmetrize)
+                results += [RecordPrediction(r, p) for r, p in zip(chunk, predictions, strict=True)]
+            except Exception:  # noqa: BLE001 - find the bad structure(s) one at a time below
+                for record in chunk:
+                    try:
+                        results.append(RecordPrediction(record, model.predict_structure(record.structure, symmetrize)))
+                    except Exception as exc:  # noqa: BLE001 - reported per record
+                        results.append(RecordPrediction(record, None, f"{type(exc).__name__}: {exc}"))
+            bar.update(len(chunk))
+    return results
+
+
+def anisotropy_metrics(records: Sequence[ElasticRecord], predictions: Sequence[ElasticPrediction]) -> dict[str, float]:
+    """``log_c33_c11_mae`` (uniaxial crystals, canonical frame), ``universal_anisotropy_mae`` and ``_median_ae``
+    (all crystals with a finite A_U in truth and prediction) and their counts ``n_uniaxial``, ``n_anisotropy``."""
+    log_errors, au_errors = [], []
+    for record, prediction in zip(records, predictions, strict=True):
+        C_pred = np.asarray(prediction.elastic_tensor.voigt)
+        if record.crystal_system in UNIAXIAL_SYSTEMS:
+            back = canonicalize(record.structure).rotation.T
+            true, pred = (rotate_elastic_tensor(C, back) for C in (record.elastic_tensor, C_pred))
+            if min(true[0, 0], true[2, 2], pred[0, 0], pred[2, 2]) > 0:
+                log_errors.append(abs(np.log10(pred[2, 2] / pred[0, 0]) - np.log10(true[2, 2] / true[0, 0])))
+        au_true = elastic_moduli(record.elastic_tensor).universal_anisotropy
+        au_pred = elastic_moduli(C_pred).universal_anisotropy
+        if np.isfinite(au_true) and np.isfinite(au_pred):
+            au_errors.append(abs(au_pred - au_true))
+    nan = float("nan")
+    return {
+        "log_c33_c11_mae": float(np.mean(log_errors)) if log_errors else nan,
+        "n_uniaxial": float(len(log_errors)),
+        "universal_anisotropy_mae": float(np.mean(au_errors)) if au_errors else nan,
+        "universal_anisotropy_median_ae": float(np.median(au_errors)) if au_errors else nan,
+        "n_anisotropy": float(len(au_errors)),
+    }
+
+
+def moduli_metrics(records: Sequence[ElasticRecord], predictions: Sequence[ElasticPrediction]) -> dict[str, float]:
+    """MAE of K_VRH and G_VRH (GPa) against the records' ``k_vrh`` / ``g_vrh``, and the count ``n_materials``."""
+    pred = np.array([[p.moduli["bulk_vrh"], p.moduli["shear_vrh"]] for p in predictions], dtype=float)
+    true = np.array([[r.k_vrh, r.g_vrh] for r in records], dtype=float)
+    finite = np.all(np.isfinite(pred), axis=1)
+    errors = np.abs(pred[finite] - true[finite])
+    return {
+        "bulk_vrh_mae_gpa": float(errors[:, 0].mean()) if len(errors) else float("nan"),
+        "shear_vrh_mae_gpa": float(errors[:, 1].mean()) if len(errors) else float("nan"),
+        "n_materials": float(len(errors)),
+    }
+
+
+@dataclass
+class RecordsEvaluation:
+    """The scores of :func:`evaluate_records`.
+
+    Attributes:
+        tensor: Table II etc. over all tensor records (None without any).
+        tensor_by_source: the same per source.
+        moduli_by_source: K_VRH / G_VRH MAE per source over every record (tensor records included: VRH of
+            their DFT tensor); keys of :func:`moduli_metrics`.
+        anisotropy: :func:`anisotropy_metrics` over the tensor records.
+        predictions: every record with its prediction or error, input order.
+    """
+
+    tensor: EvaluationMetrics | None
+    tensor_by_source: dict[str, EvaluationMetrics]
+    moduli_by_source: dict[str, dict[str, float]]
+    anisotropy: dict[str, float]
+    predictions: list[RecordPrediction] = field(repr=False)
+
+    @property
+    def failures(self) -> list[RecordPrediction]:
+        return [p for p in self.predictions if p.prediction is None]
+
+    def flat(self) -> dict[str, float]:
+        """Scalar metrics with stable keys: the tensor metrics, ``<source>/<key>`` per source, anisotropy."""
+        out = dict(self.tensor.flat()) if self.tensor is not None else {}
+        for source, metrics in self.tensor_by_source.items():
+            out.update({f"{source}/{key}": value for key, value in metrics.overall.model_dump().items()})
+        for source, metrics in self.moduli_by_source.items():
+            out.update({f"{source}/{key}": value for key, value in metrics.items()})
+        out.update(self.anisotropy)
+        return {key: float(value) for key, value in out.items() if value is not None}
+
+
+def _sources(items: Sequence[RecordPrediction]) -> list[str]:
+    return sorted({item.record.source for item in items})
+
+
+def evaluate_records(
+    model: StnModel, records: Sequence[ElasticRecord], symmetrize: bool = True, progress: bool = True
+) -> RecordsEvaluation:
+    """Predict and score ``records`` (module docstring); records that cannot be predicted are listed in
+    ``failures`` and left out of every metric."""
+    everything = predict_records(model, records, symmetrize, progress=progress)
+    predicted = [p for p in everything if p.prediction is not None]
+    tensors = [p for p in predicted if p.record.has_tensor]
+
+    def table(items: Sequence[RecordPrediction]) -> EvaluationMetrics:
+        return evaluate(EvaluationData.from_predictions([i.record for i in items], [i.prediction for i in items]))
+
+    def of(items: Sequence[RecordPrediction], source: str) -> list[RecordPrediction]:
+        return [i for i in items if i.record.source == source]
+
+    return RecordsEvaluation(
+        tensor=table(tensors) if tensors else None,
+        tensor_by_source={source: table(of(tensors, source)) for source in _sources(tensors)},
+        moduli_by_source={
+            source: moduli_metrics(
+                [i.record for i in of(predicted, source)], [i.prediction for i in of(predicted, source)]
+            )
+            for source in _sources(predicted)
+        },
+        anisotropy=anisotropy_metrics([i.record for i in tensors], [i.prediction for i in tensors]) if tensors else {},
+        predictions=everything,
+    )
