@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from stn_plugin.data import load_jsonl, load_split, stratified_split, write_jsonl
+from stn_plugin.data import combined_split, load_jsonl, load_split, write_jsonl
 from tests.fixtures.factories import cubic_tensor, make_record
 from tests.test_training_helpers import write_small_dataset
 
@@ -31,7 +31,7 @@ def test_prepare_writes_report_filtered_split_and_parts(small_data, tmp_path):
     assert report["n_input"] == report["n_kept"] == 20
     split = load_split(out / "split.json")
     filtered = load_jsonl(out / "filtered.jsonl")
-    assert split == stratified_split(filtered, seed=3)
+    assert split == combined_split(filtered, seed=3)
     for part in ("train", "val", "test"):
         assert tuple(r.material_id for r in load_jsonl(out / f"{part}.jsonl")) == split.part(part)
     assert not [p.name for p in out.iterdir() if p.name.startswith(".tmp-")]
