@@ -14,7 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 T = TypeVar("T")
 
-DATA_HELP = "JSON-lines dataset (.jsonl, .jsonl.gz); default: the bundled de Jong 2015 data"
+DATA_HELP = (
+    "JSON-lines dataset (.jsonl, .jsonl.gz); default: the bundled data (de Jong 2015 and MP 2023 tensors, "
+    "MP 2025 binary moduli)"
+)
 """Help of the --data option of the commands that default to the bundled dataset."""
 
 console = Console()

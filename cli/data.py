@@ -18,7 +18,15 @@ app = typer.Typer(
     rich_markup_mode="markdown",
 )
 
-PREPARED_FILES = ("validation_report.json", "filtered.jsonl", "split.json", "train.jsonl", "val.jsonl", "test.jsonl")
+PREPARED_FILES = (
+    "validation_report.json",
+    "deduplication_report.json",
+    "filtered.jsonl",
+    "split.json",
+    "train.jsonl",
+    "val.jsonl",
+    "test.jsonl",
+)
 """Files written by ``stn data prepare``."""
 
 
@@ -34,6 +42,11 @@ ON_INVALID_HELP = (
     "...): drop them (reported) or stop with the report; default: raise for --data, drop for the bundled data"
 )
 
+SOURCE_HELP = (
+    "bundled source to use (repeat the option): dejong2015, mp2023_elatbot, mp2025_binary; default: all three "
+    "(--source dejong2015: the data of the original model); not with --data"
+)
+
 
 @app.command("prepare")
 def prepare(
@@ -41,60 +54,80 @@ def prepare(
     output: Annotated[Path, typer.Option(help="folder for the prepared files", file_okay=False)] = Path("prepared"),
     seed: Annotated[int, typer.Option(help="seed of the stratified train/val/test split")] = 0,
     on_invalid: Annotated[OnInvalid | None, typer.Option(help=ON_INVALID_HELP, show_default=False)] = None,
+    source: Annotated[list[str] | None, typer.Option("--source", help=SOURCE_HELP, show_default=False)] = None,
 ) -> None:
-    """Validate and filter a dataset, split it 80/10/10 by crystal system, and write the parts.
+    """Validate, filter and de-duplicate a dataset, split it 80/10/10 by source and crystal system, write the parts.
 
     Every line of the file that is not a valid record, and every record that fails a check, is counted by
-    reason in validation_report.json (also written when invalid records stop the command). Writes into the
-    output folder: validation_report.json, filtered.jsonl, split.json (material ids per part) and
-    train.jsonl, val.jsonl, test.jsonl. The split equals the one `stn models train --data FILE
-    --split-seed SEED` makes of the same file.
+    reason in validation_report.json (also written when invalid records stop the command); records of one
+    material in several sources are reduced to one (deduplication_report.json says which was kept and why).
+    Writes into the output folder: validation_report.json, deduplication_report.json, filtered.jsonl (the
+    records split), split.json (material ids per part) and train.jsonl, val.jsonl, test.jsonl (each line
+    with its source). The split equals the one `stn models train --data FILE --split-seed SEED` makes of the
+    same file; the de Jong 2015 records land in the parts of `--source dejong2015`.
 
     Examples:
 
         stn data prepare --output prepared
 
+        stn data prepare --source dejong2015 --output prepared-dejong
+
         stn data prepare --data mp_elasticity.jsonl --output prepared-mp --seed 1 --on-invalid drop
     """
-    from stn_plugin.data import filter_records, load_bundled_dataset, stratified_split, write_jsonl
+    from stn_plugin.data import write_jsonl
     from stn_plugin.data.filters import InvalidRecordsError, default_on_invalid
-    from stn_plugin.data.loaders import LoadedRecords, read_jsonl
+    from stn_plugin.data.splits import PARTS
     from stn_plugin.io import atomic_path, atomic_write_text
+    from stn_plugin.training.data import prepare_data
 
     if data is not None and not data.is_file():
         fail(f"--data {data}: no such file.", code=2)
+    if data is not None and source:
+        fail("--source selects bundled data; it cannot be combined with --data.", code=2)
     choice = on_invalid.value if on_invalid is not None else default_on_invalid(data)
     try:
-        with err_console.status("Loading the dataset"):
-            loaded = LoadedRecords(load_bundled_dataset(), []) if data is None else read_jsonl(data)
+        with (
+            err_console.status("Loading, checking and de-duplicating the dataset"),
+            quiet_logger("stn_plugin.data.filters"),
+        ):
+            prepared = prepare_data(data, split_seed=seed, on_invalid=choice, sources=source or None)  # type: ignore[arg-type]
     except (UnicodeDecodeError, OSError) as exc:
         fail(f"{data}: could not be read ({type(exc).__name__}: {exc}); give a JSON-lines file (.jsonl, .jsonl.gz).")
-    try:
-        with err_console.status(f"Checking {len(loaded.records)} records"), quiet_logger("stn_plugin.data.filters"):
-            kept, report = filter_records(
-                loaded.records,
-                on_invalid=choice,  # type: ignore[arg-type]
-                rejected_on_load=loaded.rejected,
-            )
     except InvalidRecordsError as exc:
         atomic_write_text(exc.report.model_dump_json(indent=1) + "\n", output / "validation_report.json")
         fail(f"{exc}\nThe report is in {output / 'validation_report.json'}.")
-    info(report.summary())
-    split = stratified_split(kept, seed=seed)
-    atomic_write_text(report.model_dump_json(indent=1) + "\n", output / "validation_report.json")
+    except ValueError as exc:  # an unknown --source
+        fail(str(exc), code=2)
+    info(prepared.report.summary())
+    info(prepared.deduplication.summary())
+    split = prepared.split
+    atomic_write_text(prepared.report.model_dump_json(indent=1) + "\n", output / "validation_report.json")
+    atomic_write_text(prepared.deduplication.model_dump_json(indent=1) + "\n", output / "deduplication_report.json")
     atomic_write_text(split.model_dump_json(indent=1) + "\n", output / "split.json")
-    by_id = {record.material_id: record for record in kept}
-    parts = {"filtered": kept, **{part: [by_id[i] for i in split.part(part)] for part in ("train", "val", "test")}}
+    parts = {"filtered": list(prepared.records.values()), **{part: prepared.part(part) for part in PARTS}}
     for name, part_records in parts.items():
         with atomic_path(output / f"{name}.jsonl") as tmp:
             write_jsonl(part_records, tmp)
     table = Table(title=f"Split (seed {seed})", title_justify="left")
-    for column in ("crystal system", "train", "val", "test"):
+    for column in ("crystal system", *PARTS):
         table.add_column(column, justify="left" if column == "crystal system" else "right")
     for system, counts in split.counts.items():
-        table.add_row(system, *(str(counts[part]) for part in ("train", "val", "test")))
-    table.add_row("total", *(str(len(parts[part])) for part in ("train", "val", "test")), style="bold")
+        table.add_row(system, *(str(counts[part]) for part in PARTS))
+    table.add_row("total", *(str(len(parts[part])) for part in PARTS), style="bold")
     console.print(table)
+    by_source = Table(title="Records per source", title_justify="left")
+    for column in ("source", "read", "checked", "unique", *PARTS):
+        by_source.add_column(column, justify="left" if column == "source" else "right")
+    dedup = prepared.deduplication
+    for name, counts in prepared.counts_by_source().items():
+        read, checked, unique = (
+            prepared.loaded_by_source.get(name, 0),
+            dedup.input_by_source.get(name, 0),
+            dedup.kept_by_source.get(name, 0),
+        )
+        by_source.add_row(name, str(read), str(checked), str(unique), *(str(counts[part]) for part in PARTS))
+    console.print(by_source)
+    info("read: valid records read; checked: passed the checks; unique: left after de-duplication across sources")
     info(f"wrote {', '.join(PREPARED_FILES)} to {output}")
 
 

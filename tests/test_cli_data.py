@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from stn_plugin.data import load_jsonl, load_split, stratified_split, write_jsonl
+from stn_plugin.data import combined_split, load_jsonl, load_split, stratified_split, write_jsonl
 from tests.fixtures.factories import cubic_tensor, make_record
 from tests.test_training_helpers import write_small_dataset
 
@@ -31,7 +31,7 @@ def test_prepare_writes_report_filtered_split_and_parts(small_data, tmp_path):
     assert report["n_input"] == report["n_kept"] == 20
     split = load_split(out / "split.json")
     filtered = load_jsonl(out / "filtered.jsonl")
-    assert split == stratified_split(filtered, seed=3)
+    assert split == combined_split(filtered, seed=3)
     for part in ("train", "val", "test"):
         assert tuple(r.material_id for r in load_jsonl(out / f"{part}.jsonl")) == split.part(part)
     assert not [p.name for p in out.iterdir() if p.name.startswith(".tmp-")]
@@ -84,3 +84,90 @@ def test_fetch_mp_reads_the_key_from_the_environment_and_needs_mp_api(monkeypatc
     result = runner.invoke(app, ["data", "fetch-mp"])
     assert result.exit_code == 1
     assert "mp-api" in result.stderr and "pip install" in result.stderr
+
+
+def _with_source(record, source: str, material_id: str | None = None):
+    """A copy of a record under another source (and id), validated again."""
+    return type(record).model_validate(
+        record.model_dump() | {"source": source, "material_id": material_id or record.material_id}
+    )
+
+
+def test_prepare_counts_per_source_and_round_trips_moduli_only(small_data, tmp_path):
+    """Three sources: the ElaTBot copy of a de Jong material and a moduli-only copy of another are removed as
+    duplicates; every part file reads back with its sources, moduli-only records included."""
+    from pymatgen.core import Lattice, Structure
+
+    from stn_plugin.data.records import ElasticRecord
+
+    dejong = [_with_source(r, "dejong2015") for r in load_jsonl(small_data)]
+    elatbot = [_with_source(dejong[0], "mp2023_elatbot", "mp-elat-copy")]
+    elatbot += [_with_source(make_record(f"elat-{k}", cubic_tensor(c11=150.0 + k)), "mp2023_elatbot") for k in range(3)]
+    binaries = [
+        ElasticRecord(
+            material_id=f"bin-{a}{b}",
+            formula=f"{a}{b}",
+            structure=Structure(Lattice.cubic(3.5), [a, b], [[0, 0, 0], [0.5, 0.5, 0.5]]),
+            provenance=dejong[0].provenance,
+            source="mp2025_binary",
+            k_vrh=40.0,
+            g_vrh=20.0,
+        )
+        for a, b in (("Tl", "Br"), ("Rb", "Au"), ("Ag", "Mg"), ("Be", "Pd"), ("Cu", "Zr"))
+    ]
+    copy = dejong[1].structure.copy()
+    binaries.append(
+        ElasticRecord(
+            material_id="bin-copy",
+            formula=dejong[1].formula,
+            structure=copy,
+            provenance=dejong[0].provenance,
+            source="mp2025_binary",
+            k_vrh=10.0,
+            g_vrh=5.0,
+        )
+    )
+    data = write_jsonl([*dejong, *elatbot, *binaries], tmp_path / "mixed.jsonl")
+    out = tmp_path / "prepared"
+    result = runner.invoke(app, ["data", "prepare", "--data", str(data), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    cells = [[c.strip() for c in line.strip(" │┃").split("│")] for line in result.stdout.splitlines()]
+    rows = {row[0]: row[1:] for row in cells if row[0] in ("dejong2015", "mp2023_elatbot", "mp2025_binary")}
+    # source: read, checked, unique, train, val, test
+    assert rows["dejong2015"] == ["20", "20", "20", *map(str, _parts(out, "dejong2015"))]
+    assert rows["mp2023_elatbot"][:3] == ["4", "4", "3"] and rows["mp2025_binary"][:3] == ["6", "6", "5"]
+    assert sum(_parts(out, "mp2025_binary")) == 5
+    removed = json.loads((out / "deduplication_report.json").read_text())["removed"]
+    assert {(e["removed_id"], e["kept_id"]) for e in removed} == {
+        ("mp-elat-copy", dejong[0].material_id),
+        ("bin-copy", dejong[1].material_id),
+    }
+    assert "removed bin-copy (mp2025_binary): same structure as" in result.stderr
+    split = load_split(out / "split.json")
+    assert set(split.counts_by_source) == {"dejong2015", "mp2023_elatbot", "mp2025_binary"}
+    dejong_alone = stratified_split({r.material_id: r.crystal_system for r in dejong}, seed=0)
+    assert [i for i in split.test if i in {r.material_id for r in dejong}] == list(dejong_alone.test)
+    filtered = load_jsonl(out / "filtered.jsonl")
+    assert len(filtered) == 28 and sum(not r.has_tensor for r in filtered) == 5
+
+
+def _parts(out, source: str) -> list[int]:
+    """Records of ``source`` in train/val/test.jsonl of a prepared folder (read back through the loader)."""
+    return [sum(r.source == source for r in load_jsonl(out / f"{part}.jsonl")) for part in ("train", "val", "test")]
+
+
+def test_prepare_source_option_errors(small_data, tmp_path):
+    both = runner.invoke(app, ["data", "prepare", "--data", str(small_data), "--source", "dejong2015"])
+    assert both.exit_code == 2 and "--source selects bundled data" in both.stderr
+    unknown = runner.invoke(app, ["data", "prepare", "--source", "mp2030", "--output", str(tmp_path / "x")])
+    assert unknown.exit_code == 2 and "unknown or no bundled sources ['mp2030']" in unknown.stderr
+
+
+@pytest.mark.slow
+def test_prepare_bundled_source(tmp_path):
+    """`--source mp2023_elatbot`: the 399 bundled ElaTBot tensors, 80/10/10 per crystal system."""
+    out = tmp_path / "elatbot"
+    result = runner.invoke(app, ["data", "prepare", "--source", "mp2023_elatbot", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "mp2023_elatbot" in result.stdout and "kept 399 of 399 records" in result.stderr
+    assert _parts(out, "mp2023_elatbot") == [319, 40, 40]

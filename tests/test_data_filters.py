@@ -80,7 +80,7 @@ def test_bundled_counts() -> None:
     is removed, without stopping (no frame mismatch, no invalid line)."""
     from stn_plugin.training import prepare_data
 
-    report = prepare_data().report
+    report = prepare_data(sources=["dejong2015"]).report
     assert report.n_input == 1004 and report.n_kept == 1003
     assert [(r.material_id, r.reasons) for r in report.rejected] == [
         ("mp-611426", (FilterReason.SHEAR_MODULUS_OUT_OF_RANGE,))

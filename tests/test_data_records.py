@@ -114,8 +114,10 @@ def test_structure_dict_accepted_and_garbage_rejected() -> None:
 
 
 def test_missing_tensor_error() -> None:
-    with pytest.raises(ValidationError, match="elastic_tensor is missing"):
-        ElasticRecord.model_validate(make_record().model_dump() | {"elastic_tensor": None})
+    """Without a tensor a record must be moduli-only: both k_vrh and g_vrh given."""
+    dump = make_record().model_dump() | {"elastic_tensor": None, "k_vrh": None, "g_vrh": None}
+    with pytest.raises(ValidationError, match="no elastic_tensor and no k_vrh and g_vrh"):
+        ElasticRecord.model_validate(dump)
 
 
 def test_record_is_immutable() -> None:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stn_plugin.data.loaders import load_bundled_dataset
-from stn_plugin.data.splits import load_split, stratified_split
+from stn_plugin.data.splits import combined_split, load_split, stratified_split
 
 from .fixtures.factories import make_record
 
@@ -80,7 +80,8 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     split = stratified_split({f"m{k}": s for k, s in enumerate(SYSTEMS * 5)}, seed=7)
     path = split.save(tmp_path / "splits" / "split.json")
     data = json.loads(path.read_text())
-    assert set(data) == {"seed", "fractions", "train", "val", "test", "counts"} and data["seed"] == 7
+    assert set(data) == {"seed", "fractions", "train", "val", "test", "counts", "counts_by_source"}
+    assert data["seed"] == 7
     assert load_split(path) == split
     data["val"] = data["val"] + [data["train"][0]]
     path.write_text(json.dumps(data))
@@ -103,3 +104,72 @@ def test_bundled_split_counts() -> None:
         "orthorhombic": {"train": 132, "val": 16, "test": 16},
         "monoclinic": {"train": 30, "val": 4, "test": 4},
     }
+
+
+# --- the combined split of several sources ---
+
+SOURCES = ("dejong2015", "mp2023_elatbot", "mp2025_binary")
+
+multi_source = st.dictionaries(
+    keys=st.text(alphabet="abcdefghij0123456789-", min_size=1, max_size=8),
+    values=st.tuples(st.sampled_from(SOURCES), st.sampled_from(SYSTEMS)),
+    max_size=150,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(strata=multi_source, seed=st.integers(0, 2**32 - 1))
+def test_combined_split_stratifies_by_source_and_system(strata: dict[str, tuple[str, str]], seed: int) -> None:
+    """Each source is split exactly as stratified_split splits it alone; counts add up per source and system."""
+    split = combined_split(strata, seed=seed)
+    parts = {name: set(split.part(name)) for name in ("train", "val", "test")}
+    assert set.union(*parts.values()) == set(strata) and sum(map(len, parts.values())) == len(strata)
+    for source in {s for s, _ in strata.values()}:
+        alone = stratified_split({k: system for k, (s, system) in strata.items() if s == source}, seed=seed)
+        for name, ids in parts.items():
+            assert sorted(i for i in ids if strata[i][0] == source) == list(alone.part(name))
+        assert split.counts_by_source[source] == alone.counts
+    for system, counts in split.counts.items():
+        assert counts == {
+            name: sum(c[system][name] for c in split.counts_by_source.values() if system in c)
+            for name in ("train", "val", "test")
+        }
+
+
+@settings(max_examples=20, deadline=None)
+@given(strata=multi_source, seed=st.integers(0, 1000))
+def test_combined_split_is_deterministic_and_order_free(strata: dict[str, tuple[str, str]], seed: int) -> None:
+    assert combined_split(strata, seed=seed) == combined_split(dict(reversed(list(strata.items()))), seed=seed)
+
+
+def test_combined_split_of_records_and_round_trip(tmp_path: Path) -> None:
+    from .fixtures.factories import make_moduli_record
+
+    records = [make_record(f"t{k}", source="dejong2015") for k in range(10)]
+    records += [make_moduli_record(f"m{k}") for k in range(10)]
+    split = combined_split(records, fractions=(0.6, 0.2, 0.2), seed=1)
+    assert split.counts_by_source == {
+        "dejong2015": {"cubic": {"train": 6, "val": 2, "test": 2}},
+        "mp2025_binary": {"cubic": {"train": 6, "val": 2, "test": 2}},
+    }
+    assert split.counts == {"cubic": {"train": 12, "val": 4, "test": 4}}
+    assert load_split(split.save(tmp_path / "split.json")) == split
+    with pytest.raises(ValueError, match="'t0' appears twice"):
+        combined_split([*records, make_record("t0", source="mp2023_elatbot")])
+
+
+@pytest.mark.slow
+def test_de_jong_records_keep_the_split_of_main() -> None:
+    """Added sources do not move a de Jong 2015 record: seed 0 gives the train/val/test ids of the de Jong-only
+    split made before the sources were combined (tests/fixtures/dejong2015_split_seed0.json: the 1003 records
+    left by the default filters, split by main's stratified_split)."""
+    from stn_plugin.data.loaders import read_bundled
+
+    before = json.loads((Path(__file__).parent / "fixtures" / "dejong2015_split_seed0.json").read_text())
+    dejong = [r for r in load_bundled_dataset() if r.material_id != "mp-611426"]  # the one record filtered out
+    split = combined_split([*dejong, *read_bundled("mp2023_elatbot").records], seed=0)
+    for name in ("train", "val", "test"):
+        ids = [i for i in split.part(name) if i in {r.material_id for r in dejong}]
+        assert ids == before[name], name
+    assert split.counts_by_source["dejong2015"] == before["counts"]
+    assert sum(n for c in split.counts_by_source["mp2023_elatbot"].values() for n in c.values()) == 399

@@ -91,8 +91,9 @@ def load_records(
             return read_jsonl(data)
         return list(data), []
     names = list(dict.fromkeys(SOURCES if sources is None else sources))
-    if not names:
-        raise ValueError(f"sources is empty; name at least one of {list(SOURCES)}.")
+    unknown = [name for name in names if name not in SOURCES]
+    if unknown or not names:
+        raise ValueError(f"unknown or no bundled sources {unknown}; choose from {list(SOURCES)}.")
     records: list[ElasticRecord] = []
     rejected: list[RejectedRecord] = []
     for name in names:
