@@ -30,7 +30,6 @@ from pymatgen.core import Structure
 from torch_geometric.data import Batch
 
 from benchmarks._common import DEFAULT_OUTPUT_DIR, machine_info, print_table, write_json
-from stn_plugin.graph.edges import get_edge_strategy
 from stn_plugin.models import build_model, load_preset
 from stn_plugin.models.testing import contract_graph
 from stn_plugin.physics.voigt import N_PAIRS
@@ -41,9 +40,7 @@ DATA = Path(__file__).resolve().parents[1] / "stn_plugin" / "data" / "files" / "
 
 def load_graphs(preset, num_materials: int, max_edges: int | None, seed: int) -> list:
     """One randomly strained graph per material, with the preset's edge settings (unstandardised cell)."""
-    enc = preset.model.encoder
-    params = {"s": enc.edge_cutoff} if enc.edge_strategy == "cell_radius" else {"cutoff": enc.edge_cutoff}
-    strategy = get_edge_strategy(enc.edge_strategy, **params)
+    strategy = preset.model.encoder.build_edge_strategy()
     rng = np.random.default_rng(seed)
     graphs = []
     with gzip.open(DATA, "rt") as f:

@@ -53,7 +53,7 @@ def test_canonical_cell_is_the_input_crystal_in_the_input_frame(name: str, struc
 
 @pytest.mark.parametrize(("name", "structure"), EXAMPLES, ids=IDS)
 def test_edge_lengths_invariant_under_rotation_supercell_and_primitive(name: str, structure: Structure) -> None:
-    converter = StrainedGraphConverter(edges="cell_radius")
+    converter = StrainedGraphConverter(edges="cell_radius_sphere")
     reference = converter.get_graph(structure)[0].edge_vec.numpy().astype(float)
     ref_lengths = np.sort(np.linalg.norm(reference, axis=1))
     variants = {
@@ -81,7 +81,7 @@ def test_structure_in_standard_orientation_keeps_its_frame() -> None:
 
 def test_without_standardisation_cell_radius_depends_on_orientation() -> None:
     structure = bundled_structures()[SYSTEM_EXAMPLES["hexagonal"]]
-    converter = StrainedGraphConverter(edges="cell_radius", standardize=False)
+    converter = StrainedGraphConverter(edges="cell_radius_sphere", standardize=False)
     counts = {
         converter.prepare(rotated(structure, Rotation.random(random_state=s).as_matrix())).num_edges for s in range(4)
     }

@@ -218,7 +218,7 @@ def test_presets_and_yaml(tmp_path):
         128,
         128,
         "fc",
-        "cell_radius",
+        "cell_radius_sphere",
     )
     t = paper.training
     assert (t.lr, t.scheduler, t.lambda_class, t.teacher_forcing_epochs, t.batch_size) == (1e-4, "cosine", 10.0, 10, 2)
