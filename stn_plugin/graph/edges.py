@@ -266,13 +266,6 @@ class RadiusEdges(EdgeStrategy):
                 f"radius bridge_cutoff ({self.bridge_cutoff}) must exceed cutoff ({self.cutoff}) Angstrom, or be None."
             )
 
-    def settings(self) -> dict[str, Any]:
-        """Name and parameters; ``bridge_cutoff`` only when set, so cache keys of plain radius edges stay as they were."""
-        settings = super().settings()
-        if self.bridge_cutoff is None:
-            del settings["bridge_cutoff"]
-        return settings
-
     def longest_edge(self) -> float:
         """Upper bound on the unstrained edge length (Angstrom): ``bridge_cutoff`` when set, else ``cutoff``."""
         return self.cutoff if self.bridge_cutoff is None else self.bridge_cutoff
