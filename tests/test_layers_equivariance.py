@@ -72,6 +72,23 @@ def test_norm_nonlinearity_is_equivariant():
     assert torch.isfinite(torch.autograd.functional.jacobian(layer, torch.zeros(1, irreps.dim))).all()
 
 
+@pytest.mark.parametrize("threshold", [1e-4, 0.0])
+def test_norm_nonlinearity_zeroes_vectors_at_or_below_its_threshold(threshold):
+    layer = NormNonlinearity(o3.Irreps("3x1o"), zero_threshold=threshold)
+    direction = torch.tensor([0.6, 0.0, 0.8])
+    lengths = torch.tensor([0.5e-4, 2e-4, 1.0])  # below, just above and far above the default threshold 1e-4
+    x = (lengths[:, None] * direction).reshape(1, 9)
+    out = layer(x).reshape(3, 3)
+    n = torch.sqrt(lengths**2 + 1e-12)  # eps = 1e-6
+    normed = (n - n.mean()) / torch.sqrt(n.var(unbiased=False) + 1e-5)  # LayerNorm over the 3 channels, weight 1
+    expected = (lengths * torch.nn.functional.silu(normed) / n)[:, None] * direction
+    if threshold:
+        expected[0] = 0.0  # |x| = 0.5e-4 <= 1e-4: treated as a symmetry zero
+    torch.testing.assert_close(out, expected, atol=1e-12, rtol=1e-9)
+    assert out[1].norm() > 0.1  # a 2e-4 vector comes out of order one: why a round-off zero must not pass
+    assert (out[0].norm() == 0) == (threshold > 0)
+
+
 def test_attention_weights_normalise_over_incoming_edges():
     """With constant values per edge, softmax weights summing to 1 give the value back at each node."""
     irreps = o3.Irreps("4x0e")
