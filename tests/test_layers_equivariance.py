@@ -16,6 +16,7 @@ from stn_plugin.layers import (
     hidden_irreps,
     sh_irreps,
 )
+from stn_plugin.layers.convolution import EdgeMessageBlock
 
 torch.set_num_threads(1)
 
@@ -61,6 +62,18 @@ def test_blocks_are_equivariant(group, kind, block):
     out = layer(x, edge_index, *_edge_inputs(edge_vec, irreps_sh, basis))
     out_rot = layer(x @ D.T, edge_index, *_edge_inputs(edge_vec @ R.T, irreps_sh, basis))
     torch.testing.assert_close(out @ D.T, out_rot, atol=1e-9, rtol=1e-9)
+
+
+def test_blocks_share_the_edge_message_base_and_keep_their_state_dict_names():
+    """Saved models load into the shared-base blocks: the top-level names of their state dicts are those of before."""
+    irreps_sh, irreps = sh_irreps(2, "O(3)"), hidden_irreps(4, 2, "O(3)")
+    common = {"irreps_sh": irreps_sh, "num_basis": 6, "radial_hidden": 8, "radial_layers": 1, "tp_kind": "uvu"}
+    attention = EquivariantAttention(irreps, irreps, num_heads=2, key_dim=4, **common)
+    tfn = TFNConvolution(irreps, irreps, **common)
+    assert isinstance(attention, EdgeMessageBlock) and isinstance(tfn, EdgeMessageBlock)
+    names = {block: {key.split(".")[0] for key in block.state_dict()} for block in (attention, tfn)}
+    assert names[attention] == {"tp", "radial", "query", "key", "output", "skip"}
+    assert names[tfn] == {"tp", "radial", "output", "self_interaction"}
 
 
 def test_norm_nonlinearity_is_equivariant():
