@@ -19,9 +19,9 @@ from stn_plugin.models import (
     build_model,
     load_preset,
 )
-from stn_plugin.models.testing import contract_graph, random_structure
 from stn_plugin.physics.moduli import MODULI_KEYS
 from stn_plugin.physics.voigt import N_PAIRS
+from tests.graph_contract import contract_graph, random_structure
 
 torch.set_num_threads(1)
 
