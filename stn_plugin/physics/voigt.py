@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+from pymatgen.analysis.elasticity import Strain
 from pymatgen.core import Lattice, Structure
 
 DEFAULT_STRAIN: float = 0.02
@@ -66,13 +67,7 @@ def voigt_to_tensor_strain(voigt_strain: NDArray[np.floating]) -> NDArray[np.flo
     v = np.asarray(voigt_strain, dtype=float)
     if v.shape != (6,):
         raise ValueError(f"A Voigt strain vector has shape (6,), got {v.shape}.")
-    eps = np.zeros((3, 3))
-    for k, (a, b) in enumerate(VOIGT_COMPONENTS):
-        if a == b:
-            eps[a, a] = v[k]
-        else:
-            eps[a, b] = eps[b, a] = v[k] / 2.0
-    return eps
+    return np.asarray(Strain.from_voigt(v), dtype=float)  # pymatgen halves the shear entries, same Voigt order
 
 
 def voigt_strain_vector(i: int, j: int, magnitude: float = DEFAULT_STRAIN) -> NDArray[np.float64]:
