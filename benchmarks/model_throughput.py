@@ -5,7 +5,7 @@ this equals the wall time of a single-threaded run on an idle core (docs/model.m
 
 Training step = collate + forward + Eq. 9 loss (L1 + 10 BCE) + backward + Adam step, K = 1 strained
 graph per material (a random Voigt pair). Epoch estimate = (CPU seconds per edge) x (edges of one
-strained graph per material, summed over the selected materials), as in cpu-measurements.md.
+strained graph per material, summed over the selected materials), as in docs/cpu-measurements.md.
 
     python -m benchmarks.model_throughput --preset cpu --seconds 60
     python -m benchmarks.model_throughput --preset paper --seconds 60 --max-edges 2000

@@ -110,7 +110,7 @@ class EquivariantAttention(EdgeMessageBlock):
 
     * values ``v_ij = TP(x_j, Y(r_ij); w_V(|r_ij|))`` (equivariant, per edge);
     * keys ``k_ij = W_K s(v_ij)`` from the invariant ``0e`` part ``s`` of the values (cheap: no
-      second tensor product; cpu-measurements.md, 3a "Attention"); queries ``q_i = W_Q s(x_i)``;
+      second tensor product; docs/cpu-measurements.md, section 2); queries ``q_i = W_Q s(x_i)``;
     * logits ``q_i . k_ij / sqrt(key_dim)`` per head, softmax over the incoming edges of ``i``
       (``torch_geometric.utils.softmax`` with ``index = edge_index[1]``);
     * ``out_i = Lin_out(sum_j alpha_ij^h v_ij) + Lin_skip(x_i)``: the value channels of every irrep
