@@ -5,7 +5,7 @@ this equals the wall time of a single-threaded run on an idle core (docs/model.m
 
 Training step = collate + forward + Eq. 9 loss (L1 + 10 BCE) + backward + Adam step, K = 1 strained
 graph per material (a random Voigt pair). Epoch estimate = (CPU seconds per edge) x (edges of one
-strained graph per material, summed over the selected materials), as in cpu-measurements.md.
+strained graph per material, summed over the selected materials), as in docs/cpu-measurements.md.
 
     python -m benchmarks.model_throughput --preset cpu --seconds 60
     python -m benchmarks.model_throughput --preset paper --seconds 60 --max-edges 2000
@@ -30,9 +30,8 @@ from pymatgen.core import Structure
 from torch_geometric.data import Batch
 
 from benchmarks._common import DEFAULT_OUTPUT_DIR, machine_info, print_table, write_json
-from stn_plugin.graph.edges import get_edge_strategy
+from stn_plugin.graph import StrainedGraphConverter
 from stn_plugin.models import build_model, load_preset
-from stn_plugin.models.testing import contract_graph
 from stn_plugin.physics.voigt import N_PAIRS
 from stn_plugin.runtime import keep_freed_memory
 
@@ -41,18 +40,15 @@ DATA = Path(__file__).resolve().parents[1] / "stn_plugin" / "data" / "files" / "
 
 def load_graphs(preset, num_materials: int, max_edges: int | None, seed: int) -> list:
     """One randomly strained graph per material, with the preset's edge settings (unstandardised cell)."""
-    enc = preset.model.encoder
-    params = {"s": enc.edge_cutoff} if enc.edge_strategy == "cell_radius" else {"cutoff": enc.edge_cutoff}
-    strategy = get_edge_strategy(enc.edge_strategy, **params)
+    converter = StrainedGraphConverter(edges=preset.model.encoder.build_edge_strategy(), standardize=False)
     rng = np.random.default_rng(seed)
     graphs = []
     with gzip.open(DATA, "rt") as f:
         for line in f:
-            structure = Structure.from_dict(json.loads(line)["structure"])
-            edges = strategy(structure)
-            if max_edges is not None and len(edges) > max_edges:
+            material = converter.prepare(Structure.from_dict(json.loads(line)["structure"]))
+            if max_edges is not None and material.num_edges > max_edges:
                 continue
-            g = contract_graph(structure, int(rng.integers(N_PAIRS)), edges=(edges.src, edges.dst, edges.images))
+            g = converter.strained_graphs(material, pairs=[int(rng.integers(N_PAIRS))])[0]
             g.sed = torch.randn(1)
             graphs.append(g)
             if len(graphs) == num_materials:

@@ -42,7 +42,11 @@ def test_train_prints_run_id_and_model_dir(tiny_inputs, tmp_path):
     run = MlflowClient(uri).get_run(run_id)
     assert run.info.status == "FINISHED" and run.info.run_name == "tiny"
     assert "best/test/cij_mae_gpa" in run.data.metrics
-    assert matgl.load_model(tmp_path / "run" / "model") is not None
+    loaded = matgl.load_model(tmp_path / "run" / "model")
+    saved = torch.load(tmp_path / "run" / "model" / "state.pt", weights_only=True)
+    assert type(loaded).__name__ == "StrainTensorNet" and loaded.state_dict().keys() == saved.keys()
+    for key, value in loaded.state_dict().items():
+        torch.testing.assert_close(value, saved[key], rtol=0, atol=0, msg=key)
 
 
 def test_evaluate_reproduces_the_training_test_report(tiny_inputs, tmp_path):

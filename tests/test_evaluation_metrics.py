@@ -131,7 +131,7 @@ def test_dcv_in_evaluate_and_per_system() -> None:
     prob = true.copy()
     prob[1, 3, 3] = 0.0  # hexagonal material: one wrong row
     m = evaluate(dataclasses.replace(base, dcv_prob=prob, dcv_true=true))
-    assert m.dcv is not None and m.dcv.dcv_row_accuracy == pytest.approx(41 / 42)
+    assert m.dcv.dcv_row_accuracy == pytest.approx(41 / 42)
     assert m.dcv_by_crystal_system["cubic"].dcv_row_accuracy == 1.0
     assert m.dcv_by_crystal_system["hexagonal"].dcv_row_accuracy == pytest.approx(20 / 21)
     assert evaluate(base).dcv is None and evaluate(base).dcv_by_crystal_system == {}

@@ -92,7 +92,11 @@ def test_disk_cache_hit_returns_identical_graph(tmp_path) -> None:
     assert len(list(tmp_path.glob("*.npz"))) == 1
     second = StrainedGraphConverter(cache=MaterialCache(tmp_path))
     key = cache_key(STRUCTURE, second.settings())
-    assert second.cache is not None and second.cache.get(key) is not None
+    cached, prepared = second.cache.get(key), first.prepare(STRUCTURE)
+    for name in ("lattice", "atomic_numbers", "frac_coords", "rotation"):
+        np.testing.assert_array_equal(getattr(cached, name), getattr(prepared, name))
+    for name in ("src", "dst", "images"):
+        np.testing.assert_array_equal(getattr(cached.edges, name), getattr(prepared.edges, name))
     graphs_b = second.strained_graphs(STRUCTURE, dcv=np.eye(N_PAIRS))
     for a, b in zip(graphs_a, graphs_b, strict=True):
         assert a.keys() == b.keys()

@@ -55,7 +55,7 @@ def test_canonical_cell_is_the_input_crystal_in_the_input_frame(name: str, struc
 def test_graphs_are_the_same_for_every_orientation_and_cell(name: str, structure: Structure) -> None:
     """Graphs live in the canonical frame: the same edge vectors and lattice (round-off) for the structure as
     given, a supercell, its primitive and conventional cells and rotated copies; R maps canonical to user."""
-    converter = StrainedGraphConverter(edges="cell_radius")
+    converter = StrainedGraphConverter(edges="cell_radius_sphere")
     graph, lattice, _ = converter.get_graph(structure)
     reference = graph.edge_vec.numpy().astype(float)
     variants = {
@@ -84,7 +84,7 @@ def test_structure_in_standard_orientation_keeps_its_frame() -> None:
 
 def test_without_standardisation_cell_radius_depends_on_orientation() -> None:
     structure = bundled_structures()[SYSTEM_EXAMPLES["hexagonal"]]
-    converter = StrainedGraphConverter(edges="cell_radius", standardize=False)
+    converter = StrainedGraphConverter(edges="cell_radius_sphere", standardize=False)
     counts = {
         converter.prepare(rotated(structure, Rotation.random(random_state=s).as_matrix())).num_edges for s in range(4)
     }

@@ -16,6 +16,7 @@ from stn_plugin.layers import (
     hidden_irreps,
     sh_irreps,
 )
+from stn_plugin.layers.convolution import EdgeMessageBlock
 
 torch.set_num_threads(1)
 
@@ -63,6 +64,18 @@ def test_blocks_are_equivariant(group, kind, block):
     torch.testing.assert_close(out @ D.T, out_rot, atol=1e-9, rtol=1e-9)
 
 
+def test_blocks_share_the_edge_message_base_and_keep_their_state_dict_names():
+    """Saved models load into the shared-base blocks: the top-level names of their state dicts are those of before."""
+    irreps_sh, irreps = sh_irreps(2, "O(3)"), hidden_irreps(4, 2, "O(3)")
+    common = {"irreps_sh": irreps_sh, "num_basis": 6, "radial_hidden": 8, "radial_layers": 1, "tp_kind": "uvu"}
+    attention = EquivariantAttention(irreps, irreps, num_heads=2, key_dim=4, **common)
+    tfn = TFNConvolution(irreps, irreps, **common)
+    assert isinstance(attention, EdgeMessageBlock) and isinstance(tfn, EdgeMessageBlock)
+    names = {block: {key.split(".")[0] for key in block.state_dict()} for block in (attention, tfn)}
+    assert names[attention] == {"tp", "radial", "query", "key", "output", "skip"}
+    assert names[tfn] == {"tp", "radial", "output", "self_interaction"}
+
+
 def test_norm_nonlinearity_is_equivariant():
     irreps = hidden_irreps(3, 3, "O(3)")
     layer = NormNonlinearity(irreps)
@@ -70,6 +83,23 @@ def test_norm_nonlinearity_is_equivariant():
     D = irreps.D_from_matrix(R)
     torch.testing.assert_close(layer(x) @ D.T, layer(x @ D.T), atol=1e-10, rtol=1e-10)
     assert torch.isfinite(torch.autograd.functional.jacobian(layer, torch.zeros(1, irreps.dim))).all()
+
+
+@pytest.mark.parametrize("threshold", [1e-4, 0.0])
+def test_norm_nonlinearity_zeroes_vectors_at_or_below_its_threshold(threshold):
+    layer = NormNonlinearity(o3.Irreps("3x1o"), zero_threshold=threshold)
+    direction = torch.tensor([0.6, 0.0, 0.8])
+    lengths = torch.tensor([0.5e-4, 2e-4, 1.0])  # below, just above and far above the default threshold 1e-4
+    x = (lengths[:, None] * direction).reshape(1, 9)
+    out = layer(x).reshape(3, 3)
+    n = torch.sqrt(lengths**2 + 1e-12)  # eps = 1e-6
+    normed = (n - n.mean()) / torch.sqrt(n.var(unbiased=False) + 1e-5)  # LayerNorm over the 3 channels, weight 1
+    expected = (lengths * torch.nn.functional.silu(normed) / n)[:, None] * direction
+    if threshold:
+        expected[0] = 0.0  # |x| = 0.5e-4 <= 1e-4: treated as a symmetry zero
+    torch.testing.assert_close(out, expected, atol=1e-12, rtol=1e-9)
+    assert out[1].norm() > 0.1  # a 2e-4 vector comes out of order one: why a round-off zero must not pass
+    assert (out[0].norm() == 0) == (threshold > 0)
 
 
 def test_attention_weights_normalise_over_incoming_edges():

@@ -71,7 +71,9 @@ def test_registry_hash_mismatch_refuses(saved, tmp_path, monkeypatch) -> None:
     registry = Registry.model_validate({**load_registry().model_dump(by_alias=True), "pretrained": {"tiny-mp": entry}})
     monkeypatch.setattr("stn_plugin.registry.load_registry", lambda: registry)
     monkeypatch.setattr("stn_plugin.registry.pretrained_root", lambda: tmp_path)
-    assert stn_plugin.load("tiny-mp") is not None
+    reference = torch.load(saved / "state.pt", weights_only=True)
+    for key, value in stn_plugin.load("tiny-mp").state_dict().items():
+        torch.testing.assert_close(value, reference[key], rtol=0, atol=0, msg=key)
     with open(folder / "state.pt", "ab") as stream:
         stream.write(b"\0")
     with pytest.raises(ModelIntegrityError, match=r"sha256 of state.pt is [0-9a-f]{64}, registry.yaml says"):

@@ -11,7 +11,7 @@ from pymatgen.core import Lattice, Structure
 
 from stn_plugin.models import EnsembleConfig, StnEnsemble
 from stn_plugin.models.loading import load_model_dir
-from stn_plugin.models.testing import random_structure
+from tests.graph_contract import random_structure
 from tests.test_models_straintensornet import STATS, TINY_ENCODER, TINY_HEAD, tiny_batch, tiny_model
 
 torch.set_num_threads(1)

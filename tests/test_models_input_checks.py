@@ -156,7 +156,28 @@ def test_edge_cap_is_checked_before_the_strained_graphs(model, monkeypatch) -> N
     with pytest.raises(StructureTooLargeError, match=r"would have 128 edges \(16 per atom over 8 atoms, radius 4.0"):
         model.predict_structure(silicon(), max_edges=100)
     # a 216-atom cell without symmetry under the paper's cell-radius edges exceeds the default cap of 60,000
-    paper_edges = tiny_model(edge_strategy="cell_radius", edge_cutoff=12.0, radial_cutoff=13.0).eval()
+    paper_edges = tiny_model(edge_strategy="cell_radius_sphere", edge_cutoff=12.0, radial_cutoff=13.0).eval()
     with pytest.raises(StructureTooLargeError, match="more than the limit of 60000") as info:
         paper_edges.predict_structure(distorted(rocksalt(primitive=False) * (3, 3, 3)))
     assert "max_edges=N" in info.value.fix and "--max-edges N" in info.value.fix
+
+
+def layered_crystal(c: float) -> Structure:
+    """Square MoS layers (a = 3 Angstrom, Mo-S 2 Angstrom along z) stacked with period c: a gap of c - 2 Angstrom."""
+    return Structure(Lattice.tetragonal(3.0, c), ["Mo", "S"], [[0, 0, 0], [0, 0, 2.0 / c]])
+
+
+def test_bridging_edges_predict_a_layered_crystal_and_still_refuse_vacuum(model) -> None:
+    torch.manual_seed(0)
+    bridging = tiny_model(edge_bridge_cutoff=8.5, radial_cutoff=8.75).eval()  # radius 4 Angstrom, bridges to 8.5
+    layered = layered_crystal(8.0)  # 6 Angstrom gap between the layers
+    with pytest.raises(NotBulkCrystalError, match="slab or isolated layer"):
+        model.predict_structure(layered)  # the same tiny model without bridging
+    C = bridging.predict_structure(layered).elastic_tensor.voigt
+    assert C.shape == (6, 6) and np.all(np.isfinite(C)) and np.abs(C).max() > 0
+    lengths = np.linalg.norm(bridging._converter.prepare(layered).edge_vectors(), axis=1)
+    np.testing.assert_allclose(np.sort(lengths[lengths > 4.0 + 1e-6]), [6.0, 6.0])  # S -> Mo across the gap and back
+    slab = SlabGenerator(rocksalt(primitive=False), (0, 0, 1), 6, 15, center_slab=True).get_slab()
+    for vacuum, words in ((layered_crystal(12.0), "slab or isolated layer"), (slab, "2 of the 3 lattice directions")):
+        with pytest.raises(NotBulkCrystalError, match=words):  # 10 and 15 Angstrom of vacuum: refused as before
+            bridging.predict_structure(vacuum)

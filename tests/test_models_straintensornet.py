@@ -19,9 +19,9 @@ from stn_plugin.models import (
     build_model,
     load_preset,
 )
-from stn_plugin.models.testing import contract_graph, random_structure
 from stn_plugin.physics.moduli import MODULI_KEYS
 from stn_plugin.physics.voigt import N_PAIRS
+from tests.graph_contract import contract_graph, random_structure
 
 torch.set_num_threads(1)
 
@@ -218,7 +218,7 @@ def test_presets_and_yaml(tmp_path):
         128,
         128,
         "fc",
-        "cell_radius",
+        "cell_radius_sphere",
     )
     t = paper.training
     assert (t.lr, t.scheduler, t.lambda_class, t.teacher_forcing_epochs, t.batch_size) == (1e-4, "cosine", 10.0, 10, 2)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.spatial.distance import pdist, squareform
 
 from stn_plugin.evaluation.data import crystal_system_key, upper_entries
 from stn_plugin.physics.voigt import N_PAIRS
@@ -33,10 +34,7 @@ def canberra_distance_matrix(sed: ArrayLike) -> NDArray[np.float64]:
         u = upper_entries(u)
     if u.ndim != 2 or u.shape[1] != N_PAIRS or u.shape[0] == 0:
         raise ValueError(f"sed must have shape (N, 6, 6) or (N, {N_PAIRS}) with N >= 1, got {u.shape}.")
-    numerator = np.abs(u[:, :, None] - u[:, None, :])
-    denominator = np.abs(u)[:, :, None] + np.abs(u)[:, None, :]
-    ratio = np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0)
-    return ratio.mean(axis=0)
+    return squareform(pdist(u.T, "canberra")) / len(u)  # scipy's sum over the materials, then the mean
 
 
 def distance_matrices_by_system(sed: ArrayLike, crystal_systems: Sequence[str]) -> dict[str, NDArray[np.float64]]:

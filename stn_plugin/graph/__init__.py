@@ -7,11 +7,13 @@ from stn_plugin.graph.converter import ConversionResult, DroppedMaterial, EdgeCa
 from stn_plugin.graph.edges import (
     EDGE_STRATEGIES,
     CellRadiusEdges,
+    CellRadiusSphereEdges,
     CrystalNNEdges,
     EdgeList,
     EdgeStrategy,
     RadiusEdges,
     get_edge_strategy,
+    periodic_dimensions,
 )
 from stn_plugin.graph.features import (
     ATOM_SCALAR_NAMES,
@@ -30,6 +32,7 @@ __all__ = [
     "AtomScalarStandardizer",
     "CanonicalCell",
     "CellRadiusEdges",
+    "CellRadiusSphereEdges",
     "ConversionResult",
     "CrystalNNEdges",
     "DroppedMaterial",
@@ -48,5 +51,6 @@ __all__ = [
     "element_scalars",
     "get_edge_strategy",
     "identity_cell",
+    "periodic_dimensions",
     "prepare_material",
 ]

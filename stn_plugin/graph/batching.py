@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from torch_geometric.data import Batch, Data
+from torch_geometric.loader import DynamicBatchSampler
 
 DEFAULT_MAX_EDGES_PER_PASS: int = 200_000
 """Edges per forward pass: about 1 GB peak for the ``cpu`` preset (docs/RESULTS.md, "Performance")."""
@@ -24,11 +25,9 @@ def edge_budget_batches(graphs: Sequence[Data], max_edges: int | None = DEFAULT_
     """
     if max_edges is not None and max_edges < 1:
         raise ValueError(f"max_edges must be positive or None, got {max_edges}.")
-    start, edges = 0, 0
-    for end, graph in enumerate(graphs):
-        if max_edges is not None and end > start and edges + graph.num_edges > max_edges:
-            yield Batch.from_data_list(graphs[start:end])
-            start, edges = end, 0
-        edges += graph.num_edges
-    if start < len(graphs):
-        yield Batch.from_data_list(graphs[start:])
+    if max_edges is None:
+        if len(graphs):
+            yield Batch.from_data_list(list(graphs))
+        return
+    for indices in DynamicBatchSampler(graphs, max_edges, mode="edge"):  # in order; a too-large graph goes alone
+        yield Batch.from_data_list([graphs[k] for k in indices])

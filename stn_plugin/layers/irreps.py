@@ -3,7 +3,7 @@
 ``"O(3)"``: natural parity, hidden features ``C x (0e + 1o + 2e + ...)``, spherical harmonics with
 parity ``(-1)^l``; the network is invariant under rotations and inversion (so is a strain energy).
 ``"SO(3)"``: all-even irreps as in the SE(3)-Transformer of the paper; every triangle-allowed path
-``(l_in, J) -> l_out`` exists, which costs about 1.6x at lmax 2 (cpu-measurements.md, 3a).
+``(l_in, J) -> l_out`` exists, which costs about 1.6x at lmax 2 (docs/cpu-measurements.md, section 2).
 """
 
 from __future__ import annotations

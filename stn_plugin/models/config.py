@@ -1,7 +1,10 @@
 """Pydantic configurations of the model family and the training run, with named presets.
 
 ``load_preset("paper")`` reproduces the authors' hyperparameters (GPU; fully connected TFN kernels,
-lmax 3, cell-radius edges); ``load_preset("cpu")`` is sized by measurement (docs/model.md) to train
+lmax 3, ``cell_radius_sphere`` edges: the rule of the authors' released code, on which their models were
+trained; its edges are at most s + delta = 12.5 Angstrom long, inside the paper's 13 Angstrom radial cutoff,
+while the paper's box alone, ``cell_radius``, reaches sqrt(3) x 12.5 = 21.7 Angstrom); ``load_preset("cpu")``
+(``radius`` 5 Angstrom edges) is sized by measurement (docs/model.md) to train
 to convergence on ~800 materials within 2 h on a 2-core CPU. ``load_preset(name, architecture=...)``
 swaps StrainTensorNet for one of the Fig. 6 trial models with the same encoder and training setup.
 Every config also round-trips through YAML (``ExperimentConfig.from_yaml`` / ``to_yaml``).
@@ -9,6 +12,7 @@ Every config also round-trips through YAML (``ExperimentConfig.from_yaml`` / ``t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -17,12 +21,27 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from stn_plugin.layers.irreps import SymmetryGroup
 from stn_plugin.layers.tensor_product import TensorProductKind
+from stn_plugin.physics.voigt import max_stretch
 
 if TYPE_CHECKING:
     from stn_plugin.graph.edges import EdgeStrategy as EdgeStrategyImpl
 
-EdgeStrategy = Literal["cell_radius", "radius", "crystalnn"]
+EdgeStrategy = Literal["cell_radius", "cell_radius_sphere", "radius", "crystalnn"]
 Architecture = Literal["straintensornet", "fig6a", "fig6b", "fig6c"]
+
+
+MAX_STRETCH: float = max_stretch()
+"""Largest length factor of an edge under the 21 strain states at the default 2 % strain (about 1.0241)."""
+
+EDGE_NAMES_VERSION: int = 2
+"""Meaning of the ``edge_strategy`` names: since version 2 ``cell_radius`` is the paper's box alone and
+``cell_radius_sphere`` the authors' code's sphere-intersect-box; before, ``cell_radius`` named the latter."""
+
+_V1_ENCODER_KEYS: frozenset[str] = frozenset(
+    "embedding_dim max_atomic_number num_attention_layers channels lmax symmetry tensor_product num_heads key_dim "
+    "num_radial_basis radial_hidden radial_layers readout_dim edge_strategy edge_cutoff radial_cutoff".split()
+)
+"""Keys of every saved encoder config written before ``edge_names_version`` existed (model.json, to_yaml)."""
 
 
 class _Frozen(BaseModel):
@@ -33,8 +52,12 @@ class EncoderConfig(_Frozen):
     """Shared equivariant encoder (Fig. 3 / Fig. 6 top): embedding -> attention layers -> TFN readouts.
 
     Lengths in Angstrom. ``edge_strategy`` / ``edge_cutoff`` are the graph settings the model was
-    trained with (for ``cell_radius`` the cutoff is the box cap s); ``radial_cutoff`` is the support
-    of the radial basis and must cover the longest strained edge.
+    trained with (for ``cell_radius`` and ``cell_radius_sphere`` the cutoff is the box cap s; unused by
+    ``crystalnn``); ``radial_cutoff`` is the support of the radial basis and must cover the longest strained edge
+    (the strategy's longest edge times :data:`MAX_STRETCH`).
+
+    Saved configs written before ``edge_names_version`` existed are complete dumps without it: they are read with
+    ``cell_radius`` renamed ``cell_radius_sphere`` (what it built then), so old models keep their graphs.
     """
 
     embedding_dim: int = Field(512, gt=0, description="Z embedding size")
@@ -50,8 +73,15 @@ class EncoderConfig(_Frozen):
     radial_hidden: int = Field(128, gt=0)
     radial_layers: int = Field(2, ge=1)
     readout_dim: int = Field(128, gt=0, description="scalars of f_reg / f_class per node")
-    edge_strategy: EdgeStrategy = "cell_radius"
+    edge_strategy: EdgeStrategy = "cell_radius_sphere"
     edge_cutoff: float = Field(12.0, gt=0)
+    edge_bridge_cutoff: float | None = Field(
+        None,
+        gt=0,
+        description="radius edges only: longest gap-bridging edge (Angstrom) added when the edges within "
+        "edge_cutoff leave a structure less than 3-periodic (layered crystals); None = off",
+    )
+    edge_names_version: Literal[2] = Field(EDGE_NAMES_VERSION, description="meaning of the edge_strategy names")
     radial_cutoff: float = Field(13.0, gt=0)
     element_descriptors: bool = Field(
         False,
@@ -72,15 +102,34 @@ class EncoderConfig(_Frozen):
         """The graph edge strategy these settings describe (``edge_cutoff`` = radius, or the box cap s)."""
         from stn_plugin.graph import get_edge_strategy
 
-        params = {"cell_radius": {"s": self.edge_cutoff}, "radius": {"cutoff": self.edge_cutoff}}
+        params = {
+            "cell_radius": {"s": self.edge_cutoff},
+            "cell_radius_sphere": {"s": self.edge_cutoff},
+            "radius": {"cutoff": self.edge_cutoff, "bridge_cutoff": self.edge_bridge_cutoff},
+        }
         return get_edge_strategy(self.edge_strategy, **params.get(self.edge_strategy, {}))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_v1_edge_names(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "edge_names_version" not in data and _V1_ENCODER_KEYS <= data.keys():
+            data = {**data, "edge_names_version": EDGE_NAMES_VERSION}
+            if data["edge_strategy"] == "cell_radius":
+                data["edge_strategy"] = "cell_radius_sphere"
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> EncoderConfig:
         if self.channels % self.num_heads:
             raise ValueError("channels must be divisible by num_heads.")
-        if self.edge_strategy == "radius" and self.radial_cutoff <= self.edge_cutoff:
-            raise ValueError("radial_cutoff must exceed the radius edge_cutoff (strained edges are longer).")
+        if self.edge_bridge_cutoff is not None and self.edge_strategy != "radius":
+            raise ValueError(f"edge_bridge_cutoff applies to radius edges only, not {self.edge_strategy}.")
+        longest = self.build_edge_strategy().longest_edge()  # also checks edge_cutoff / edge_bridge_cutoff
+        if longest is not None and self.radial_cutoff < longest * MAX_STRETCH:
+            raise ValueError(
+                f"radial_cutoff ({self.radial_cutoff}) must cover the longest strained {self.edge_strategy} edge: "
+                f"{longest:g} Angstrom x {MAX_STRETCH:.4f} (2 % strain) = {longest * MAX_STRETCH:.3f} Angstrom."
+            )
         return self
 
 
@@ -111,7 +160,7 @@ class TrialModelConfig(_Frozen):
 ModelConfig = Annotated[StrainTensorNetConfig | TrialModelConfig, Field(discriminator="architecture")]
 
 
-GRAPH_SETTINGS: tuple[str, ...] = ("edge_strategy", "edge_cutoff", "max_atomic_number")
+GRAPH_SETTINGS: tuple[str, ...] = ("edge_strategy", "edge_cutoff", "edge_bridge_cutoff", "max_atomic_number")
 """Encoder settings that decide the graphs a model reads; the members of an ensemble must agree on them."""
 
 
@@ -135,7 +184,7 @@ class EnsembleConfig(_Frozen):
             values = {getattr(member.encoder, key) for member in self.members}
             if len(values) > 1:
                 raise ValueError(
-                    f"ensemble members must build the same graphs; they differ in {key}: {sorted(values)}."
+                    f"ensemble members must build the same graphs; they differ in {key}: {sorted(values, key=str)}."
                 )
         return self
 
@@ -216,7 +265,7 @@ _PRESETS: dict[str, dict[str, Any]] = {
                 "num_heads": 2,
                 "radial_hidden": 128,
                 "readout_dim": 128,
-                "edge_strategy": "cell_radius",
+                "edge_strategy": "cell_radius_sphere",
                 "edge_cutoff": 12.0,
                 "radial_cutoff": 13.0,
             },

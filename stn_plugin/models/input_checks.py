@@ -21,10 +21,8 @@ from __future__ import annotations
 import numpy as np
 from pymatgen.core import Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import breadth_first_order, connected_components
 
-from stn_plugin.graph.edges import EdgeList
+from stn_plugin.graph.edges import periodic_dimensions
 from stn_plugin.graph.features import ElementDataError, atom_scalars
 from stn_plugin.graph.material import PreparedMaterial
 
@@ -160,31 +158,6 @@ def check_size(structure: Structure, max_atoms: int, symprec: float, angle_toler
         f"{len(structure)}), more than the limit of {max_atoms}.",
         fix,
     )
-
-
-def periodic_dimensions(edges: EdgeList, num_atoms: int) -> int:
-    """Along how many independent lattice directions the least connected group of atoms repeats through the edges.
-
-    3 for a bulk crystal, 2 for a slab or layer, 1 for a chain, 0 for a molecule or cluster: the rank of the lattice
-    translations closing loops of edges in a connected group (Larsen et al., Phys. Rev. Mater. 3, 034003, 2019).
-
-    Args:
-        edges: directed periodic edges, every edge present in both directions.
-        num_atoms: atoms of the cell (an atom without edges is a group of dimension 0).
-    """
-    graph = coo_matrix((np.ones(len(edges)), (edges.dst, edges.src)), shape=(num_atoms, num_atoms)).tocsr()
-    num_groups, group = connected_components(graph, directed=False)
-    keys = edges.dst * num_atoms + edges.src
-    unique_keys, first_edge = np.unique(keys, return_index=True)
-    position = np.zeros((num_atoms, 3), dtype=np.int64)  # lattice image of each atom in its unfolded group
-    for root in (int(np.flatnonzero(group == g)[0]) for g in range(num_groups)):
-        order, parent = breadth_first_order(graph, root, directed=False, return_predecessors=True)
-        for atom in order[1:]:
-            edge = first_edge[np.searchsorted(unique_keys, parent[atom] * num_atoms + atom)]  # centre parent -> atom
-            position[atom] = position[parent[atom]] + edges.images[edge]
-    loops = position[edges.dst] + edges.images - position[edges.src]
-    edge_group = group[edges.dst]
-    return min(int(np.linalg.matrix_rank(loops[edge_group == g].astype(float))) for g in range(num_groups))
 
 
 _DIMENSION_NAMES = {0: "a molecule or cluster", 1: "a chain", 2: "a slab or isolated layer"}

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from pymatgen.analysis.elasticity import ElasticTensor, Strain
 from scipy.constants import electron_volt
 
-from stn_plugin.physics.voigt import DEFAULT_STRAIN, VOIGT_COMPONENTS
+from stn_plugin.physics.voigt import DEFAULT_STRAIN
 
 MEV_PER_GPA_A3: float = 1e9 * 1e-30 / electron_volt * 1e3
 """meV in one GPa * Angstrom^3 (= 6.241509...)."""
@@ -86,21 +87,17 @@ def sed_to_elastic(
     return np.where(eye, 2.0 * U, off)
 
 
-def strain_energy_density(
-    elastic_tensor: ArrayLike, strain_tensor: ArrayLike, volume_per_atom: ArrayLike
-) -> NDArray[np.float64]:
-    """Linear-elastic energy per atom 1/2 v^T C v (V/N) of an arbitrary small strain (Eq. 1), meV/atom.
+def strain_energy_density(elastic_tensor: ArrayLike, strain_tensor: ArrayLike, volume_per_atom: float) -> float:
+    """Linear-elastic energy per atom 1/2 eps:C:eps (V/N) of an arbitrary small strain (Eq. 1), meV/atom.
+
+    pymatgen's ``ElasticTensor.energy_density`` (eV/Angstrom^3) times V/N: an evaluation of Eq. 1 independent of
+    :func:`elastic_to_sed`, against which the tests check it.
 
     Args:
-        elastic_tensor: C, shape (..., 6, 6), GPa.
-        strain_tensor: symmetric 3x3 strain tensor eps (not I + eps), shape (..., 3, 3).
-        volume_per_atom: V/N in Angstrom^3/atom, scalar or shape (...).
-
-    Returns:
-        shape (...), meV/atom.
+        elastic_tensor: C, shape (6, 6), GPa.
+        strain_tensor: symmetric 3x3 strain tensor eps (not I + eps).
+        volume_per_atom: V/N in Angstrom^3/atom.
     """
     C = _check_voigt_matrix(elastic_tensor, "elastic_tensor")
-    eps = np.asarray(strain_tensor, dtype=float)
-    engineering = np.stack([eps[..., a, b] * (1.0 if a == b else 2.0) for a, b in VOIGT_COMPONENTS], axis=-1)
-    energy = 0.5 * np.einsum("...i,...ij,...j->...", engineering, C, engineering)
-    return energy * _energy_scale(volume_per_atom, 1.0)[..., 0, 0]
+    density = ElasticTensor.from_voigt(C).energy_density(Strain(np.asarray(strain_tensor, dtype=float)))
+    return float(density) * 1e3 * float(volume_per_atom)

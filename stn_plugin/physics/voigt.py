@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+from pymatgen.analysis.elasticity import Strain
 from pymatgen.core import Lattice, Structure
 
 DEFAULT_STRAIN: float = 0.02
@@ -66,13 +67,7 @@ def voigt_to_tensor_strain(voigt_strain: NDArray[np.floating]) -> NDArray[np.flo
     v = np.asarray(voigt_strain, dtype=float)
     if v.shape != (6,):
         raise ValueError(f"A Voigt strain vector has shape (6,), got {v.shape}.")
-    eps = np.zeros((3, 3))
-    for k, (a, b) in enumerate(VOIGT_COMPONENTS):
-        if a == b:
-            eps[a, a] = v[k]
-        else:
-            eps[a, b] = eps[b, a] = v[k] / 2.0
-    return eps
+    return np.asarray(Strain.from_voigt(v), dtype=float)  # pymatgen halves the shear entries, same Voigt order
 
 
 def voigt_strain_vector(i: int, j: int, magnitude: float = DEFAULT_STRAIN) -> NDArray[np.float64]:
@@ -108,6 +103,12 @@ def deformation_gradient(i: int, j: int, magnitude: float = DEFAULT_STRAIN) -> N
 def all_deformation_gradients(magnitude: float = DEFAULT_STRAIN) -> NDArray[np.float64]:
     """Deformation gradients of the 21 strain states in ``VOIGT_PAIRS`` order, shape (21, 3, 3)."""
     return np.stack([deformation_gradient(i, j, magnitude) for i, j in VOIGT_PAIRS])
+
+
+def max_stretch(magnitude: float = DEFAULT_STRAIN) -> float:
+    """Largest factor by which one of the 21 strain states lengthens a vector (largest singular value of F);
+    about 1.0241 at the default 2 % strain."""
+    return float(np.linalg.svd(all_deformation_gradients(magnitude), compute_uv=False).max())
 
 
 def strained_lattice(lattice: Lattice, deformation: NDArray[np.floating]) -> Lattice:

@@ -1,4 +1,7 @@
-"""Small graphs that follow the graph contract, for tests and benchmarks (not the production converter).
+"""Small graphs that follow the graph contract for the model tests, built without the production converter.
+
+Kept apart from :mod:`stn_plugin.graph` on purpose: the model tests get contract graphs of random cells (no
+standardisation, no symmetry analysis, stand-in features) quickly, and a converter bug cannot hide a model bug.
 
 Edges: pymatgen neighbour list within ``cutoff`` on the UNSTRAINED cell, vectors from the strained
 lattice (as the contract says). Atom scalars: mass, electronegativity and atomic radius from
