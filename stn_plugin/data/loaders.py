@@ -35,7 +35,16 @@ from pydantic import ValidationError
 from pymatgen.core import Structure
 
 from stn_plugin.data.filters import RejectedRecord
-from stn_plugin.data.records import ElasticRecord, Provenance, RecordError, ReferenceModuli, reasons_of
+from stn_plugin.data.records import (
+    ElasticRecord,
+    FilterReason,
+    Provenance,
+    RecordError,
+    ReferenceModuli,
+    reasons_of,
+    structure_from_data,
+)
+from stn_plugin.io import check_json_modules
 from stn_plugin.physics.frames import from_ieee_frame
 
 BUNDLED_DATASET: str = "dejong2015_mp_elastic.jsonl.gz"
@@ -125,8 +134,17 @@ def record_from_json_line(line: Mapping[str, Any], provenance: Provenance | None
         line: the decoded JSON object.
         provenance: used when the line has no ``provenance`` object.
     """
-    material_id = str(line.get("material_id", "<missing material_id>"))
-    structure = Structure.from_dict(line["structure"])
+    if not isinstance(line, Mapping):
+        raise RecordError(
+            FilterReason.MALFORMED,
+            f"the line is a JSON {type(line).__name__}, not an object; write one JSON object per line.",
+        )
+    if line.get("material_id") in (None, ""):
+        raise RecordError(
+            FilterReason.MALFORMED, "the line has no material_id; give every record a unique id (e.g. 'mp-149')."
+        )
+    material_id = str(line["material_id"])
+    structure = structure_from_data(line["structure"], material_id)
     if "provenance" in line:
         return _build_record(material_id, line, structure, line, Provenance.model_validate(line["provenance"]), False)
     if provenance is None:
@@ -152,6 +170,7 @@ def _build_record(
         provenance: where the record comes from.
         note_frame: add the note of which tensor field gave the structure-frame tensor to ``provenance``.
     """
+    structure = structure_from_data(structure, material_id)  # finite and bounded before the frame's spglib call
     tensor, frame_note = _structure_frame_tensor(tensors, structure)
     return ElasticRecord(
         material_id=material_id,
@@ -251,7 +270,9 @@ def _parse_structure(text: str) -> Structure:
     """A structure from a pymatgen JSON string (``Structure.as_dict()``) or a CIF string."""
     text = text.strip()
     if text.startswith("{"):
-        return Structure.from_dict(json.loads(text))
+        content = json.loads(text)
+        check_json_modules(content, "the structure column")  # before from_dict, which imports @module
+        return Structure.from_dict(content)
     return Structure.from_str(text, fmt="cif")
 
 

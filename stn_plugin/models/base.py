@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, NamedTuple
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
 import torch
@@ -17,7 +17,7 @@ from torch_geometric.data import Data
 from stn_plugin.graph.batching import DEFAULT_MAX_EDGES_PER_PASS, edge_budget_batches
 from stn_plugin.limits import MAX_ATOMS, MAX_EDGES
 from stn_plugin.models.config import EncoderConfig
-from stn_plugin.models.input_checks import check_edges, check_size, check_structure
+from stn_plugin.models.input_checks import StructureInputError, check_edges, check_size, check_structure
 from stn_plugin.models.prediction import ElasticPrediction, elastic_prediction
 from stn_plugin.physics.voigt import DEFAULT_STRAIN, N_PAIRS
 
@@ -203,8 +203,12 @@ class StnModel(MatGLModel):
             symmetrize: project C onto the crystal's point group (default); False = the raw network output.
             max_atoms: limit on the atoms of the cell the graphs are built on (:mod:`.input_checks`).
             max_edges: limit on the directed edges of one strained graph.
+
+        Raises:
+            StructureInputError: (a subclass naming the problem and the fix) if the model cannot predict it.
         """
-        return self.predict_structures([structure], symmetrize, max_atoms=max_atoms, max_edges=max_edges)[0]
+        (result,) = self.predict_structures([structure], symmetrize, max_atoms=max_atoms, max_edges=max_edges)
+        return result
 
     def predict_structures(
         self,
@@ -214,7 +218,9 @@ class StnModel(MatGLModel):
         max_atoms: int = MAX_ATOMS,
         max_edges: int = MAX_EDGES,
         max_edges_per_pass: int | None = DEFAULT_MAX_EDGES_PER_PASS,
-    ) -> list[ElasticPrediction]:
+        errors: Literal["raise", "skip"] = "raise",
+        progress: Callable[[int], None] | None = None,
+    ) -> list[ElasticPrediction] | list[ElasticPrediction | StructureInputError]:
         """Predict several crystals: graphs of ``materials_per_batch`` materials at a time, forward passes of at
         most ``max_edges_per_pass`` edges (bounded memory for large cells; results do not depend on either).
 
@@ -228,21 +234,50 @@ class StnModel(MatGLModel):
             max_atoms: limit on the atoms of the cell the graphs are built on (:mod:`.input_checks`).
             max_edges: limit on the directed edges of one strained graph.
             max_edges_per_pass: edge budget of one forward pass (None: one pass per ``materials_per_batch``).
+            errors: ``"raise"``: raise for the first structure the model cannot predict; ``"skip"``: put that
+                structure's :class:`~stn_plugin.models.input_checks.StructureInputError` in its place of the
+                result and predict the others (``isinstance(item, ElasticPrediction)`` tells them apart).
+            progress: called with the number of structures finished after each group of ``materials_per_batch``.
+
+        Returns:
+            one item per structure, in input order: an :class:`ElasticPrediction`, or with ``errors="skip"``
+            the typed error of a structure the model cannot predict.
 
         Raises:
-            StructureInputError: (a subclass naming the problem and the fix) for the first structure the model
-                cannot predict.
+            StructureInputError: (a subclass naming the problem and the fix) with ``errors="raise"``, for the first
+                structure the model cannot predict.
         """
+        if errors not in ("raise", "skip"):
+            raise ValueError(f'errors must be "raise" or "skip", got {errors!r}.')
         was_training = self.training
         self.eval()
-        results: list[ElasticPrediction] = []
+        results: list[ElasticPrediction | StructureInputError] = []
         try:
             for start in range(0, len(structures), materials_per_batch):
-                chunk = structures[start : start + materials_per_batch]
-                graphs = [g for s in chunk for g in self._strained_graphs(s, max_atoms, max_edges)]
-                with torch.inference_mode():
-                    outputs = self._predict_graphs(graphs, max_edges_per_pass)
-                results.extend(self._elastic_predictions(chunk, *outputs, symmetrize))
+                items: list[ElasticPrediction | StructureInputError | None] = []
+                graphs: list[Data] = []
+                checked: dict[int, Structure] = {}  # position in items -> the structure wrapped into its cell
+                for structure in structures[start : start + materials_per_batch]:
+                    try:  # bounded checks and the wrap into the cell come before any neighbour search or spglib
+                        wrapped = check_structure(
+                            structure, self.config.encoder.max_atomic_number, max_atoms, self.edge_cutoff
+                        )
+                        graphs.extend(self._strained_graphs(wrapped, max_atoms, max_edges))
+                        checked[len(items)] = wrapped
+                        items.append(None)
+                    except StructureInputError as exc:
+                        if errors == "raise":
+                            raise
+                        items.append(exc)
+                if checked:
+                    with torch.inference_mode():
+                        outputs = self._predict_graphs(graphs, max_edges_per_pass)
+                    predictions = self._elastic_predictions(list(checked.values()), *outputs, symmetrize)
+                    for position, prediction in zip(checked, predictions, strict=True):
+                        items[position] = prediction
+                results.extend(item for item in items if item is not None)
+                if progress is not None:
+                    progress(len(results))
         finally:
             self.train(was_training)
         return results
