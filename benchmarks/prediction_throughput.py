@@ -5,9 +5,9 @@ For each material count, torch thread count and ``materials_per_batch`` the tabl
 best of ``--repeats``), materials/s, ms per material and process CPU ms per material, and, for 8 materials per
 batch, the wall-time split into
 
-* graph building (``StnModel._strained_graphs``: input checks, spglib standardisation, neighbour search,
+* graph building (``ElasticPredictor.strained_graphs``: input checks, spglib standardisation, neighbour search,
   21 strained graphs),
-* model (PyG collation + forward passes of ``_predict_graphs``),
+* model (PyG collation + forward passes of ``ElasticPredictor._predict_graphs``),
 * elastic assembly (U -> C (Eq. 3) and the moduli, ``elastic_prediction``).
 
 Materials: 1 and 16 from the seed-0 test split, 256 from the whole bundled data set (seeded shuffles).
@@ -67,12 +67,14 @@ def stage_times(
     for start in range(0, len(structures), materials_per_batch):
         chunk = structures[start : start + materials_per_batch]
         t0 = time.perf_counter()
-        graphs = [g for s in chunk for g in model._strained_graphs(s)]
+        predictor = model.predictor
+        prepared = [predictor.strained_graphs(s) for s in chunk]
+        graphs = [g for _, material_graphs, _ in prepared for g in material_graphs]
         t1 = time.perf_counter()
         with torch.inference_mode():
-            outputs = model._predict_graphs(graphs, DEFAULT_MAX_EDGES_PER_PASS)
+            outputs = predictor._predict_graphs(graphs, DEFAULT_MAX_EDGES_PER_PASS)
         t2 = time.perf_counter()
-        model._elastic_predictions(chunk, *outputs, symmetrize)
+        predictor._elastic_predictions(prepared, *outputs, symmetrize)
         t3 = time.perf_counter()
         times["graphs_s"] += t1 - t0
         times["model_s"] += t2 - t1

@@ -8,7 +8,7 @@ stages subtracted so the rows add up to the total):
 * standardisation (spglib conventional cell, ``graph.standardize.canonicalize``);
 * neighbour search (the edge strategy's ``__call__``);
 * symmetry / DCV of the graph cell (``physics.symmetry.analyze_symmetry``);
-* graph assembly (the rest of ``StnModel._strained_graphs``: node features, 21 strained edge sets);
+* graph assembly (the rest of ``ElasticPredictor.strained_graphs``: node features, 21 strained edge sets);
 * batch collation (PyG ``Batch.from_data_list``);
 * model forward;
 * symmetrize projection (``point_group_operations`` + ``project_elastic_tensor`` under ``elastic_prediction``);
@@ -48,7 +48,7 @@ STAGES: dict[str, list[tuple[str, str]]] = {
     "neighbour search": [("graph/edges.py", "__call__")],
     "symmetry / DCV (spglib)": [("physics/symmetry.py", "analyze_symmetry")],
 }
-"""Stages nested in ``StnModel._strained_graphs``: (file suffix, function name) of their entry points."""
+"""Stages nested in ``ElasticPredictor.strained_graphs``: (file suffix, function name) of their entry points."""
 
 
 def _matching(stats: dict, targets: Iterable[tuple[str, str]]) -> list[Key]:
@@ -72,9 +72,9 @@ def _cumulative_from(stats: dict, targets: Iterable[tuple[str, str]], caller: tu
 def stage_times(profile: cProfile.Profile) -> dict[str, float]:
     """Seconds per pipeline stage (rows add up to the profiled total; 'other' is the remainder)."""
     stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
-    total = _cumulative(stats, [("models/base.py", "predict_structures")])
+    total = _cumulative(stats, [("models/predictor.py", "predict_structures")])
     times = {name: _cumulative(stats, targets) for name, targets in STAGES.items()}
-    times["graph assembly"] = _cumulative(stats, [("models/base.py", "_strained_graphs")]) - sum(times.values())
+    times["graph assembly"] = _cumulative(stats, [("models/predictor.py", "strained_graphs")]) - sum(times.values())
     times["batch collation"] = _cumulative(stats, [("torch_geometric/data/batch.py", "from_data_list")])
     times["model forward"] = _cumulative(stats, [("models/straintensornet.py", "forward")])
     elastic = ("models/prediction.py", "elastic_prediction")

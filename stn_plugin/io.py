@@ -26,9 +26,20 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pymatgen.core import Structure
+
+from stn_plugin.limits import MAX_ATOMS
+
+MAX_FILE_ATOMS: int = 4 * MAX_ATOMS
+"""Default limit on the atoms a structure file may describe (after a CIF's symmetry operations are applied): the
+input limit of a prediction with the default ``max_atoms`` (:mod:`stn_plugin.models.input_checks`)."""
+
+TRUSTED_JSON_MODULES: tuple[str, ...] = ("pymatgen", "numpy")
+"""Top-level packages whose classes an ``@module`` key of untrusted JSON may name (anything else is refused
+before decoding, which would import it)."""
 
 STRUCTURE_FORMATS = (
     "CIF (.cif), POSCAR/CONTCAR (.vasp), pymatgen JSON (.json) or a format ASE reads (e.g. .extxyz, .xsf)"
@@ -79,6 +90,39 @@ class InvalidStructureError(StructureReadError):
     """The file parses but does not describe an ordered periodic crystal."""
 
 
+class TooManyAtomsError(StructureReadError):
+    """The file describes more atoms than the limit (checked on a CIF before its symmetry expansion)."""
+
+
+class UntrustedJsonError(ValueError):
+    """JSON names a Python module outside :data:`TRUSTED_JSON_MODULES` in an ``@module`` key."""
+
+
+def check_json_modules(content: Any, where: str = "the JSON") -> None:
+    """Raise :class:`UntrustedJsonError` if any ``@module`` key in ``content`` (decoded JSON, searched recursively)
+    names a module outside :data:`TRUSTED_JSON_MODULES`: pymatgen's ``from_dict`` would import it, running its
+    code. Call before ``Structure.from_dict`` on data from a file.
+
+    Args:
+        content: the decoded JSON (dicts, lists and scalars).
+        where: what the content is, for the message (e.g. a file name).
+    """
+    stack = [content]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            module = item.get("@module")
+            if module is not None and str(module).split(".")[0] not in TRUSTED_JSON_MODULES:
+                raise UntrustedJsonError(
+                    f"{where} names the Python module {str(module)[:80]!r} in an @module key; only classes of "
+                    f"{', '.join(TRUSTED_JSON_MODULES)} are decoded (decoding would import and run that module). "
+                    "Remove the entry (e.g. a site property) or write the structure with pymatgen's Structure.to()"
+                )
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 def _format_of(path: Path) -> str:
     """'cif', 'poscar', 'json' or 'ase' from the file name."""
     name = path.name.lower()
@@ -91,15 +135,41 @@ def _format_of(path: Path) -> str:
     return "ase"
 
 
-def _read_cif(path: Path) -> list[Structure]:
+def _cif_atoms(parser: Any) -> int:
+    """Atoms of the largest block of a CIF after its symmetry operations (distinct images of each listed site at
+    1e-3 fractional resolution): a cheap count before pymatgen's expansion, whose cost grows as the atoms squared."""
+    from pymatgen.io.cif import str2float
+
+    largest = 0
+    for block in parser._cif.data.values():
+        if "_atom_site_fract_x" not in block.data:
+            continue
+        sites = np.array([[str2float(v) for v in block[f"_atom_site_fract_{c}"]] for c in "xyz"], dtype=float).T
+        affine = np.array([op.affine_matrix for op in parser.get_symops(block)])
+        images = np.einsum("oij,sj->soi", affine[:, :3, :3], sites) + affine[None, :, :3, 3]
+        keys = np.round(np.mod(images, 1.0) * 1000).astype(np.int64) % 1000
+        largest = max(largest, sum(len(np.unique(site, axis=0)) for site in keys))
+    return largest
+
+
+def _read_cif(path: Path, max_atoms: int | None) -> list[Structure]:
     from pymatgen.io.cif import CifParser
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return CifParser(path).parse_structures(primitive=False)
+        parser = CifParser(path)
+        if max_atoms is not None and (atoms := _cif_atoms(parser)) > max_atoms:
+            raise TooManyAtomsError(
+                path,
+                f"the CIF describes about {atoms} atoms after its symmetry operations, more than the limit of "
+                f"{max_atoms} (refused before pymatgen expands it)",
+                "Give the primitive cell, or raise the limit (read_structure(..., max_atoms=N); stn models predict "
+                "--max-atoms N allows 4 N) if time and memory allow.",
+            )
+        return parser.parse_structures(primitive=False)
 
 
-def _read_poscar(path: Path) -> list[Structure]:
+def _read_poscar(path: Path, max_atoms: int | None) -> list[Structure]:
     from pymatgen.io.vasp import Poscar
 
     with warnings.catch_warnings():
@@ -107,8 +177,12 @@ def _read_poscar(path: Path) -> list[Structure]:
         return [Poscar.from_file(path, check_for_potcar=False).structure]
 
 
-def _read_json(path: Path) -> list[Structure]:
+def _read_json(path: Path, max_atoms: int | None) -> list[Structure]:
     content = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        check_json_modules(content, "the file")
+    except UntrustedJsonError as exc:
+        raise StructureParseError(path, str(exc), "Or give the structure as CIF or POSCAR.") from None
     if isinstance(content, list):
         return [Structure.from_dict(item) for item in content]
     if not isinstance(content, dict) or "lattice" not in content or "sites" not in content:
@@ -116,7 +190,7 @@ def _read_json(path: Path) -> list[Structure]:
     return [Structure.from_dict(content)]
 
 
-def _read_ase(path: Path) -> list[Structure]:
+def _read_ase(path: Path, max_atoms: int | None) -> list[Structure]:
     import ase.io
     from ase.io.formats import UnknownFileTypeError
     from pymatgen.io.ase import AseAtomsAdaptor
@@ -170,8 +244,13 @@ def _check_crystal(path: Path, structure: Structure) -> None:
         )
 
 
-def read_structure(path: str | os.PathLike[str]) -> Structure:
+def read_structure(path: str | os.PathLike[str], max_atoms: int | None = MAX_FILE_ATOMS) -> Structure:
     """Read one ordered periodic crystal from ``path`` (format chosen by the file name, see the module docstring).
+
+    Args:
+        path: the file.
+        max_atoms: most atoms the file may describe (None: no limit); a CIF is counted before pymatgen applies
+            its symmetry operations (a 4 KB CIF can expand to 19,200 atoms: minutes and gigabytes).
 
     Raises:
         StructureFileNotFoundError: no such file.
@@ -180,6 +259,7 @@ def read_structure(path: str | os.PathLike[str]) -> Structure:
         StructureParseError: the reader failed on the content.
         MultipleStructuresError: the file holds several structures.
         InvalidStructureError: no atoms, a NaN or collapsed cell, no periodic cell, disordered sites.
+        TooManyAtomsError: more than ``max_atoms`` atoms.
     """
     path = Path(path)
     if not path.is_file():
@@ -189,7 +269,7 @@ def read_structure(path: str | os.PathLike[str]) -> Structure:
             raise EmptyStructureFileError(path, "the file is empty", f"Give a structure in {STRUCTURE_FORMATS}.")
     fmt = _format_of(path)
     try:
-        structures = _READERS[fmt](path)
+        structures = _READERS[fmt](path, max_atoms)
     except StructureReadError:
         raise
     except Exception as exc:  # every reader has its own exception types; all mean "could not parse"
@@ -206,6 +286,13 @@ def read_structure(path: str | os.PathLike[str]) -> Structure:
             "Write one structure per file.",
         )
     _check_crystal(path, structures[0])
+    if max_atoms is not None and len(structures[0]) > max_atoms:
+        raise TooManyAtomsError(
+            path,
+            f"the structure has {len(structures[0])} atoms, more than the limit of {max_atoms}",
+            "Give the primitive cell, or raise the limit (read_structure(..., max_atoms=N); stn models predict "
+            "--max-atoms N allows 4 N) if time and memory allow.",
+        )
     return structures[0]
 
 

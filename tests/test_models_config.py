@@ -53,8 +53,8 @@ def test_an_old_saved_cell_radius_model_loads_with_its_graphs_and_weights(tmp_pa
     assert loaded.edge_strategy == "cell_radius_sphere"
     nacl = Structure(Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
     np.testing.assert_array_equal(loaded.predict_structure(nacl).sed, model.predict_structure(nacl).sed)
-    assert loaded._converter.edges == CellRadiusSphereEdges(s=6.0)
-    material = loaded._converter.prepare(nacl)  # the input is in the standard orientation: R = I
+    assert loaded.predictor.converter.edges == CellRadiusSphereEdges(s=6.0)
+    material = loaded.predictor.converter.prepare(nacl)  # the input is in the standard orientation: R = I
     np.testing.assert_allclose(material.rotation, np.eye(3), atol=1e-12)
     edges = CellRadiusSphereEdges(s=6.0)(material.structure())
     for key in ("src", "dst", "images"):

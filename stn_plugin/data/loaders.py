@@ -49,7 +49,9 @@ from stn_plugin.data.records import (
     RecordError,
     ReferenceModuli,
     reasons_of,
+    structure_from_data,
 )
+from stn_plugin.io import check_json_modules
 from stn_plugin.physics.frames import from_ieee_frame
 
 BUNDLED_DATASET: str = "dejong2015_mp_elastic.jsonl.gz"
@@ -167,8 +169,17 @@ def record_from_json_line(
         provenance: used when the line has no ``provenance`` object.
         source: the record's ``source`` when the line has no ``source`` key (None: ``records.USER_SOURCE``).
     """
-    material_id = str(line.get("material_id", "<missing material_id>"))
-    structure = Structure.from_dict(line["structure"])
+    if not isinstance(line, Mapping):
+        raise RecordError(
+            FilterReason.MALFORMED,
+            f"the line is a JSON {type(line).__name__}, not an object; write one JSON object per line.",
+        )
+    if line.get("material_id") in (None, ""):
+        raise RecordError(
+            FilterReason.MALFORMED, "the line has no material_id; give every record a unique id (e.g. 'mp-149')."
+        )
+    material_id = str(line["material_id"])
+    structure = structure_from_data(line["structure"], material_id)
     source = line.get("source", source)
     if "provenance" in line:
         provenance = Provenance.model_validate(line["provenance"])
@@ -198,6 +209,7 @@ def _build_record(
         note_frame: add the note of which tensor field gave the structure-frame tensor to ``provenance``.
         source: the record's ``source`` (None: the record's default).
     """
+    structure = structure_from_data(structure, material_id)  # finite and bounded before the frame's spglib call
     common: dict[str, Any] = {
         "material_id": material_id,
         "formula": row.get("formula") or structure.composition.reduced_formula,
@@ -315,7 +327,9 @@ def _parse_structure(text: str) -> Structure:
     """A structure from a pymatgen JSON string (``Structure.as_dict()``) or a CIF string."""
     text = text.strip()
     if text.startswith("{"):
-        return Structure.from_dict(json.loads(text))
+        content = json.loads(text)
+        check_json_modules(content, "the structure column")  # before from_dict, which imports @module
+        return Structure.from_dict(content)
     return Structure.from_str(text, fmt="cif")
 
 

@@ -18,6 +18,10 @@ check raises a :class:`RecordError` carrying its :class:`FilterReason` (pydantic
 * ``disordered_structure``: the structure is disordered (partial occupancy) or has no sites;
 * ``formula_mismatch``: the structure's reduced formula differs from ``formula``;
 * ``moduli_not_finite``: a moduli-only record (no tensor) gives a NaN or infinite ``k_vrh`` / ``g_vrh``.
+* ``invalid_structure``: NaN/inf or far out-of-cell coordinates, a lattice beyond 1e4 Angstrom or collapsed, atoms
+  closer than 0.5 Angstrom (:func:`stn_plugin.models.input_checks.check_geometry`, run before any spglib call:
+  spglib crashes the process on a NaN coordinate), or an ``@module`` key naming a module outside pymatgen and
+  numpy (decoding would import it; :func:`stn_plugin.io.check_json_modules`).
 
 A record either has a tensor (``k_vrh`` and ``g_vrh`` are then computed from it) or is *moduli-only*:
 ``elastic_tensor`` None, ``k_vrh`` and ``g_vrh`` given (GPa, Voigt-Reuss-Hill averages of the source's
@@ -50,6 +54,8 @@ from pydantic import (
 from pymatgen.core import Composition, Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
+from stn_plugin.io import UntrustedJsonError, check_json_modules
+from stn_plugin.models.input_checks import StructureInputError, check_geometry
 from stn_plugin.physics.moduli import elastic_moduli
 from stn_plugin.physics.sed import elastic_to_sed
 from stn_plugin.physics.voigt import DEFAULT_STRAIN
@@ -101,8 +107,8 @@ for a tensor record and the one computed from its tensor (they agree exactly whe
 
 
 class FilterReason(str, Enum):
-    """Why a record is invalid or removed from a dataset (the first six and ``moduli_not_finite`` are found when a
-    record is built, the others by :mod:`stn_plugin.data.filters`)."""
+    """Why a record is invalid or removed from a dataset (the first six, ``moduli_not_finite`` and
+    ``invalid_structure`` are found when a record is built, the others by :mod:`stn_plugin.data.filters`)."""
 
     MALFORMED = "malformed"
     TENSOR_NOT_FINITE = "tensor_not_finite"
@@ -116,6 +122,7 @@ class FilterReason(str, Enum):
     SHEAR_MODULUS_OUT_OF_RANGE = "shear_modulus_out_of_range"
     FRAME_MISMATCH = "frame_mismatch"
     MODULI_NOT_FINITE = "moduli_not_finite"
+    INVALID_STRUCTURE = "invalid_structure"
 
 
 class RecordError(ValueError):
@@ -206,6 +213,56 @@ def _validated_voigt_matrix(value: Any, field: str, material_id: str) -> NDArray
     return 0.5 * (C + C.T)
 
 
+def structure_from_data(value: Any, material_id: str) -> Structure:
+    """The checked structure of a record from a pymatgen ``Structure`` or its ``as_dict()`` (untrusted data).
+
+    Checks, in this order, before any spglib call: no ``@module`` key outside pymatgen and numpy (decoding would
+    import it), a valid ``Structure.as_dict()``, sites present and ordered, then
+    :func:`stn_plugin.models.input_checks.check_geometry` (finite bounded lattice and coordinates, no atoms closer
+    than 0.5 Angstrom).
+
+    Args:
+        value: the structure or its dictionary.
+        material_id: the record's id, for the messages.
+
+    Raises:
+        RecordError: with reason ``malformed``, ``disordered_structure`` or ``invalid_structure``.
+    """
+    if isinstance(value, dict):
+        try:
+            check_json_modules(value, f"material {material_id!r}: structure")
+        except UntrustedJsonError as exc:
+            raise RecordError(FilterReason.INVALID_STRUCTURE, str(exc)) from None
+        try:
+            value = Structure.from_dict(value)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RecordError(
+                FilterReason.MALFORMED,
+                f"material {material_id!r}: structure is not a valid pymatgen Structure.as_dict() ({exc!r}).",
+            ) from None
+    if not isinstance(value, Structure):  # a ValueError subclass: pydantic reports it as a validation error
+        raise RecordError(
+            FilterReason.MALFORMED,
+            f"material {material_id!r}: structure must be a pymatgen Structure or its as_dict(), "
+            f"got {type(value).__name__}.",
+        )
+    if len(value) == 0:
+        raise RecordError(FilterReason.DISORDERED_STRUCTURE, f"material {material_id!r}: structure has no sites.")
+    if not value.is_ordered:
+        disordered = [i for i, site in enumerate(value) if not site.is_ordered]
+        raise RecordError(
+            FilterReason.DISORDERED_STRUCTURE,
+            f"material {material_id!r}: structure has partial occupancy / disorder at sites {disordered[:10]}; "
+            "StrainTensorNet needs an ordered cell: order it (e.g. pymatgen "
+            "OrderDisorderedStructureTransformation) or drop the material.",
+        )
+    try:
+        check_geometry(value)
+    except StructureInputError as exc:
+        raise RecordError(FilterReason.INVALID_STRUCTURE, f"material {material_id!r}: {exc}") from None
+    return value
+
+
 class ElasticRecord(BaseModel):
     """One material: structure, stiffness in the structure's Cartesian frame (or only K and G), provenance.
 
@@ -252,31 +309,7 @@ class ElasticRecord(BaseModel):
     @field_validator("structure", mode="before")
     @classmethod
     def _structure_from_dict(cls, value: Any, info: ValidationInfo) -> Structure:
-        material_id = info.data.get("material_id", "<unknown>")
-        if isinstance(value, dict):
-            try:
-                value = Structure.from_dict(value)
-            except (KeyError, TypeError, ValueError) as exc:
-                raise ValueError(
-                    f"material {material_id!r}: structure is not a valid pymatgen Structure.as_dict() ({exc!r})."
-                ) from None
-        if not isinstance(value, Structure):  # a ValueError subclass: pydantic reports it as a validation error
-            raise RecordError(
-                FilterReason.MALFORMED,
-                f"material {material_id!r}: structure must be a pymatgen Structure or its as_dict(), "
-                f"got {type(value).__name__}.",
-            )
-        if len(value) == 0:
-            raise RecordError(FilterReason.DISORDERED_STRUCTURE, f"material {material_id!r}: structure has no sites.")
-        if not value.is_ordered:
-            disordered = [i for i, site in enumerate(value) if not site.is_ordered]
-            raise RecordError(
-                FilterReason.DISORDERED_STRUCTURE,
-                f"material {material_id!r}: structure has partial occupancy / disorder at sites {disordered[:10]}; "
-                "StrainTensorNet needs an ordered cell: order it (e.g. pymatgen "
-                "OrderDisorderedStructureTransformation) or drop the material.",
-            )
-        return value
+        return structure_from_data(value, info.data.get("material_id", "<unknown>"))
 
     @field_validator("elastic_tensor", "elastic_tensor_ieee", mode="before")
     @classmethod

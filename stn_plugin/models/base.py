@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 import torch
@@ -14,13 +14,14 @@ from pymatgen.core import Structure
 from torch import Tensor
 from torch_geometric.data import Data
 
-from stn_plugin.graph.batching import DEFAULT_MAX_EDGES_PER_PASS, edge_budget_batches
-from stn_plugin.graph.material import PreparedMaterial
 from stn_plugin.limits import MAX_ATOMS, MAX_EDGES
 from stn_plugin.models.config import EncoderConfig
-from stn_plugin.models.input_checks import check_edges, check_size, check_structure
-from stn_plugin.models.prediction import ElasticPrediction, elastic_prediction
-from stn_plugin.physics.voigt import DEFAULT_STRAIN, N_PAIRS
+from stn_plugin.models.input_checks import StructureInputError
+from stn_plugin.models.prediction import ElasticPrediction
+from stn_plugin.physics.voigt import DEFAULT_STRAIN
+
+if TYPE_CHECKING:
+    from stn_plugin.models.predictor import ElasticPredictor
 
 NUM_ATOM_SCALARS = 4
 
@@ -34,10 +35,12 @@ class StnOutput(NamedTuple):
     Attributes:
         sed_normalized: (B,) normalised U_ij; U (meV/atom) = sed_normalized * sed_std + sed_mean.
         dcv_logits: (B, 21) DCV logits of the classifier; None for models without one.
+        member_sed_normalized: (K, B) the normalised U of each member of an ensemble; None for one network.
     """
 
     sed_normalized: Tensor
     dcv_logits: Tensor | None
+    member_sed_normalized: Tensor | None = None
 
 
 class StnModel(MatGLModel):
@@ -171,126 +174,30 @@ class StnModel(MatGLModel):
         """Normalised output -> U in meV/atom."""
         return sed_normalized * self.sed_std + self.sed_mean
 
-    def _strained_graphs(
-        self, structure: Structure, max_atoms: int = MAX_ATOMS, max_edges: int = MAX_EDGES
-    ) -> tuple[PreparedMaterial, list[Data]]:
-        """The canonical cell of ``structure`` and its 21 strained graphs (VOIGT_PAIRS order, canonical frame) with
-        the model's edge settings and strain.
+    @property
+    def predictor(self) -> ElasticPredictor:
+        """The :class:`~stn_plugin.models.predictor.ElasticPredictor` of this network (built once)."""
+        if getattr(self, "_predictor", None) is None:
+            from stn_plugin.models.predictor import ElasticPredictor
 
-        Raises a :class:`~stn_plugin.models.input_checks.StructureInputError` for a structure the model cannot
-        predict; the size limits are checked before the strained graphs are built.
-        """
-        from stn_plugin.graph import StrainedGraphConverter
-
-        if getattr(self, "_converter", None) is None:
-            edges = self.config.encoder.build_edge_strategy()
-            self._converter = StrainedGraphConverter(
-                edges=edges, magnitude=float(self.strain), true_dcv=self.reads_graph_dcv
-            )
-        converter = self._converter
-        check_structure(structure, self.config.encoder.max_atomic_number)
-        check_size(structure, max_atoms, converter.symprec, converter.angle_tolerance)
-        material = converter.prepare(structure)
-        note = f"{self.edge_strategy} {self.edge_cutoff} Angstrom"
-        check_edges(material, max_edges, note, converter.edges.distance_based)
-        return material, converter.strained_graphs(material)
+            self._predictor = ElasticPredictor(self)
+        return self._predictor
 
     def predict_structure(  # type: ignore[override]
         self, structure: Structure, symmetrize: bool = True, max_atoms: int = MAX_ATOMS, max_edges: int = MAX_EDGES
     ) -> ElasticPrediction:
-        """Elastic tensor, SED and moduli of one crystal from one batched pass over its 21 strained graphs.
-
-        Args:
-            structure: the crystal, any orientation and cell; the result is in its Cartesian frame (predicted on
-                its canonical cell and rotated back exactly, ``docs/conventions.md``).
-            symmetrize: project C onto the crystal's point group (default); False = the raw network output.
-            max_atoms: limit on the atoms of the cell the graphs are built on (:mod:`.input_checks`).
-            max_edges: limit on the directed edges of one strained graph.
-        """
-        return self.predict_structures([structure], symmetrize, max_atoms=max_atoms, max_edges=max_edges)[0]
-
-    def predict_structures(
-        self,
-        structures: Sequence[Structure],
-        symmetrize: bool = True,
-        materials_per_batch: int = 8,
-        max_atoms: int = MAX_ATOMS,
-        max_edges: int = MAX_EDGES,
-        max_edges_per_pass: int | None = DEFAULT_MAX_EDGES_PER_PASS,
-    ) -> list[ElasticPrediction]:
-        """Predict several crystals: graphs of ``materials_per_batch`` materials at a time, forward passes of at
-        most ``max_edges_per_pass`` edges (bounded memory for large cells; results do not depend on either).
-
-        Args:
-            structures: crystals; results are in the Cartesian frame of each.
-            symmetrize: project C onto each crystal's point group (Neumann's principle: C must be invariant
-                under it). The network's 21 outputs do not share that symmetry exactly; the projection
-                lowers the C_ij error (docs/RESULTS.md) and leaves the Voigt averages B_V, G_V unchanged.
-                False = the raw network output.
-            materials_per_batch: materials whose 21 strained graphs are built and predicted together.
-            max_atoms: limit on the atoms of the cell the graphs are built on (:mod:`.input_checks`).
-            max_edges: limit on the directed edges of one strained graph.
-            max_edges_per_pass: edge budget of one forward pass (None: one pass per ``materials_per_batch``).
+        """Elastic tensor, SED and moduli of one crystal in its Cartesian frame
+        (:meth:`ElasticPredictor.predict_structure <stn_plugin.models.predictor.ElasticPredictor.predict_structure>`).
 
         Raises:
-            StructureInputError: (a subclass naming the problem and the fix) for the first structure the model
-                cannot predict.
+            StructureInputError: (a subclass naming the problem and the fix) if the model cannot predict it.
         """
-        was_training = self.training
-        self.eval()
-        results: list[ElasticPrediction] = []
-        try:
-            for start in range(0, len(structures), materials_per_batch):
-                chunk = [
-                    self._strained_graphs(s, max_atoms, max_edges)
-                    for s in structures[start : start + materials_per_batch]
-                ]
-                graphs = [g for _, material_graphs in chunk for g in material_graphs]
-                with torch.inference_mode():
-                    outputs = self._predict_graphs(graphs, max_edges_per_pass)
-                results.extend(self._elastic_predictions([material for material, _ in chunk], *outputs, symmetrize))
-        finally:
-            self.train(was_training)
-        return results
+        return self.predictor.predict_structure(structure, symmetrize, max_atoms=max_atoms, max_edges=max_edges)
 
-    def _elastic_predictions(
-        self,
-        materials: Sequence[PreparedMaterial],
-        sed: Tensor,
-        dcv: Tensor | None,
-        member_sed: Tensor | None,
-        symmetrize: bool,
-    ) -> list[ElasticPrediction]:
-        """Predictions (user frames) of M canonical cells from the :meth:`_predict_graphs` outputs of their 21 M graphs
-        (material-major)."""
-        n = len(materials)
-        sed_rows = sed.view(n, N_PAIRS).double().numpy()
-        dcv_rows = [None] * n if dcv is None else dcv.view(n, N_PAIRS, N_PAIRS).double().numpy()
-        members = [None] * n if member_sed is None else member_sed.view(-1, n, N_PAIRS).transpose(0, 1).double().numpy()
-        strain = float(self.strain)
-        return [
-            elastic_prediction(s, sed_rows[m], dcv_rows[m], strain, symmetrize, members[m])
-            for m, s in enumerate(materials)
-        ]
-
-    def _predict_graphs(
-        self, graphs: Sequence[Data], max_edges_per_pass: int | None
-    ) -> tuple[Tensor, Tensor | None, Tensor | None]:
-        """U (meV/atom, (G,)), DCV probabilities ((G, 21) or None) and, for an ensemble, its members' U
-        ((K, G), else None) of G graphs, in edge-bounded passes."""
-        seds: list[Tensor] = []
-        dcvs: list[Tensor] = []
-        member_seds: list[Tensor] = []
-        for batch in edge_budget_batches(graphs, max_edges_per_pass):
-            out = self(batch)
-            seds.append(self.denormalize_sed(out.sed_normalized))
-            dcv = self.feature_dict.get("dcv") if out.dcv_logits is None else torch.sigmoid(out.dcv_logits)
-            if dcv is not None:
-                dcvs.append(dcv)
-            if "member_sed_normalized" in self.feature_dict:
-                member_seds.append(self.denormalize_sed(self.feature_dict["member_sed_normalized"]))
-        return (
-            torch.cat(seds),
-            torch.cat(dcvs) if dcvs else None,
-            torch.cat(member_seds, dim=1) if member_seds else None,
-        )
+    def predict_structures(
+        self, structures: Sequence[Structure], symmetrize: bool = True, **options: Any
+    ) -> list[ElasticPrediction] | list[ElasticPrediction | StructureInputError]:
+        """Predict several crystals, batched; options and results as
+        :meth:`ElasticPredictor.predict_structures <stn_plugin.models.predictor.ElasticPredictor.predict_structures>`
+        (``errors="skip"`` keeps going past structures the model cannot predict)."""
+        return self.predictor.predict_structures(structures, symmetrize, **options)

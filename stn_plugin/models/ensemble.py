@@ -27,8 +27,8 @@ class StnEnsemble(StnModel):
     """Mean of several trained models of one architecture on the same graphs.
 
     ``sed_normalized`` is the mean of the members' outputs; ``dcv_logits`` the mean of their classifier logits
-    (None without a classifier); ``feature_dict`` holds the members' outputs (``member_sed_normalized``, (K, B))
-    and the mean DCV their regressors read (``dcv``). Predictions carry the spread of the members' C and moduli
+    (None without a classifier); ``member_sed_normalized`` the members' outputs (K, B); ``feature_dict`` holds the
+    mean DCV their regressors read (``dcv``). Predictions carry the spread of the members' C and moduli
     (``ElasticPrediction.elastic_tensor_std``, ``moduli_std``). Build one from trained models with
     :meth:`from_models`. See :class:`StnModel` for the constructor.
     """
@@ -55,11 +55,11 @@ class StnEnsemble(StnModel):
         outputs = [member(data, dcv_input) for member in self.members]
         member_sed = torch.stack([out.sed_normalized for out in outputs])
         logits = None if outputs[0].dcv_logits is None else torch.stack([out.dcv_logits for out in outputs]).mean(0)
-        self.feature_dict = {"member_sed_normalized": member_sed}
+        self.feature_dict = {}
         dcvs = [member.feature_dict.get("dcv") for member in self.members]
         if dcvs[0] is not None:
             self.feature_dict["dcv"] = torch.stack(dcvs).mean(0)
-        return StnOutput(member_sed.mean(0), logits)
+        return StnOutput(member_sed.mean(0), logits, member_sed)
 
     def with_vector_zero_threshold(self, threshold: float) -> StnEnsemble:
         """A copy whose members all use ``encoder.vector_zero_threshold = threshold`` (same weights)."""

@@ -19,7 +19,9 @@ apply, in this order and before any graph is built, to
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 from pymatgen.core import Structure
+from pymatgen.optimization.neighbors import find_points_in_spheres
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from stn_plugin.graph.edges import periodic_dimensions
@@ -36,6 +38,11 @@ LOOSE_SYMPREC: float = 0.1
 """Angstrom; tolerance at which an error message checks whether a too-large cell is a distorted supercell."""
 
 
+_RAISE_LIMIT = (
+    "or raise the limit (predict_structure(..., {name}=N), stn models predict --{option} N) if time and memory allow"
+)
+
+
 class StructureInputError(ValueError):
     """A structure the model cannot predict; the message names the problem and the fix."""
 
@@ -50,6 +57,10 @@ class DisorderedStructureError(StructureInputError):
 
 class InvalidLatticeError(StructureInputError):
     """NaN/inf lattice entries or a (nearly) collapsed cell."""
+
+
+class InvalidCoordinatesError(StructureInputError):
+    """NaN/inf atomic coordinates, or coordinates so far outside the cell that the position is lost."""
 
 
 class OverlappingAtomsError(StructureInputError):
@@ -72,12 +83,74 @@ class StructureTooLargeError(StructureInputError):
     """More atoms or edges than the prediction limits (``max_atoms``, ``max_edges``)."""
 
 
-def check_structure(structure: Structure, max_atomic_number: int) -> None:
-    """Raise a :class:`StructureInputError` if ``structure`` is not a crystal the model can handle.
+MAX_LATTICE_ENTRY: float = 1e4
+"""Angstrom; a lattice vector component beyond this is refused before any geometry is computed (wrong units, or a
+cell whose volume overflows)."""
+
+MAX_FRACTIONAL_COORDINATE: float = 1e6
+"""A fractional coordinate beyond this (in absolute value) is refused: its position within the cell is lost to
+floating-point round-off. Smaller coordinates outside [0, 1) are periodic images and are wrapped into the cell."""
+
+SEARCH_CELLS_PER_ATOM: float = 8.0
+"""Cells per atom of the overlap search's cell list (bounds its memory by the atoms, not by the cell's volume)."""
+
+
+def _not_finite_sites(structure: Structure) -> list[int]:
+    """Indices of the sites whose Cartesian or fractional coordinates hold NaN or inf."""
+    cart = np.array([site.coords for site in structure], dtype=float).reshape(-1, 3)
+    frac = np.array([site.frac_coords for site in structure], dtype=float).reshape(-1, 3)
+    return np.flatnonzero(~(np.isfinite(cart).all(axis=1) & np.isfinite(frac).all(axis=1))).tolist()
+
+
+def wrapped_into_cell(structure: Structure) -> Structure:
+    """A copy of ``structure`` with every fractional coordinate in [0, 1) (periodic images moved into the cell);
+    the lattice, species, site properties and hence the crystal and its Cartesian frame are unchanged."""
+    return Structure(
+        structure.lattice,
+        [site.species for site in structure],
+        np.mod(structure.frac_coords, 1.0),
+        site_properties=structure.site_properties,
+    )
+
+
+def close_atom_distances(structure: Structure, radius: float = MIN_INTERATOMIC_DISTANCE) -> NDArray[np.float64]:
+    """Distances (Angstrom) shorter than ``radius`` between an atom and another atom or a periodic image.
+
+    The cell list of the search has about ``SEARCH_CELLS_PER_ATOM`` cells per atom whatever the cell's volume
+    (pymatgen's default of 1 Angstrom cells needs 3.4 GB for a 500 Angstrom cube), so memory grows with the atoms.
+
+    Args:
+        structure: a crystal with finite coordinates inside its cell (:func:`wrapped_into_cell`).
+        radius: search radius, Angstrom.
+    """
+    cart = np.ascontiguousarray(structure.cart_coords, dtype=float)
+    cell_size = max(1.0, (structure.volume / (SEARCH_CELLS_PER_ATOM * len(structure))) ** (1.0 / 3.0))
+    centre, neighbour, _, distance = find_points_in_spheres(
+        cart,
+        cart,
+        r=radius,
+        pbc=np.ones(3, dtype=np.int64),
+        lattice=np.ascontiguousarray(structure.lattice.matrix, dtype=float),
+        tol=1e-8,
+        min_r=cell_size,
+    )
+    return distance[~((centre == neighbour) & (distance <= 1e-8))]
+
+
+def check_geometry(structure: Structure, max_atoms: int | None = None, edge_cutoff: float | None = None) -> Structure:
+    """Check that ``structure`` is a finite, ordered, bounded periodic cell without overlapping atoms, cheapest
+    and bounded checks first, and return it wrapped into its cell (:func:`wrapped_into_cell`).
+
+    Order: atoms present and ordered; finite lattice entries below ``MAX_LATTICE_ENTRY``; a non-collapsed cell;
+    finite coordinates below ``MAX_FRACTIONAL_COORDINATE`` (a NaN coordinate crashes spglib, exit 139); with
+    ``max_atoms``: at most ``SUPERCELL_FACTOR * max_atoms`` atoms and, with ``edge_cutoff`` too, a volume of at
+    most ``SUPERCELL_FACTOR * max_atoms`` cutoff cubes; then the wrap and the overlap search, whose memory is
+    bounded by the atoms (:func:`close_atom_distances`). Nothing here calls spglib.
 
     Args:
         structure: the crystal as the user gave it.
-        max_atomic_number: largest Z the model's embedding knows.
+        max_atoms: the model's limit on the atoms of its graph cell (None: no bound on atoms and volume).
+        edge_cutoff: the model's edge cutoff, Angstrom (None: no bound on the volume).
     """
     if len(structure) == 0:
         raise InvalidLatticeError("The structure has no atoms.", "pass a crystal with at least one site.")
@@ -86,21 +159,76 @@ def check_structure(structure: Structure, max_atomic_number: int) -> None:
             "The structure has partial occupancies (a disordered or alloy site).",
             "pass an ordered supercell, e.g. from pymatgen's OrderDisorderedStructureTransformation.",
         )
-    matrix = structure.lattice.matrix
-    if (
-        not np.all(np.isfinite(matrix))
-        or abs(np.linalg.det(matrix)) < 1e-3 * max(1.0, float(np.abs(matrix).max())) ** 3
-    ):
+    matrix = np.asarray(structure.lattice.matrix, dtype=float)
+    if not np.all(np.isfinite(matrix)):
         raise InvalidLatticeError(
-            "The lattice has NaN/inf entries or a (nearly) zero volume.",
-            "check the three lattice vectors of the input file.",
+            "The lattice has NaN/inf entries.", "check the three lattice vectors of the input file."
         )
-    close = structure.get_neighbor_list(MIN_INTERATOMIC_DISTANCE)[3]
+    largest = float(np.abs(matrix).max())
+    if largest > MAX_LATTICE_ENTRY:
+        raise InvalidLatticeError(
+            f"A lattice vector component is {largest:.3g} Angstrom (more than {MAX_LATTICE_ENTRY:g} Angstrom).",
+            "check the lattice vectors and their units (Angstrom, not Bohr, nm or m?).",
+        )
+    if abs(np.linalg.det(matrix)) < 1e-3 * max(1.0, largest) ** 3:
+        raise InvalidLatticeError(
+            "The lattice has a (nearly) zero volume.", "check the three lattice vectors of the input file."
+        )
+    bad = _not_finite_sites(structure)
+    if bad:
+        raise InvalidCoordinatesError(
+            f"The coordinates of {len(bad)} of {len(structure)} atoms (sites {bad[:5]}) contain NaN or infinity.",
+            "fix the atomic positions of the input file.",
+        )
+    frac = structure.frac_coords
+    if np.abs(frac).max() > MAX_FRACTIONAL_COORDINATE:
+        site = int(np.argmax(np.abs(frac).max(axis=1)))
+        raise InvalidCoordinatesError(
+            f"Site {site} has the fractional coordinates {frac[site].tolist()}, more than "
+            f"{MAX_FRACTIONAL_COORDINATE:g} cells away: its position within the cell is lost to round-off.",
+            "give positions inside the cell (fractional coordinates in [0, 1), or Cartesian in Angstrom).",
+        )
+    if max_atoms is not None:
+        raise_limit = _RAISE_LIMIT.format(name="max_atoms", option="max-atoms")
+        if len(structure) > SUPERCELL_FACTOR * max_atoms:
+            raise StructureTooLargeError(
+                f"The structure has {len(structure)} atoms; inputs of more than {SUPERCELL_FACTOR * max_atoms} atoms "
+                f"are refused before the search for a smaller cell (the model's limit is {max_atoms} atoms).",
+                f"pass the primitive cell (structure.get_primitive_structure()), {raise_limit}.",
+            )
+        if edge_cutoff is not None and structure.volume > SUPERCELL_FACTOR * max_atoms * edge_cutoff**3:
+            raise StructureTooLargeError(
+                f"The cell's volume is {structure.volume:.4g} Angstrom^3, more than {SUPERCELL_FACTOR * max_atoms} "
+                f"cubes of the model's edge cutoff ({edge_cutoff:g} Angstrom): the graphs of this cell would be mostly "
+                "vacuum.",
+                f"check the lattice (lengths in Angstrom, not Bohr or nm?) and pass a bulk cell, {raise_limit}.",
+            )
+    wrapped = wrapped_into_cell(structure)
+    close = close_atom_distances(wrapped)
     if len(close):
+        shortest = float(close.min())
+        distance = f"{shortest:.3f}" if shortest >= 1e-3 else f"{shortest:.1e}"
         raise OverlappingAtomsError(
-            f"Atoms are {float(close.min()):.3f} Angstrom apart (< {MIN_INTERATOMIC_DISTANCE} Angstrom).",
+            f"Atoms are {distance} Angstrom apart (< {MIN_INTERATOMIC_DISTANCE} Angstrom).",
             "remove duplicated sites or fix the coordinates (fractional vs Cartesian?).",
         )
+    return wrapped
+
+
+def check_structure(
+    structure: Structure, max_atomic_number: int, max_atoms: int | None = None, edge_cutoff: float | None = None
+) -> Structure:
+    """Raise a :class:`StructureInputError` if ``structure`` is not a crystal the model can handle; return it
+    wrapped into its cell.
+
+    Args:
+        structure: the crystal as the user gave it.
+        max_atomic_number: largest Z the model's embedding knows.
+        max_atoms: the model's limit on the atoms of its graph cell, to bound the input's atoms and volume
+            before any neighbour search (:func:`check_geometry`; None: no such bound).
+        edge_cutoff: the model's edge cutoff, Angstrom, for the bound on the volume.
+    """
+    wrapped = check_geometry(structure, max_atoms, edge_cutoff)
     numbers = [site.specie.Z for site in structure]
     too_heavy = sorted({site.specie.symbol for site in structure if site.specie.Z > max_atomic_number})
     if too_heavy:
@@ -112,17 +240,13 @@ def check_structure(structure: Structure, max_atomic_number: int) -> None:
         atom_scalars(numbers)
     except ElementDataError as exc:
         raise UnsupportedElementError(str(exc), "this element has no node features; it cannot be predicted.") from exc
+    return wrapped
 
 
 def _standard_cell_atoms(structure: Structure, symprec: float, angle_tolerance: float) -> int:
     """Atoms of spglib's conventional standard cell of ``structure`` (its own size when spglib finds none)."""
     dataset = SpacegroupAnalyzer(structure, symprec=symprec, angle_tolerance=angle_tolerance).get_symmetry_dataset()
     return len(structure) if dataset is None else len(dataset.std_types)
-
-
-_RAISE_LIMIT = (
-    "or raise the limit (predict_structure(..., {name}=N), stn models predict --{option} N) if time and memory allow"
-)
 
 
 def check_size(structure: Structure, max_atoms: int, symprec: float, angle_tolerance: float) -> None:
