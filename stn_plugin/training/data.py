@@ -146,6 +146,7 @@ def prepare_data(
     fractions: tuple[float, float, float] = DEFAULT_FRACTIONS,
     on_invalid: OnInvalid | None = None,
     sources: Sequence[str] | None = None,
+    train_fraction: float = 1.0,
 ) -> PreparedData:
     """Load, validate, de-duplicate and split a dataset (the split does not depend on the model or the
     training seed).
@@ -163,6 +164,8 @@ def prepare_data(
         on_invalid: ``"drop"`` leaves invalid records out (reported in ``report`` and logged), ``"raise"``
             raises :class:`~stn_plugin.data.filters.InvalidRecordsError`; None = :func:`default_on_invalid`.
         sources: bundled sources when ``data`` is None (default: all three, ``stn_plugin.data.SOURCES``).
+        train_fraction: keep this fraction of the training part (per source, a seeded random subset; validation
+            and test parts unchanged), for learning curves (``benchmarks/learning_curve.py``).
 
     Raises:
         InvalidRecordsError: with ``on_invalid="raise"``, when any record is invalid (``.report`` holds the
@@ -174,6 +177,8 @@ def prepare_data(
     kept, report = filter_records(records, on_invalid=choice, rejected_on_load=rejected)
     unique, deduplication = deduplicate(kept)
     split = combined_split(unique, fractions=fractions, seed=split_seed)
+    if train_fraction < 1.0:
+        split = split.model_copy(update={"train": training_subset(split.train, unique, train_fraction, split_seed)})
     part_of = {material_id: name for name in PARTS for material_id in split.part(name)}
     loaded_by_source: dict[str, int] = {}
     for record in records:
@@ -187,6 +192,22 @@ def prepare_data(
         source_of={r.material_id: r.source for r in unique},
         loaded_by_source=loaded_by_source,
     )
+
+
+def training_subset(
+    train_ids: Sequence[str], records: Sequence[ElasticRecord], fraction: float, seed: int
+) -> list[str]:
+    """A seeded ``fraction`` of ``train_ids``, the same fraction of every source (at least one record of each),
+    sorted; nested: a smaller fraction is a subset of a larger one."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"train_fraction must be in (0, 1], got {fraction}.")
+    source_of = {r.material_id: r.source for r in records}
+    kept: list[str] = []
+    for source in sorted({source_of[i] for i in train_ids}):
+        ids = sorted(i for i in train_ids if source_of[i] == source)
+        order = np.random.default_rng([seed, len(ids)]).permutation(len(ids))
+        kept += [ids[k] for k in order[: max(1, round(fraction * len(ids)))]]
+    return sorted(kept)
 
 
 @dataclass(frozen=True)

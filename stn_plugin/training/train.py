@@ -257,6 +257,7 @@ def train(
     limit_train_batches: float | None = None,
     progress_bar: bool = False,
     callbacks: Sequence[Callback] = (),
+    train_fraction: float = 1.0,
 ) -> TrainResult:
     """Train a model of the StrainTensorNet family; resume when ``output_dir`` holds ``last.ckpt``.
 
@@ -286,6 +287,7 @@ def train(
         limit_train_batches: passed to the Trainer (short benchmark or smoke runs).
         progress_bar: show Lightning's progress bar.
         callbacks: extra Lightning callbacks (after the checkpoint and early-stopping callbacks).
+        train_fraction: train on this fraction of the training part (same validation and test materials).
 
     Returns:
         the :class:`TrainResult` (also written to ``result.json``).
@@ -307,7 +309,7 @@ def train(
         torch.set_num_threads(training.num_threads)
     pl.seed_everything(training.seed, workers=True, verbose=False)
     try:
-        prepared = prepare_data(data, split_seed=split_seed, on_invalid=on_invalid)
+        prepared = prepare_data(data, split_seed=split_seed, on_invalid=on_invalid, train_fraction=train_fraction)
     except InvalidRecordsError as exc:
         if is_rank_zero:
             atomic_write_text(exc.report.model_dump_json(indent=1) + "\n", out / "validation_report.json")

@@ -1,0 +1,42 @@
+"""Save the model of a training checkpoint (e.g. the best one of a run stopped before its last epoch) in matgl format.
+
+    python scripts/export_checkpoint.py --config configs/sdm.yaml --checkpoint runs/sdm-seed0/checkpoints/best.ckpt \
+        --output runs/sdm-seed0/model
+
+The checkpoint's ``state_dict`` holds the weights validation saw (the averaged ones with ``training.ema_decay``)
+and the normalisation buffers; the saved model is what ``stn models train`` writes to ``<run>/model`` when the run
+finishes, so ``stn_plugin.load``, ``stn models evaluate`` and ``scripts/ship_pretrained.py`` take it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from stn_plugin.models import ExperimentConfig, build_model
+from stn_plugin.models.loading import safe_torch_load
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, required=True, help="the run's experiment YAML")
+    parser.add_argument("--checkpoint", type=Path, required=True, help="Lightning checkpoint (best.ckpt, last.ckpt)")
+    parser.add_argument("--output", type=Path, required=True, help="model directory to write")
+    args = parser.parse_args()
+    config = ExperimentConfig.from_yaml(args.config)
+    state = safe_torch_load(args.checkpoint, f"Train {args.config} again.")
+    weights = {key.removeprefix("model."): value for key, value in state["state_dict"].items()}
+    model = build_model(config, strain=float(weights["strain"]))
+    model.load_state_dict(weights)
+    model.set_normalization(
+        weights["atom_scalar_mean"].tolist(),
+        weights["atom_scalar_std"].tolist(),
+        float(weights["sed_mean"]),
+        float(weights["sed_std"]),
+    )
+    model.save(args.output)
+    print(f"{args.checkpoint} (epoch {state['epoch']}) -> {args.output}")
+
+
+if __name__ == "__main__":
+    main()
