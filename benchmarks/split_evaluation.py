@@ -65,11 +65,15 @@ def _named_rows(models: dict[str, object]) -> list[str]:
         back = canonicalize(record.structure).rotation.T  # unique axis along z
         true = rotate_elastic_tensor(record.elastic_tensor, back)
         label = f"{NAMED[material_id]} {material_id}"
-        lines.append(f"| {label} | DFT | {true[0, 0]:.0f} | {true[2, 2]:.0f} | {true[3, 3]:.0f} | {true[2, 2] / true[0, 0]:.2f} |")
+        lines.append(
+            f"| {label} | DFT | {true[0, 0]:.0f} | {true[2, 2]:.0f} | {true[3, 3]:.0f} | {true[2, 2] / true[0, 0]:.2f} |"
+        )
         for name, model in models.items():
             C = np.asarray(model.predict_structure(record.structure).elastic_tensor.voigt)  # type: ignore[attr-defined]
             C = rotate_elastic_tensor(C, back)
-            lines.append(f"| {label} | {name} | {C[0, 0]:.0f} | {C[2, 2]:.0f} | {C[3, 3]:.0f} | {C[2, 2] / C[0, 0]:.2f} |")
+            lines.append(
+                f"| {label} | {name} | {C[0, 0]:.0f} | {C[2, 2]:.0f} | {C[3, 3]:.0f} | {C[2, 2] / C[0, 0]:.2f} |"
+            )
     return lines
 
 
@@ -97,8 +101,10 @@ def main() -> None:
         results[name] = evaluation.flat()
         if evaluation.failures:
             print(f"{name}: {len(evaluation.failures)} records could not be predicted")
-    print(f"{args.data}: {len(records)} records; {platform.node()}, {os.cpu_count()} cores, {args.threads} thread(s), "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"{args.data}: {len(records)} records; {platform.node()}, {os.cpu_count()} cores, {args.threads} thread(s), "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     print("\n| metric | " + " | ".join(models) + " |")
     print("|---|" + "---|" * len(models))
     for key, label in ROWS:

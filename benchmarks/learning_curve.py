@@ -1,0 +1,87 @@
+"""Learning curve: train on 25 / 50 / 100 % of the training split, same validation crystals, and compare.
+
+    python -m benchmarks.learning_curve --config configs/sdm.yaml --fractions 0.25 0.5 1.0 --max-epochs 40
+
+Each fraction is a seeded, nested subset of every source's training part (``prepare_data(train_fraction=...)``);
+validation and test parts are the full ones. Prints, per fraction, the number of training materials and the
+best validation MAE of C_ij, B_V, G_V (tensor crystals) and K_VRH, G_VRH (moduli-only binaries), with the
+wall time, machine and load average; runs go to ``runs/learning-curve/<fraction>`` (resumable) and MLflow
+experiment ``learning-curve``. The slope between fractions says whether more data or more capacity is the
+next lever. One thread per run (``--threads``); ``--parallel 2`` trains two fractions at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+KEYS: tuple[tuple[str, str], ...] = (
+    ("cij_mae_gpa", "C_ij"),
+    ("bulk_voigt_mae_gpa", "B_V"),
+    ("shear_voigt_mae_gpa", "G_V"),
+    ("mp2025_binary/bulk_vrh_mae_gpa", "binaries K_VRH"),
+    ("mp2025_binary/shear_vrh_mae_gpa", "binaries G_VRH"),
+)
+"""Keys of :meth:`stn_plugin.evaluation.records.RecordsEvaluation.flat` in the table."""
+
+
+def run_fraction(config: str, fraction: float, max_epochs: int, threads: int, output: Path) -> dict[str, float]:
+    """Train one fraction; the validation metrics of its best model (through the predictor, as
+    ``benchmarks.split_evaluation``), the number of training tensors and the wall time."""
+    import torch
+
+    import stn_plugin
+    from stn_plugin.evaluation.records import evaluate_records
+    from stn_plugin.training import prepare_data, train
+
+    torch.set_num_threads(threads)
+    start = time.perf_counter()
+    result = train(
+        config=config,
+        max_epochs=max_epochs,
+        output_dir=output / f"{fraction:g}",
+        run_name=f"learning-curve-{fraction:g}",
+        experiment="learning-curve",
+        train_fraction=fraction,
+    )
+    wall = time.perf_counter() - start
+    val = prepare_data(train_fraction=fraction).part("val")
+    metrics = evaluate_records(stn_plugin.load(result.model_dir), val, progress=False).flat()
+    return {**metrics, "n_train": float(result.counts["train"]), "wall_s": wall}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="configs/sdm.yaml")
+    parser.add_argument("--fractions", type=float, nargs="+", default=[0.25, 0.5, 1.0])
+    parser.add_argument("--max-epochs", type=int, default=40)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--parallel", type=int, default=1, help="fractions trained at the same time")
+    parser.add_argument("--output", type=Path, default=Path("runs/learning-curve"))
+    args = parser.parse_args()
+
+    with ProcessPoolExecutor(max_workers=args.parallel) as pool:
+        jobs = {
+            f: pool.submit(run_fraction, args.config, f, args.max_epochs, args.threads, args.output)
+            for f in args.fractions
+        }
+        results = {f: job.result() for f, job in jobs.items()}
+    print(
+        f"{args.config}, {args.max_epochs} epochs; {platform.node()}, {os.cpu_count()} cores, {args.threads} "
+        f"thread(s) x {args.parallel} run(s), load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+    print("\n| train fraction | train tensors | " + " | ".join(label for _, label in KEYS) + " | wall (min) |")
+    print("|---|---|" + "---|" * len(KEYS) + "---|")
+    for fraction, metrics in results.items():
+        values = " | ".join(f"{metrics.get(key, float('nan')):.1f}" for key, _ in KEYS)
+        print(f"| {fraction:g} | {metrics['n_train']:.0f} | {values} | {metrics['wall_s'] / 60:.0f} |")
+    (args.output / "learning_curve.json").write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
