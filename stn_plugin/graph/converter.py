@@ -111,7 +111,7 @@ class StrainedGraphConverter(GraphConverter):
     def __init__(
         self,
         element_types: tuple[str, ...] = matgl.config.DEFAULT_ELEMENTS,
-        edges: str | EdgeStrategy = "cell_radius",
+        edges: str | EdgeStrategy = "cell_radius_sphere",
         magnitude: float = DEFAULT_STRAIN,
         standardize: bool = True,
         symprec: float = DEFAULT_SYMPREC,
