@@ -65,8 +65,8 @@ def test_an_old_saved_cell_radius_model_loads_with_its_graphs_and_weights(tmp_pa
     ("settings", "words"),
     [
         ({"edge_strategy": "cell_radius", "edge_cutoff": 12.0, "radial_cutoff": 13.0}, "22.173 Angstrom"),
-        ({"edge_strategy": "cell_radius_sphere", "edge_cutoff": 12.0, "radial_cutoff": 12.7}, "12.802 Angstrom"),
-        ({"edge_strategy": "radius", "edge_cutoff": 5.0, "radial_cutoff": 5.1}, "5.121 Angstrom"),
+        ({"edge_strategy": "cell_radius_sphere", "edge_cutoff": 12.0, "radial_cutoff": 12.5}, "exceed the longest"),
+        ({"edge_strategy": "radius", "edge_cutoff": 5.0, "radial_cutoff": 5.0}, "exceed the longest radius edge"),
         ({"edge_strategy": "radius", "edge_cutoff": 5.0, "edge_bridge_cutoff": 8.5, "radial_cutoff": 8.7}, "8.705"),
         ({"edge_strategy": "radius", "edge_cutoff": 5.0, "edge_bridge_cutoff": 4.0, "radial_cutoff": 9.0}, "exceed"),
         ({"edge_strategy": "cell_radius_sphere", "edge_bridge_cutoff": 8.5}, "radius edges only"),
@@ -79,6 +79,9 @@ def test_cutoffs_are_checked_against_their_edge_strategy(settings: dict, words: 
 
 
 def test_presets_and_defaults_keep_their_graphs() -> None:
+    for name in ("paper", "cpu"):  # the presets also cover the strained edges
+        encoder = load_preset(name).model.encoder
+        assert encoder.radial_cutoff >= encoder.build_edge_strategy().longest_edge() * MAX_STRETCH
     assert EncoderConfig().build_edge_strategy() == CellRadiusSphereEdges(s=12.0, delta=0.5)
     assert load_preset("paper").model.encoder.build_edge_strategy() == CellRadiusSphereEdges(s=12.0, delta=0.5)
     assert load_preset("cpu").model.encoder.build_edge_strategy() == RadiusEdges(cutoff=5.0)

@@ -53,8 +53,9 @@ class EncoderConfig(_Frozen):
 
     Lengths in Angstrom. ``edge_strategy`` / ``edge_cutoff`` are the graph settings the model was
     trained with (for ``cell_radius`` and ``cell_radius_sphere`` the cutoff is the box cap s; unused by
-    ``crystalnn``); ``radial_cutoff`` is the support of the radial basis and must cover the longest strained edge
-    (the strategy's longest edge times :data:`MAX_STRETCH`).
+    ``crystalnn``); ``radial_cutoff`` is the support of the radial basis and should cover the longest strained edge
+    (the strategy's longest edge times :data:`MAX_STRETCH`): required for ``cell_radius`` and gap bridging; plain
+    ``radius`` and ``cell_radius_sphere`` need only exceed the longest unstrained edge, the check saved models passed.
 
     Saved configs written before ``edge_names_version`` existed are complete dumps without it: they are read with
     ``cell_radius`` renamed ``cell_radius_sphere`` (what it built then), so old models keep their graphs.
@@ -125,10 +126,20 @@ class EncoderConfig(_Frozen):
         if self.edge_bridge_cutoff is not None and self.edge_strategy != "radius":
             raise ValueError(f"edge_bridge_cutoff applies to radius edges only, not {self.edge_strategy}.")
         longest = self.build_edge_strategy().longest_edge()  # also checks edge_cutoff / edge_bridge_cutoff
-        if longest is not None and self.radial_cutoff < longest * MAX_STRETCH:
+        if longest is None:
+            return self
+        # Settings new with edge_names_version 2 must cover the strained edges; the older ones (plain radius,
+        # the sphere-intersect-box) keep the check saved models passed: exceed the unstrained edges.
+        if self.edge_strategy == "cell_radius" or self.edge_bridge_cutoff is not None:
+            if self.radial_cutoff < longest * MAX_STRETCH:
+                raise ValueError(
+                    f"radial_cutoff ({self.radial_cutoff}) must cover the longest strained {self.edge_strategy} "
+                    f"edge: {longest:g} Angstrom x {MAX_STRETCH:.4f} (2 % strain) = {longest * MAX_STRETCH:.3f} Angstrom."
+                )
+        elif self.radial_cutoff <= longest:
             raise ValueError(
-                f"radial_cutoff ({self.radial_cutoff}) must cover the longest strained {self.edge_strategy} edge: "
-                f"{longest:g} Angstrom x {MAX_STRETCH:.4f} (2 % strain) = {longest * MAX_STRETCH:.3f} Angstrom."
+                f"radial_cutoff ({self.radial_cutoff}) must exceed the longest {self.edge_strategy} edge, {longest:g} "
+                f"Angstrom (strained edges are up to {MAX_STRETCH:.4f} times longer)."
             )
         return self
 
