@@ -94,7 +94,7 @@ class StrainedGraphConverter(GraphConverter):
 
     Args:
         element_types: element symbols indexing ``node_type`` (matgl convention).
-        edges: edge strategy name ('cell_radius', 'radius', 'crystalnn') or instance
+        edges: edge strategy name ('cell_radius_sphere' (default), 'cell_radius', 'radius', 'crystalnn') or instance
             (``get_edge_strategy('radius', cutoff=6.0)``).
         magnitude: strain magnitude (dimensionless, engineering shear), 0.02 in the paper.
         standardize: select edges on pymatgen's conventional standard cell (see module docstring);
