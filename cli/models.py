@@ -78,6 +78,21 @@ def load_model(name_or_path: str) -> Any:
         fail(f"could not load the model {name_or_path!r}: {_message(exc)}")
 
 
+def model_identity(name_or_path: str) -> dict[str, str]:
+    """Name and version of a model for the prediction outputs: the registry date and the first 12 hex digits of
+    the sha256 of its ``model.pt`` (the weights) for a pretrained name, that digest alone for a directory, and the
+    ``stn_plugin`` version."""
+    import stn_plugin
+
+    registry = load_registry()
+    entry = registry.pretrained.get(name_or_path)
+    folder = pretrained_root() / entry.directory if entry is not None else Path(name_or_path)
+    weights = folder / "model.pt"
+    digest = sha256_of(weights)[:12] if weights.is_file() else "unknown"
+    version = f"{entry.date} sha256:{digest}" if entry is not None and entry.date else f"sha256:{digest}"
+    return {"name": name_or_path, "version": version, "stn_plugin_version": stn_plugin.__version__}
+
+
 @app.command("list")
 def list_models() -> None:
     """List the architectures you can train and the pretrained models you can load.
@@ -279,11 +294,22 @@ def predict(
     max_edges: Annotated[
         int, typer.Option(min=1, help="refuse crystals whose graph has more directed edges")
     ] = MAX_EDGES,
+    plots: Annotated[
+        Path | None,
+        typer.Option(
+            help="write ELATE-style pictures of the directional Young's modulus per crystal into this folder "
+            "(<file>_youngs_3d.png, <file>_youngs_2d.png)",
+            file_okay=False,
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Predict elastic tensors (C in GPa, U in meV/atom) and moduli of crystal structures.
+    """Predict elastic tensors (C in GPa, U in meV/atom), moduli, Born stability and derived properties.
 
     A file that cannot be read or predicted is reported and skipped; the others are still predicted
     and written. The exit code is 1 when any file failed, with a summary line "N ok, M failed".
+    A prediction that fails the Born stability criterion gets a warning line (the summary counts them);
+    its moduli are still written, with the verdict.
 
     Examples:
 
@@ -292,6 +318,8 @@ def predict(
         stn models predict stn-mp-2023 examples/structures/* --format json --output predictions.json
 
         stn models predict runs/my-run/model POSCAR --no-symmetrize --format csv
+
+        stn models predict stn-mp-2023 examples/structures/Si.cif --plots plots/
     """
     from cli.predictions import (
         infer_format,
@@ -300,11 +328,13 @@ def predict(
         render_json,
         render_table_text,
         result_tables,
+        stability_line,
         summary_line,
     )
     from stn_plugin.io import atomic_write_text
 
     model = load_model(name_or_path)
+    about = model_identity(name_or_path)
     results = [
         predict_file(model, file, symmetrize, max_atoms, max_edges) for file in track(files, "Predicting", len(files))
     ]
@@ -312,20 +342,44 @@ def predict(
     for result in results:
         if not result.ok:
             error(result.error or "")
+        elif (warning := stability_line(result)) is not None:
+            info(f"Warning: {warning}")
     if fmt == "table" and output is None:
         for result in results:
             if result.ok:
-                console.print(result_tables(result))
+                console.print(result_tables(result, about))
     else:
-        text = {"json": render_json, "csv": render_csv, "table": render_table_text}[fmt](results)
+        text = {"json": render_json, "csv": render_csv, "table": render_table_text}[fmt](results, about)
         if output is None:
             typer.echo(text, nl=False)
         else:
             atomic_write_text(text, output)
             info(f"wrote {output}")
+    if plots is not None:
+        _directional_plots(results, plots)
     info(summary_line(results))
     if not all(result.ok for result in results):
         raise typer.Exit(1)
+
+
+def _directional_plots(results: list[Any], directory: Path) -> None:
+    """Write the E(n) pictures of every successful, Born-stable result into ``directory`` (one stem per file)."""
+    from stn_plugin.evaluation.directional_plots import youngs_modulus_plots
+
+    stems: set[str] = set()
+    for result in results:
+        if not result.ok:
+            continue
+        stability = result.prediction.stability
+        if not stability.stable:
+            info(f"no plot for {result.file}: the predicted C is mechanically {stability.verdict}")
+            continue
+        stem = Path(result.file).name.replace(".", "_")
+        while stem in stems:  # same file name in two folders
+            stem += "_"
+        stems.add(stem)
+        written = youngs_modulus_plots(result.prediction.elastic_tensor, directory, stem, f"{result.formula} ({stem})")
+        info(f"wrote {', '.join(str(path) for path in written)}")
 
 
 @app.command("evaluate")
