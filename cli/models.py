@@ -17,7 +17,7 @@ from rich.markdown import Markdown
 from rich.syntax import Syntax
 from rich.table import Table
 
-from cli.common import DATA_HELP, console, error, fail, info, track
+from cli.common import DATA_HELP, console, error, fail, info, quiet_logger, track
 from cli.data import ON_INVALID_HELP, OnInvalid
 from stn_plugin.limits import MAX_ATOMS, MAX_EDGES
 from stn_plugin.registry import (
@@ -209,11 +209,19 @@ def train(
         str | None, typer.Option(help="MLflow tracking URI; default $MLFLOW_TRACKING_URI or sqlite:///mlflow.db")
     ] = None,
     experiment: Annotated[str | None, typer.Option(help="MLflow experiment name (default stn-plugin)")] = None,
-    run_name: Annotated[str | None, typer.Option(help="MLflow run name; default <config name>-seed<seed>")] = None,
+    run_name: Annotated[
+        str | None,
+        typer.Option(
+            help="MLflow run name; default CONFIG-seedSEED (the configuration's name and the seed, e.g. cpu-seed0)"
+        ),
+    ] = None,
     register_as: Annotated[str | None, typer.Option(help="register the trained model in the MLflow registry")] = None,
     output: Annotated[
         Path | None,
-        typer.Option(help="training folder (resumes from its checkpoint); default runs/<run name>", file_okay=False),
+        typer.Option(
+            help="training folder (resumes from its checkpoint); default runs/RUN-NAME (the MLflow run name)",
+            file_okay=False,
+        ),
     ] = None,
 ) -> None:
     """Train a model, track the run in MLflow, and save the best model in MatGL format.
@@ -230,8 +238,11 @@ def train(
 
         stn models train strain-tensor-net --tracking-uri sqlite:///mlflow.db --experiment paper --run-name s0 --seed 0
     """
+    import sys
+
     from lightning.pytorch.callbacks import RichProgressBar
 
+    from stn_plugin.runtime import hide_lightning_tips
     from stn_plugin.training import train as train_model
 
     if config is not None and preset is not None:
@@ -241,19 +252,22 @@ def train(
             fail(f"{option} {path}: no such file.", code=2)
     optional = {"experiment": experiment, "max_epochs": max_epochs, "seed": seed, "output_dir": output}
     optional["on_invalid"] = on_invalid.value if on_invalid is not None else None
+    hide_lightning_tips()
+    terminal = sys.stderr.isatty()  # no progress bar (and no terminal control codes) in a log file or pipe
     try:
-        result = train_model(
-            architecture,
-            config if config is not None else preset,
-            data=data,
-            split_seed=split_seed,
-            tracking_uri=tracking_uri,
-            run_name=run_name,
-            register_as=register_as,
-            progress_bar=True,
-            callbacks=[RichProgressBar(console_kwargs={"stderr": True})],
-            **{key: value for key, value in optional.items() if value is not None},
-        )
+        with quiet_logger("stn_plugin.data.filters"):  # its table of removed records is printed below
+            result = train_model(
+                architecture,
+                config if config is not None else preset,
+                data=data,
+                split_seed=split_seed,
+                tracking_uri=tracking_uri,
+                run_name=run_name,
+                register_as=register_as,
+                progress_bar=terminal,
+                callbacks=[RichProgressBar(console_kwargs={"stderr": True})] if terminal else [],
+                **{key: value for key, value in optional.items() if value is not None},
+            )
     except (RegistryError, KeyError, ValueError, OSError) as exc:
         fail(_message(exc))
     info(result.validation.summary())
@@ -298,7 +312,7 @@ def predict(
         Path | None,
         typer.Option(
             help="write ELATE-style pictures of the directional Young's modulus per crystal into this folder "
-            "(<file>_youngs_3d.png, <file>_youngs_2d.png)",
+            "(FILE_youngs_3d.png, FILE_youngs_2d.png; FILE = the structure file's name)",
             file_okay=False,
             show_default=False,
         ),
@@ -397,7 +411,8 @@ def evaluate(
 
     Prints the MAE and RMSE of U_ij, C_ij, B_V, G_V, Young's modulus and Poisson's ratio, overall and per
     crystal system, and the DCV accuracy. With --report it also writes metrics.json, metrics.md (with the
-    Fig. 9 statistics and Fig. 7 per-element errors), parity plots and the Fig. 4 distance matrices.
+    Fig. 9 statistics and Fig. 7 per-element errors), parity plots, the Fig. 4 distance matrices and
+    per_material.csv (id, formula, truth, prediction and error of each material, to trace an outlier).
     Materials that cannot be predicted are reported and left out; the exit code is then 1.
 
     Examples:
@@ -436,7 +451,11 @@ def evaluate(
     metrics = write_report(evaluation, report) if report is not None else evaluate_metrics(evaluation)
     console.print(metrics_tables(metrics))
     if report is not None:
-        info(f"report written to {report}")
+        from stn_plugin.evaluation.per_material import write_per_material_csv
+
+        ids, formulas = [r.material_id for r in kept], [r.structure.composition.reduced_formula for r in kept]
+        write_per_material_csv(ids, formulas, evaluation, report / "per_material.csv")
+        info(f"report written to {report} (per-material truth, prediction and errors: per_material.csv)")
     info(f"{len(kept)} ok, {len(failures)} failed")
     if failures:
         raise typer.Exit(1)

@@ -131,3 +131,50 @@ def test_plots_are_written_per_crystal_and_not_blank(monkeypatch, tmp_path):
         assert image.shape[0] > 300 and image.shape[1] > 400
         assert image[..., :3].std() > 0.05  # drawn, not a blank canvas
         assert len(np.unique(image[..., :3].reshape(-1, 3), axis=0)) > 100
+
+
+def test_evaluate_report_has_a_per_material_csv_and_a_labelled_element_plot(tiny_model, tmp_path):
+    from stn_plugin.data import load_jsonl
+    from tests.test_cli_helpers import write_five_materials
+
+    data = write_five_materials(tmp_path / "five.jsonl")
+    report = tmp_path / "report"
+    result = runner.invoke(app, ["models", "evaluate", tiny_model, "--data", str(data), "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    assert "per_material.csv" in result.stderr
+    rows = list(csv.DictReader(io.StringIO((report / "per_material.csv").read_text())))
+    records = load_jsonl(data)
+    assert [r["material_id"] for r in rows] == [r.material_id for r in records]
+    assert [r["formula"] for r in rows] == [r.structure.composition.reduced_formula for r in records]
+    for row, record in zip(rows, records, strict=True):
+        C = record.elastic_tensor
+        assert float(row["bulk_voigt_true_gpa"]) == pytest.approx((C[:3, :3].sum()) / 9, rel=1e-5)
+        error = float(row["bulk_voigt_pred_gpa"]) - float(row["bulk_voigt_true_gpa"])
+        assert float(row["bulk_voigt_error_gpa"]) == pytest.approx(error, rel=1e-4, abs=1e-4)
+        assert float(row["cij_mae_gpa"]) >= 0 and row["predicted_stability"] in {"stable", "unstable", "singular"}
+        assert {"poisson_true", "young_pred_gpa", "sed_mae_mev_per_atom"} <= set(row)
+    image = imread(report / "element_mae.png")
+    assert image[..., :3].std() > 0.05
+
+
+def test_element_plot_has_x_label_legend_and_counts(tmp_path, monkeypatch):
+    import stn_plugin.evaluation.plots as plots
+    from stn_plugin.evaluation.metrics import ElementErrors
+
+    elements = [
+        ElementErrors(element=s, n_materials=n, sed_mae_mev=1.0 + n, cij_mae_gpa=2.0 * n, bulk_voigt_mean_gpa=50.0 * n,
+                      shear_voigt_mean_gpa=20.0)
+        for s, n in (("Si", 3), ("O", 7))
+    ]  # fmt: skip
+    figures = []
+    save = plots.save_figure
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path: figures.append(fig) or save(fig, path))
+    path = plots.element_mae_plot(elements, 2.0, 5.0, tmp_path / "element_mae.png")
+    assert path.stat().st_size > 10_000
+    top, bottom = figures[0].axes[:2]
+    assert bottom.get_xlabel() == "element (number of materials containing it)"
+    assert [t.get_text() for t in bottom.get_xticklabels()] == ["Si (3)", "O (7)"]
+    assert {t.get_text() for t in top.get_legend().get_texts()} == {
+        "MAE over the materials containing the element",
+        "MAE over all materials",
+    }
