@@ -74,7 +74,7 @@ class StnElasticityCalc(PropCalc):
         k, g = float(prediction.moduli["bulk_vrh"]), float(prediction.moduli["shear_vrh"])
         unit = "GPa" if self.units_GPa else "eV/A^3"
         units = self._merge_units(
-            result,
+            result.get("_units"),
             {key: unit for key in ("elastic_tensor", "bulk_modulus_vrh", "shear_modulus_vrh", "youngs_modulus")}
             | {"residuals_sum": unit},
         )
