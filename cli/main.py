@@ -6,6 +6,8 @@ result. Exit codes: 0 success, 1 a failure (a message says what and how to fix i
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from cli import data, models
@@ -21,8 +23,22 @@ app.add_typer(models.app)
 app.add_typer(data.app)
 
 
+def _print_version(value: bool) -> None:
+    """``--version``: print the package version and leave."""
+    if value:
+        from stn_plugin import __version__
+
+        typer.echo(f"stn-plugin {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main() -> None:
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="print the version and exit", callback=_print_version, is_eager=True),
+    ] = False,
+) -> None:
     """Process set-up shared by every command."""
     from stn_plugin.runtime import keep_freed_memory
 

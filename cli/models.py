@@ -17,7 +17,7 @@ from rich.markdown import Markdown
 from rich.syntax import Syntax
 from rich.table import Table
 
-from cli.common import DATA_HELP, console, error, fail, info, track
+from cli.common import DATA_HELP, console, error, fail, info, quiet_logger, track
 from cli.data import ON_INVALID_HELP, OnInvalid
 from stn_plugin.limits import MAX_ATOMS, MAX_EDGES
 from stn_plugin.registry import (
@@ -76,6 +76,21 @@ def load_model(name_or_path: str) -> Any:
         fail(f"{exc} NAME_OR_PATH is a {MODEL_HELP}.")
     except Exception as exc:  # noqa: BLE001 - matgl raises many types for a directory that is not a model
         fail(f"could not load the model {name_or_path!r}: {_message(exc)}")
+
+
+def model_identity(name_or_path: str) -> dict[str, str]:
+    """Name and version of a model for the prediction outputs: the registry date and the first 12 hex digits of
+    the sha256 of its ``model.pt`` (the weights) for a pretrained name, that digest alone for a directory, and the
+    ``stn_plugin`` version."""
+    import stn_plugin
+
+    registry = load_registry()
+    entry = registry.pretrained.get(name_or_path)
+    folder = pretrained_root() / entry.directory if entry is not None else Path(name_or_path)
+    weights = folder / "model.pt"
+    digest = sha256_of(weights)[:12] if weights.is_file() else "unknown"
+    version = f"{entry.date} sha256:{digest}" if entry is not None and entry.date else f"sha256:{digest}"
+    return {"name": name_or_path, "version": version, "stn_plugin_version": stn_plugin.__version__}
 
 
 @app.command("list")
@@ -194,11 +209,19 @@ def train(
         str | None, typer.Option(help="MLflow tracking URI; default $MLFLOW_TRACKING_URI or sqlite:///mlflow.db")
     ] = None,
     experiment: Annotated[str | None, typer.Option(help="MLflow experiment name (default stn-plugin)")] = None,
-    run_name: Annotated[str | None, typer.Option(help="MLflow run name; default <config name>-seed<seed>")] = None,
+    run_name: Annotated[
+        str | None,
+        typer.Option(
+            help="MLflow run name; default CONFIG-seedSEED (the configuration's name and the seed, e.g. cpu-seed0)"
+        ),
+    ] = None,
     register_as: Annotated[str | None, typer.Option(help="register the trained model in the MLflow registry")] = None,
     output: Annotated[
         Path | None,
-        typer.Option(help="training folder (resumes from its checkpoint); default runs/<run name>", file_okay=False),
+        typer.Option(
+            help="training folder (resumes from its checkpoint); default runs/RUN-NAME (the MLflow run name)",
+            file_okay=False,
+        ),
     ] = None,
 ) -> None:
     """Train a model, track the run in MLflow, and save the best model in MatGL format.
@@ -215,8 +238,11 @@ def train(
 
         stn models train strain-tensor-net --tracking-uri sqlite:///mlflow.db --experiment paper --run-name s0 --seed 0
     """
+    import sys
+
     from lightning.pytorch.callbacks import RichProgressBar
 
+    from stn_plugin.runtime import hide_lightning_tips
     from stn_plugin.training import train as train_model
 
     if config is not None and preset is not None:
@@ -226,19 +252,22 @@ def train(
             fail(f"{option} {path}: no such file.", code=2)
     optional = {"experiment": experiment, "max_epochs": max_epochs, "seed": seed, "output_dir": output}
     optional["on_invalid"] = on_invalid.value if on_invalid is not None else None
+    hide_lightning_tips()
+    terminal = sys.stderr.isatty()  # no progress bar (and no terminal control codes) in a log file or pipe
     try:
-        result = train_model(
-            architecture,
-            config if config is not None else preset,
-            data=data,
-            split_seed=split_seed,
-            tracking_uri=tracking_uri,
-            run_name=run_name,
-            register_as=register_as,
-            progress_bar=True,
-            callbacks=[RichProgressBar(console_kwargs={"stderr": True})],
-            **{key: value for key, value in optional.items() if value is not None},
-        )
+        with quiet_logger("stn_plugin.data.filters"):  # its table of removed records is printed below
+            result = train_model(
+                architecture,
+                config if config is not None else preset,
+                data=data,
+                split_seed=split_seed,
+                tracking_uri=tracking_uri,
+                run_name=run_name,
+                register_as=register_as,
+                progress_bar=terminal,
+                callbacks=[RichProgressBar(console_kwargs={"stderr": True})] if terminal else [],
+                **{key: value for key, value in optional.items() if value is not None},
+            )
     except (RegistryError, KeyError, ValueError, OSError) as exc:
         fail(_message(exc))
     info(result.validation.summary())
@@ -279,11 +308,22 @@ def predict(
     max_edges: Annotated[
         int, typer.Option(min=1, help="refuse crystals whose graph has more directed edges")
     ] = MAX_EDGES,
+    plots: Annotated[
+        Path | None,
+        typer.Option(
+            help="write ELATE-style pictures of the directional Young's modulus per crystal into this folder "
+            "(FILE_youngs_3d.png, FILE_youngs_2d.png; FILE = the structure file's name)",
+            file_okay=False,
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Predict elastic tensors (C in GPa, U in meV/atom) and moduli of crystal structures.
+    """Predict elastic tensors (C in GPa, U in meV/atom), moduli, Born stability and derived properties.
 
     A file that cannot be read or predicted is reported and skipped; the others are still predicted
     and written. The exit code is 1 when any file failed, with a summary line "N ok, M failed".
+    A prediction that fails the Born stability criterion gets a warning line (the summary counts them);
+    its moduli are still written, with the verdict.
 
     Examples:
 
@@ -292,6 +332,8 @@ def predict(
         stn models predict stn-mp-2023 examples/structures/* --format json --output predictions.json
 
         stn models predict runs/my-run/model POSCAR --no-symmetrize --format csv
+
+        stn models predict stn-mp-2023 examples/structures/Si.cif --plots plots/
     """
     from cli.predictions import (
         infer_format,
@@ -300,11 +342,13 @@ def predict(
         render_json,
         render_table_text,
         result_tables,
+        stability_line,
         summary_line,
     )
     from stn_plugin.io import atomic_write_text
 
     model = load_model(name_or_path)
+    about = model_identity(name_or_path)
     results = [
         predict_file(model, file, symmetrize, max_atoms, max_edges) for file in track(files, "Predicting", len(files))
     ]
@@ -312,20 +356,44 @@ def predict(
     for result in results:
         if not result.ok:
             error(result.error or "")
+        elif (warning := stability_line(result)) is not None:
+            info(f"Warning: {warning}")
     if fmt == "table" and output is None:
         for result in results:
             if result.ok:
-                console.print(result_tables(result))
+                console.print(result_tables(result, about))
     else:
-        text = {"json": render_json, "csv": render_csv, "table": render_table_text}[fmt](results)
+        text = {"json": render_json, "csv": render_csv, "table": render_table_text}[fmt](results, about)
         if output is None:
             typer.echo(text, nl=False)
         else:
             atomic_write_text(text, output)
             info(f"wrote {output}")
+    if plots is not None:
+        _directional_plots(results, plots)
     info(summary_line(results))
     if not all(result.ok for result in results):
         raise typer.Exit(1)
+
+
+def _directional_plots(results: list[Any], directory: Path) -> None:
+    """Write the E(n) pictures of every successful, Born-stable result into ``directory`` (one stem per file)."""
+    from stn_plugin.evaluation.directional_plots import youngs_modulus_plots
+
+    stems: set[str] = set()
+    for result in results:
+        if not result.ok:
+            continue
+        stability = result.prediction.stability
+        if not stability.stable:
+            info(f"no plot for {result.file}: the predicted C is mechanically {stability.verdict}")
+            continue
+        stem = Path(result.file).name.replace(".", "_")
+        while stem in stems:  # same file name in two folders
+            stem += "_"
+        stems.add(stem)
+        written = youngs_modulus_plots(result.prediction.elastic_tensor, directory, stem, f"{result.formula} ({stem})")
+        info(f"wrote {', '.join(str(path) for path in written)}")
 
 
 @app.command("evaluate")
@@ -343,7 +411,8 @@ def evaluate(
 
     Prints the MAE and RMSE of U_ij, C_ij, B_V, G_V, Young's modulus and Poisson's ratio, overall and per
     crystal system, and the DCV accuracy. With --report it also writes metrics.json, metrics.md (with the
-    Fig. 9 statistics and Fig. 7 per-element errors), parity plots and the Fig. 4 distance matrices.
+    Fig. 9 statistics and Fig. 7 per-element errors), parity plots, the Fig. 4 distance matrices and
+    per_material.csv (id, formula, truth, prediction and error of each material, to trace an outlier).
     Materials that cannot be predicted are reported and left out; the exit code is then 1.
 
     Examples:
@@ -382,7 +451,11 @@ def evaluate(
     metrics = write_report(evaluation, report) if report is not None else evaluate_metrics(evaluation)
     console.print(metrics_tables(metrics))
     if report is not None:
-        info(f"report written to {report}")
+        from stn_plugin.evaluation.per_material import write_per_material_csv
+
+        ids, formulas = [r.material_id for r in kept], [r.structure.composition.reduced_formula for r in kept]
+        write_per_material_csv(ids, formulas, evaluation, report / "per_material.csv")
+        info(f"report written to {report} (per-material truth, prediction and errors: per_material.csv)")
     info(f"{len(kept)} ok, {len(failures)} failed")
     if failures:
         raise typer.Exit(1)

@@ -10,6 +10,7 @@ Public surface::
     stn_plugin.list_models()                 # names of the bundled pretrained models
     model = stn_plugin.load("stn-mp-2023")   # or a path to a saved model directory
     result = model.predict_structure(structure)
+    matgl.load_model(stn_plugin.pretrained_path("stn-mp-2023"))   # the same files through MatGL
 """
 
 from __future__ import annotations
@@ -22,12 +23,23 @@ from stn_plugin.registry import RegistryError, load_registry, pretrained_model_d
 
 __version__ = "0.1.0"
 
-__all__ = ["RegistryError", "__version__", "list_models", "load"]
+__all__ = ["RegistryError", "__version__", "list_models", "load", "pretrained_path"]
 
 
 def list_models() -> list[str]:
     """Names of the pretrained models shipped with the package (``registry.yaml``)."""
     return sorted(load_registry().pretrained)
+
+
+def pretrained_path(name: str) -> Path:
+    """Absolute directory of the bundled pretrained model ``name`` (for ``matgl.load_model``, from any folder).
+
+    The sha256 of each of its files is checked against ``registry.yaml`` first.
+
+    Raises:
+        RegistryError: unknown name (the message lists the known names), or a modified file.
+    """
+    return pretrained_model_dir(name).resolve()
 
 
 def load(name_or_path: str | os.PathLike[str]) -> Any:

@@ -13,6 +13,7 @@ process: ``MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824``
 from __future__ import annotations
 
 import ctypes
+import logging
 import sys
 
 _M_TRIM_THRESHOLD = -1
@@ -41,3 +42,22 @@ def keep_freed_memory(limit_bytes: int = DEFAULT_RETAINED_BYTES) -> bool:
         return False
     limit = int(limit_bytes)
     return bool(mallopt(_M_MMAP_THRESHOLD, limit)) and bool(mallopt(_M_TRIM_THRESHOLD, limit))
+
+
+LIGHTNING_TIP_PREFIX = "💡 Tip:"
+"""Start of Lightning's advertisements for its cloud services (litlogger, litmodels), logged at INFO."""
+
+
+class _NoLightningTips(logging.Filter):
+    """Drops Lightning's log records that advertise its cloud services."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(LIGHTNING_TIP_PREFIX)
+
+
+def hide_lightning_tips() -> None:
+    """Stop Lightning from printing its "💡 Tip: ... litlogger / litmodels" lines (idempotent, process-wide)."""
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+        log = logging.getLogger(name)
+        if not any(isinstance(f, _NoLightningTips) for f in log.filters):
+            log.addFilter(_NoLightningTips())

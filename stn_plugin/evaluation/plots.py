@@ -133,7 +133,9 @@ def distance_matrix_plots(
 def element_mae_plot(
     elements: Sequence[ElementErrors], overall_sed_mae: float, overall_cij_mae: float, path: str | Path
 ) -> Path:
-    """Fig. 7: per-element MAE of U_ij (top) and C_ij (bottom), bars coloured by the elements' mean true B_V.
+    """Fig. 7: per-element MAE of U_ij (top) and C_ij (bottom), bars coloured by the elements' mean true B_V;
+    each tick names the element and the number of materials containing it, the legend the bars and the dashed
+    overall MAE.
 
     Args:
         elements: per-element errors (plotted in the given order).
@@ -155,9 +157,12 @@ def element_mae_plot(
     )
     cmap = colormaps["viridis"]
     for ax, (values, overall, label) in zip(axes, panels, strict=True):
-        ax.bar(x, values, color=cmap(norm(bulk)))
-        ax.axhline(overall, color="black", linestyle="--", linewidth=0.8)
+        ax.bar(x, values, color=cmap(norm(bulk)), label="MAE over the materials containing the element")
+        ax.axhline(overall, color="black", linestyle="--", linewidth=0.8, label="MAE over all materials")
         ax.set_ylabel(label)
-    axes[1].set_xticks(x, symbols, rotation=90, fontsize=7)
+    axes[0].legend(loc="upper right", fontsize=7)
+    counts = [f"{e.element} ({e.n_materials})" for e in elements]
+    axes[1].set_xticks(x, counts, rotation=90, fontsize=7)
+    axes[1].set_xlabel("element (number of materials containing it)")
     fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(axes), label="mean true B_V (GPa)", shrink=0.8)
     return save_figure(fig, path)

@@ -10,6 +10,8 @@ Layout written by :func:`write_report` (``{system}`` for each crystal system pre
     parity_shear_voigt.png     G_V (GPa)
     distance_{system}.png      Fig. 4: Canberra distances, truth vs prediction
     element_mae.png            Fig. 7: MAE of U_ij and C_ij per element
+
+``stn models evaluate --report`` adds ``per_material.csv`` (:mod:`stn_plugin.evaluation.per_material`).
 """
 
 from __future__ import annotations

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
 from pymatgen.analysis.elasticity import ElasticTensor
+from pymatgen.core import Structure
 
 from stn_plugin.graph.material import PreparedMaterial
+from stn_plugin.physics.acoustics import AcousticProperties, acoustic_properties
+from stn_plugin.physics.directional import Extremum, directional_extrema
 from stn_plugin.physics.frames import rotate_elastic_tensor
 from stn_plugin.physics.moduli import elastic_moduli
 from stn_plugin.physics.sed import elastic_to_sed, sed_to_elastic
+from stn_plugin.physics.stability import BornStability, born_stability
 from stn_plugin.physics.symmetry import point_group_operations, project_elastic_tensor
 from stn_plugin.physics.voigt import from_upper_triangle
 
@@ -35,6 +40,12 @@ class ElasticPrediction:
             member's C projected too when symmetrized); None for a single model.
         moduli_std: for an ensemble, the standard deviation of its members' moduli (keys of ``moduli``);
             None for a single model.
+        structure: the crystal predicted (for the properties that need its density); None when not attached
+            (then pass it to :meth:`acoustic_properties`).
+
+    Derived from ``elastic_tensor`` on first use: :attr:`stability` (Born criterion, always defined),
+    :attr:`directional_extrema` (ELATE-style min/max of E, linear compressibility, G and nu; None unless C is
+    stable) and :meth:`acoustic_properties` (sound velocities, Debye temperature, minimum thermal conductivities).
     """
 
     sed: NDArray[np.float64]
@@ -45,6 +56,29 @@ class ElasticPrediction:
     symmetrized: bool
     elastic_tensor_std: NDArray[np.float64] | None = None
     moduli_std: Mapping[str, float] | None = None
+    structure: Structure | None = None
+
+    @cached_property
+    def stability(self) -> BornStability:
+        """Born stability of C: verdict, eigenvalues (GPa) and the failing conditions."""
+        return born_stability(self.elastic_tensor.voigt)
+
+    @cached_property
+    def directional_extrema(self) -> dict[str, Extremum] | None:
+        """Min/max of the directional E (GPa), linear compressibility (1/TPa), G (GPa) and Poisson ratio with
+        their directions (frame of the structure); None unless C is Born stable (an unstable C has directions
+        where E passes through infinity, a singular one no compliance)."""
+        return directional_extrema(self.elastic_tensor) if self.stability.stable else None
+
+    def acoustic_properties(self, structure: Structure | None = None) -> AcousticProperties:
+        """Sound velocities (m/s), Debye temperature (K), Clarke/Cahill conductivity (W/(m K)) and universal
+        anisotropy, from pymatgen's ``ElasticTensor`` for ``structure`` (default: the attached one); all None,
+        with the reason, for an unstable C or without a structure."""
+        structure = structure if structure is not None else self.structure
+        reason = self.stability.reason or (None if structure is not None else "no structure attached")
+        if reason is not None or structure is None:
+            return AcousticProperties(None, None, None, None, None, None, reason=reason)
+        return acoustic_properties(self.elastic_tensor, structure)
 
 
 def elastic_prediction(
@@ -54,6 +88,7 @@ def elastic_prediction(
     strain: float,
     symmetrize: bool = True,
     member_sed_components: NDArray[np.floating] | None = None,
+    structure: Structure | None = None,
 ) -> ElasticPrediction:
     """Assemble an :class:`ElasticPrediction` in the user's frame from the 21 U_ij predicted in the canonical frame.
 
@@ -64,7 +99,8 @@ def elastic_prediction(
     and every cell of one crystal (primitive, conventional, supercell) the same tensor.
 
     ``member_sed_components`` (K, 21): the U_ij of each member of an ensemble (``sed_components`` is their
-    mean); their spread gives ``elastic_tensor_std`` and ``moduli_std``.
+    mean); their spread gives ``elastic_tensor_std`` and ``moduli_std``. ``structure``: the user's structure,
+    attached to the result (``ElasticPrediction.structure``).
     """
     volume_per_atom = material.volume_per_atom
     operations = point_group_operations(material.structure()) if symmetrize else None
@@ -91,4 +127,5 @@ def elastic_prediction(
         symmetrized=symmetrize,
         elastic_tensor_std=elastic_tensor_std,
         moduli_std=moduli_std,
+        structure=structure,
     )

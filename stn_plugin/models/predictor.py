@@ -155,7 +155,10 @@ class ElasticPredictor:
                     graphs = [g for _, material_graphs, _ in prepared.values() for g in material_graphs]
                     with torch.inference_mode():
                         outputs = self._predict_graphs(graphs, max_edges_per_pass)
-                    predictions = self._elastic_predictions(list(prepared.values()), *outputs, symmetrize)
+                    chunk = structures[start : start + materials_per_batch]
+                    predictions = self._elastic_predictions(
+                        list(prepared.values()), *outputs, symmetrize, [chunk[i] for i in prepared]
+                    )
                     for position, prediction in zip(prepared, predictions, strict=True):
                         items[position] = prediction
                 results.extend(item for item in items if item is not None)
@@ -172,13 +175,15 @@ class ElasticPredictor:
         dcv: Tensor | None,
         member_sed: Tensor | None,
         symmetrize: bool,
+        structures: Sequence[Structure] | None = None,
     ) -> list[ElasticPrediction]:
         """Predictions (user frames) of M materials from the :meth:`_predict_graphs` outputs of their graphs
-        (material-major), each material's representatives' U copied to the 21 pairs by its class labels."""
+        (material-major), each material's representatives' U copied to the 21 pairs by its class labels;
+        ``structures`` (the user's, M) are attached to the results."""
         strain = float(self.model.strain)
         results = []
         offset = 0
-        for material, graphs, labels in prepared:
+        for m, (material, graphs, labels) in enumerate(prepared):
             rows = slice(offset, offset + len(graphs))
             offset += len(graphs)
             pairs = sorted(set(labels.tolist()))
@@ -187,7 +192,8 @@ class ElasticPredictor:
             sed_rows = sed[rows].double().numpy()[column]
             dcv_rows = None if dcv is None else dcv[rows].double().numpy()[column]
             members = None if member_sed is None else member_sed[:, rows].double().numpy()[:, column]
-            results.append(elastic_prediction(material, sed_rows, dcv_rows, strain, symmetrize, members))
+            structure = None if structures is None else structures[m]
+            results.append(elastic_prediction(material, sed_rows, dcv_rows, strain, symmetrize, members, structure))
         return results
 
     def _predict_graphs(
