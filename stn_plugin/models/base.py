@@ -194,7 +194,12 @@ class StnModel(MatGLModel):
         return converter.strained_graphs(material)
 
     def predict_structure(  # type: ignore[override]
-        self, structure: Structure, symmetrize: bool = True, max_atoms: int = MAX_ATOMS, max_edges: int = MAX_EDGES
+        self,
+        structure: Structure,
+        symmetrize: bool = True,
+        max_atoms: int = MAX_ATOMS,
+        max_edges: int = MAX_EDGES,
+        threads: int | None = 1,
     ) -> ElasticPrediction:
         """Elastic tensor, SED and moduli of one crystal from one batched pass over its 21 strained graphs.
 
@@ -203,11 +208,14 @@ class StnModel(MatGLModel):
             symmetrize: project C onto the crystal's point group (default); False = the raw network output.
             max_atoms: limit on the atoms of the cell the graphs are built on (:mod:`.input_checks`).
             max_edges: limit on the directed edges of one strained graph.
+            threads: torch threads during the call (see :meth:`predict_structures`).
 
         Raises:
             StructureInputError: (a subclass naming the problem and the fix) if the model cannot predict it.
         """
-        (result,) = self.predict_structures([structure], symmetrize, max_atoms=max_atoms, max_edges=max_edges)
+        (result,) = self.predict_structures(
+            [structure], symmetrize, max_atoms=max_atoms, max_edges=max_edges, threads=threads
+        )
         return result
 
     def predict_structures(
@@ -220,6 +228,7 @@ class StnModel(MatGLModel):
         max_edges_per_pass: int | None = DEFAULT_MAX_EDGES_PER_PASS,
         errors: Literal["raise", "skip"] = "raise",
         progress: Callable[[int], None] | None = None,
+        threads: int | None = 1,
     ) -> list[ElasticPrediction] | list[ElasticPrediction | StructureInputError]:
         """Predict several crystals: graphs of ``materials_per_batch`` materials at a time, forward passes of at
         most ``max_edges_per_pass`` edges (bounded memory for large cells; results do not depend on either).
@@ -238,6 +247,9 @@ class StnModel(MatGLModel):
                 structure's :class:`~stn_plugin.models.input_checks.StructureInputError` in its place of the
                 result and predict the others (``isinstance(item, ElasticPrediction)`` tells them apart).
             progress: called with the number of structures finished after each group of ``materials_per_batch``.
+            threads: torch intra-op threads during the call, restored afterwards (default 1: on the project's
+                2-core machine a second thread saved little, docs/RESULTS.md "Performance"); None = torch's
+                current setting.
 
         Returns:
             one item per structure, in input order: an :class:`ElasticPrediction`, or with ``errors="skip"``
@@ -249,8 +261,10 @@ class StnModel(MatGLModel):
         """
         if errors not in ("raise", "skip"):
             raise ValueError(f'errors must be "raise" or "skip", got {errors!r}.')
-        was_training = self.training
+        was_training, previous_threads = self.training, torch.get_num_threads()
         self.eval()
+        if threads is not None:
+            torch.set_num_threads(threads)
         results: list[ElasticPrediction | StructureInputError] = []
         try:
             for start in range(0, len(structures), materials_per_batch):
@@ -280,6 +294,7 @@ class StnModel(MatGLModel):
                     progress(len(results))
         finally:
             self.train(was_training)
+            torch.set_num_threads(previous_threads)
         return results
 
     def _elastic_predictions(
