@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import NoReturn, TypeVar
 
@@ -27,9 +27,38 @@ err_console = Console(stderr=True)
 """Messages, progress and summaries go to standard error, so piped JSON/CSV output stays clean."""
 
 
+THREADS_HELP = (
+    "torch threads of the computation (default 1: on a shared or small machine more threads mostly contend; "
+    "docs/RESULTS.md, Performance)"
+)
+"""Help of the --threads option of the commands that compute."""
+
+
+def use_threads(threads: int) -> None:
+    """Run torch's operations of this process on ``threads`` threads (``--threads``)."""
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def printable(text: str, keep_newlines: bool = False) -> str:
+    """``text`` with control characters (terminal escapes, a newline in a file name) written as Python escapes, so
+    a hostile file name can neither drive the terminal nor split a CSV row.
+
+    Args:
+        text: a message or a file name.
+        keep_newlines: leave line breaks of a multi-line message as they are.
+    """
+    return "".join(
+        ch if ch.isprintable() or ch == " " or (keep_newlines and ch == "\n") else repr(ch)[1:-1] for ch in text
+    )
+
+
 def error(message: str) -> None:
-    """Print an error message (not parsed as rich markup, never re-wrapped) to standard error."""
-    err_console.print(f"[bold red]Error:[/bold red] {escape(message)}", soft_wrap=True, highlight=False)
+    """Print an error message (not parsed as rich markup, never re-wrapped, control characters escaped) to
+    standard error."""
+    text = escape(printable(message, keep_newlines=True))
+    err_console.print(f"[bold red]Error:[/bold red] {text}", soft_wrap=True, highlight=False)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -39,8 +68,8 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def info(message: str) -> None:
-    """Print a status message (plain text) to standard error."""
-    err_console.print(escape(message), soft_wrap=True, highlight=False)
+    """Print a status message (plain text, control characters escaped) to standard error."""
+    err_console.print(escape(printable(message, keep_newlines=True)), soft_wrap=True, highlight=False)
 
 
 def track(items: Iterable[T], description: str, total: int) -> Iterator[T]:
@@ -54,6 +83,21 @@ def track(items: Iterable[T], description: str, total: int) -> Iterator[T]:
     )
     with Progress(*columns, console=err_console, transient=True) as progress:
         yield from progress.track(items, total=total, description=description)
+
+
+@contextmanager
+def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar on standard error; the context gives a function that sets the number of items done."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda done: progress.update(task, completed=done)
 
 
 @contextmanager

@@ -17,7 +17,18 @@ from rich.markdown import Markdown
 from rich.syntax import Syntax
 from rich.table import Table
 
-from cli.common import DATA_HELP, console, error, fail, info, quiet_logger, track
+from cli.common import (
+    DATA_HELP,
+    THREADS_HELP,
+    console,
+    error,
+    fail,
+    info,
+    progress_bar,
+    quiet_logger,
+    track,
+    use_threads,
+)
 from cli.data import ON_INVALID_HELP, OnInvalid
 from stn_plugin.limits import MAX_ATOMS, MAX_EDGES
 from stn_plugin.registry import (
@@ -223,6 +234,9 @@ def train(
             file_okay=False,
         ),
     ] = None,
+    threads: Annotated[
+        int | None, typer.Option(min=1, help=THREADS_HELP + "; default: the configuration's num_threads, else 1")
+    ] = None,
 ) -> None:
     """Train a model, track the run in MLflow, and save the best model in MatGL format.
 
@@ -253,6 +267,7 @@ def train(
     optional = {"experiment": experiment, "max_epochs": max_epochs, "seed": seed, "output_dir": output}
     optional["on_invalid"] = on_invalid.value if on_invalid is not None else None
     hide_lightning_tips()
+    use_threads(threads or 1)
     terminal = sys.stderr.isatty()  # no progress bar (and no terminal control codes) in a log file or pipe
     try:
         with quiet_logger("stn_plugin.data.filters"):  # its table of removed records is printed below
@@ -265,6 +280,7 @@ def train(
                 run_name=run_name,
                 register_as=register_as,
                 progress_bar=terminal,
+                threads=threads,
                 callbacks=[RichProgressBar(console_kwargs={"stderr": True})] if terminal else [],
                 **{key: value for key, value in optional.items() if value is not None},
             )
@@ -299,7 +315,8 @@ def predict(
         typer.Option("--format", "-f", help="table, json or csv; default: from the --output suffix, else table"),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="write here (atomically) instead of stdout", dir_okay=False)
+        Path | None,
+        typer.Option("--output", "-o", help="write here (atomically; - = stdout) instead of stdout", dir_okay=False),
     ] = None,
     symmetrize: Annotated[bool, typer.Option(help=SYMMETRIZE_HELP)] = True,
     max_atoms: Annotated[
@@ -317,11 +334,14 @@ def predict(
             show_default=False,
         ),
     ] = None,
+    threads: Annotated[int, typer.Option(min=1, help=THREADS_HELP)] = 1,
 ) -> None:
     """Predict elastic tensors (C in GPa, U in meV/atom), moduli, Born stability and derived properties.
 
-    A file that cannot be read or predicted is reported and skipped; the others are still predicted
-    and written. The exit code is 1 when any file failed, with a summary line "N ok, M failed".
+    All files are read first and predicted together (their graphs share forward passes). A file that cannot be
+    read or predicted is reported and skipped; the others are still predicted and written. The --output target
+    is checked before anything is predicted (writable, not one of the inputs). The exit code is 1 when any file
+    failed, with a summary line "N ok, M failed".
     A prediction that fails the Born stability criterion gets a warning line (the summary counts them);
     its moduli are still written, with the verdict.
 
@@ -336,22 +356,29 @@ def predict(
         stn models predict stn-mp-2023 examples/structures/Si.cif --plots plots/
     """
     from cli.predictions import (
+        check_output_target,
         infer_format,
-        predict_file,
+        predict_files,
         render_csv,
         render_json,
         render_table_text,
         result_tables,
         stability_line,
         summary_line,
+        write_output,
     )
-    from stn_plugin.io import atomic_write_text
 
+    if output is not None and str(output) == "-":
+        output = None
+    if output is not None:
+        problem = check_output_target(output, files)
+        if problem is not None:
+            fail(problem, code=2)
+    use_threads(threads)
     model = load_model(name_or_path)
     about = model_identity(name_or_path)
-    results = [
-        predict_file(model, file, symmetrize, max_atoms, max_edges) for file in track(files, "Predicting", len(files))
-    ]
+    with progress_bar("Predicting", len(files)) as advance:
+        results = predict_files(model, files, symmetrize, max_atoms, max_edges, progress=advance, threads=threads)
     fmt = output_format.value if output_format is not None else infer_format(output)
     for result in results:
         if not result.ok:
@@ -367,8 +394,10 @@ def predict(
         if output is None:
             typer.echo(text, nl=False)
         else:
-            atomic_write_text(text, output)
-            info(f"wrote {output}")
+            written, problem = write_output(text, output)
+            if problem is not None:
+                error(problem)
+            info(f"wrote {written}")
     if plots is not None:
         _directional_plots(results, plots)
     info(summary_line(results))
@@ -406,6 +435,7 @@ def evaluate(
         Path | None, typer.Option(help="write metrics.json, metrics.md and the plots into this folder", file_okay=False)
     ] = None,
     symmetrize: Annotated[bool, typer.Option(help=SYMMETRIZE_HELP)] = True,
+    threads: Annotated[int, typer.Option(min=1, help=THREADS_HELP)] = 1,
 ) -> None:
     """Evaluate a model on a dataset: Table II metrics, per crystal system, DCV accuracy.
 
@@ -428,6 +458,7 @@ def evaluate(
 
     if not data.is_file():
         fail(f"--data {data}: no such file.", code=2)
+    use_threads(threads)
     model = load_model(name_or_path)
     try:
         records = load_jsonl(data)
@@ -438,7 +469,7 @@ def evaluate(
     kept, predictions, failures = [], [], []
     for record in track(records, "Predicting", len(records)):
         try:
-            predictions.append(model.predict_structure(record.structure, symmetrize=symmetrize))
+            predictions.append(model.predict_structure(record.structure, symmetrize=symmetrize, threads=threads))
         except Exception as exc:  # noqa: BLE001 - one bad material must not stop the evaluation; reported below
             failures.append(f"{data}: material {record.material_id}: {_message(exc)}")
             continue
@@ -482,9 +513,14 @@ def ensemble(
         stn models evaluate models/committee --data prepared/val.jsonl
     """
     from stn_plugin.models import StnEnsemble
+    from stn_plugin.models.loading import save_model_dir
 
     if len(members) < 2:
         fail("an ensemble needs at least two models.", code=2)
+    resolved = [str(Path(member).resolve()) if Path(member).exists() else member for member in members]
+    repeated = sorted({member for member in resolved if resolved.count(member) > 1})
+    if repeated:
+        fail(f"{', '.join(repeated)} is given more than once; an ensemble needs different models.", code=2)
     if output.exists() and any(output.iterdir()):
         fail(f"--output {output} exists and is not empty; choose a new directory.", code=2)
     models = [load_model(member) for member in members]
@@ -492,5 +528,5 @@ def ensemble(
         committee = StnEnsemble.from_models(models)
     except ValueError as exc:
         fail(_message(exc))
-    committee.save(output)
+    save_model_dir(committee, output)
     info(f"saved an ensemble of {len(models)} models to {output}")

@@ -6,17 +6,22 @@ import csv
 import io
 import json
 import math
+import tempfile
+import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pymatgen.core import Structure
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from stn_plugin.io import StructureReadError, read_structure
+from cli.common import printable
+from stn_plugin.io import StructureReadError, atomic_write_text, read_structure
+from stn_plugin.models.input_checks import SUPERCELL_FACTOR
 from stn_plugin.physics.acoustics import ACOUSTIC_UNITS
 from stn_plugin.physics.directional import PROPERTY_UNITS
 from stn_plugin.physics.moduli import MODULI_KEYS
@@ -115,28 +120,99 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def predict_file(model: Any, file: str, symmetrize: bool, max_atoms: int, max_edges: int) -> FileResult:
-    """Read ``file`` and predict it; any failure becomes the result's error (the batch goes on).
+def predict_files(
+    model: Any,
+    files: Sequence[str],
+    symmetrize: bool,
+    max_atoms: int,
+    max_edges: int,
+    progress: Callable[[int], None] | None = None,
+    threads: int = 1,
+) -> list[FileResult]:
+    """Read every file, then predict all readable structures together (``predict_structures(..., errors="skip")``:
+    graphs of several files share forward passes); one result per file, in the order given.
+
+    A file that cannot be read, or whose structure the model refuses, gets its error; the others are predicted.
 
     Args:
         model: a loaded model of the family.
-        file: the structure file.
+        files: the structure files.
         symmetrize: project C onto the crystal's point group.
         max_atoms: limit on the atoms of the cell the graphs are built on.
         max_edges: limit on the directed edges of one strained graph.
+        progress: called with the number of structures predicted so far.
+        threads: torch threads of the prediction.
     """
+    results: list[FileResult | None] = [None] * len(files)
+    readable: list[tuple[int, Structure]] = []
     with warnings.catch_warnings():  # pymatgen warns for elements without electronegativity; the error says more
         warnings.filterwarnings("ignore", "No Pauling electronegativity", UserWarning)
+        for position, file in enumerate(files):
+            try:
+                readable.append((position, read_structure(file, max_atoms=SUPERCELL_FACTOR * max_atoms)))
+            except StructureReadError as exc:
+                results[position] = FileResult(printable(file), None, None, printable(str(exc)))
+        structures = [structure for _, structure in readable]
+        unreadable = len(files) - len(structures)
+        done = None if progress is None else (lambda n: progress(unreadable + n))
+        limits = {"max_atoms": max_atoms, "max_edges": max_edges, "threads": threads}
         try:
-            structure = read_structure(file)
-        except StructureReadError as exc:
-            return FileResult(file, None, None, str(exc))
+            outcomes = model.predict_structures(structures, symmetrize, errors="skip", progress=done, **limits)
+        except Exception:  # noqa: BLE001 - not an input error: predict one by one so that it names its file
+            outcomes = []
+            for structure in structures:
+                try:
+                    outcomes.append(model.predict_structure(structure, symmetrize, **limits))
+                except Exception as exc:  # noqa: BLE001 - one bad structure must not stop the batch
+                    outcomes.append(exc)
+    for (position, structure), outcome in zip(readable, outcomes, strict=True):
+        file = printable(files[position])
         formula = structure.composition.reduced_formula
+        if isinstance(outcome, Exception):
+            results[position] = FileResult(
+                file, formula, None, printable(f"{files[position]}: {type(outcome).__name__}: {outcome}")
+            )
+        else:
+            results[position] = FileResult(file, formula, outcome, None)
+    return [result for result in results if result is not None]
+
+
+def check_output_target(output: Path, inputs: Sequence[str]) -> str | None:
+    """Why ``output`` cannot take the results (one of the inputs, a folder, not writable), or None; checked before
+    anything is predicted, by creating and removing a file next to it."""
+    target = output.resolve()
+    for file in inputs:
+        if Path(file).resolve() == target:
+            return f"--output {output} is also an input file; it would be overwritten. Choose another --output."
+    if output.is_dir():
+        return f"--output {output} is a directory. Give a file name, e.g. {output / 'predictions.json'}."
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=output.parent, prefix=".stn-write-check-"):
+            pass
+    except OSError as exc:
+        return (
+            f"--output {output} cannot be written ({type(exc).__name__}: {exc.strerror or exc}). Choose a writable "
+            "folder, or leave out --output to print to stdout."
+        )
+    return None
+
+
+def write_output(text: str, output: Path) -> tuple[Path, str | None]:
+    """Write ``text`` to ``output`` atomically; if that fails (e.g. the folder became read-only after the check),
+    to ``stn-predictions-<time>.<suffix>`` in the working folder, else in the temporary folder, so no result is
+    lost. Returns the path written and the message of the failure (None when ``output`` was written)."""
+    try:
+        return atomic_write_text(text, output), None
+    except OSError as exc:
+        problem = f"could not write --output {output} ({type(exc).__name__}: {exc.strerror or exc})"
+    name = f"stn-predictions-{time.strftime('%Y%m%dT%H%M%S')}{output.suffix}"
+    for folder in (Path.cwd(), Path(tempfile.gettempdir())):
         try:
-            prediction = model.predict_structure(structure, symmetrize, max_atoms=max_atoms, max_edges=max_edges)
-        except Exception as exc:  # noqa: BLE001 - one bad structure must not stop the batch; the message says what
-            return FileResult(file, formula, None, f"{file}: {type(exc).__name__}: {exc}")
-    return FileResult(file, formula, prediction, None)
+            return atomic_write_text(text, folder / name), f"{problem}; the results are in {folder / name} instead."
+        except OSError:
+            continue
+    raise OSError(f"{problem}, nor to {name} in the working or the temporary folder.")
 
 
 def render_json(results: Sequence[FileResult], model_info: Mapping[str, str] | None = None) -> str:

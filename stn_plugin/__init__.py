@@ -15,11 +15,17 @@ Public surface::
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from stn_plugin.registry import RegistryError, load_registry, pretrained_model_dir
+from stn_plugin.runtime import ensure_matgl_importable
+
+ensure_matgl_importable()  # before any module imports matgl: a read-only home folder would break that import
+
+logger = logging.getLogger(__name__)
 
 __version__ = "0.1.0"
 
@@ -45,8 +51,9 @@ def pretrained_path(name: str) -> Path:
 def load(name_or_path: str | os.PathLike[str]) -> Any:
     """Load a pretrained model by registry name, or a saved model directory by path.
 
-    A registry name resolves to the model bundled in the package; the sha256 of each of its files is
-    checked against ``registry.yaml`` before anything is read. Loading goes through
+    A registry name (a string) resolves to the model bundled in the package, also when a file or folder of that
+    name is in the working folder (a warning says how to load that one: ``./name`` or a ``Path``); the sha256 of
+    each of its files is checked against ``registry.yaml`` before anything is read. Loading goes through
     :func:`stn_plugin.models.loading.load_model_dir`: weights-only unpickling, and only the model classes of
     this package (no code named by the files is imported or run).
 
@@ -61,8 +68,18 @@ def load(name_or_path: str | os.PathLike[str]) -> Any:
 
     text = os.fspath(name_or_path)
     path = Path(text)
+    if text in load_registry().pretrained and not isinstance(name_or_path, os.PathLike):
+        if path.exists():  # a registry name always means the bundled, sha256-checked model
+            logger.warning(
+                "%r is a bundled model name: loaded the bundled model, not the %s of that name in the working "
+                "folder (load that one with its path, e.g. %r).",
+                text,
+                "folder" if path.is_dir() else "file",
+                f".{os.sep}{text}",
+            )
+        return load_model_dir(pretrained_model_dir(text), registry_checked=True)
     if path.is_dir():
         return load_model_dir(path)
     if os.sep in text or path.suffix or path.exists():
         raise FileNotFoundError(f"No saved model directory at {path} (expected model.json, model.pt, state.pt).")
-    return load_model_dir(pretrained_model_dir(text))
+    return load_model_dir(pretrained_model_dir(text), registry_checked=True)

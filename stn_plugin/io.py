@@ -262,6 +262,8 @@ def read_structure(path: str | os.PathLike[str], max_atoms: int | None = MAX_FIL
         TooManyAtomsError: more than ``max_atoms`` atoms.
     """
     path = Path(path)
+    if path.is_dir():
+        raise StructureFileNotFoundError(path, "is a directory, not a structure file", "Give the files in it instead.")
     if not path.is_file():
         raise StructureFileNotFoundError(path, "no such file", "Check the path.")
     with open(path, "rb") as stream:

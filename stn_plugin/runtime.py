@@ -14,7 +14,12 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import sys
+import tempfile
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -61,3 +66,36 @@ def hide_lightning_tips() -> None:
         log = logging.getLogger(name)
         if not any(isinstance(f, _NoLightningTips) for f in log.filters):
             log.addFilter(_NoLightningTips())
+
+
+def ensure_matgl_importable() -> Path:
+    """Make ``import matgl`` work when the home folder is read-only (containers, HPC); returns matgl's cache folder.
+
+    matgl creates ``~/.cache/matgl`` when it is imported, and fails with an ``OSError`` where that cannot be
+    created. Then matgl's configuration is imported here with ``HOME`` pointing, for that import only, at
+    ``<temporary folder>/stn-home-<uid>`` (matgl's cache holds only downloads of matgl's own models, which
+    stn-plugin does not use), and a warning names it. Cheap when the home folder is writable (one ``mkdir``).
+    """
+    cache = Path.home() / ".cache" / "matgl"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        return cache
+    except OSError as exc:
+        problem = f"{type(exc).__name__}: {exc.strerror or exc}"
+    home = Path(tempfile.gettempdir()) / f"stn-home-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+    previous = os.environ.get("HOME")
+    os.environ["HOME"] = str(home)
+    try:
+        import matgl.config
+    finally:
+        if previous is None:
+            os.environ.pop("HOME", None)
+        else:
+            os.environ["HOME"] = previous
+    logger.warning(
+        "%s cannot be created (%s); matgl's cache is %s instead. Set HOME to a writable folder to keep it there.",
+        cache,
+        problem,
+        matgl.config.MATGL_CACHE,
+    )
+    return Path(matgl.config.MATGL_CACHE)

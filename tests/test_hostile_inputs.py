@@ -186,3 +186,19 @@ def test_json_module_outside_pymatgen_is_refused_without_import(tmp_path: Path) 
     loaded = read_jsonl(_jsonl(tmp_path / "evil.jsonl", [line]))
     assert loaded.rejected[0].reasons == (FilterReason.INVALID_STRUCTURE,)
     assert "this" not in sys.modules
+
+
+def test_text_entries_in_a_tensor_are_not_coerced(tmp_path: Path) -> None:
+    si = Structure.from_spacegroup("Fd-3m", Lattice.cubic(5.47), ["Si"], [[0, 0, 0]])
+    line = _line(si, "text")
+    line["elastic_tensor_original"][0][0] = "160"
+    loaded = read_jsonl(_jsonl(tmp_path / "text.jsonl", [line]))
+    assert loaded.rejected[0].reasons == (FilterReason.MALFORMED,)
+    assert 'holds text entries (e.g. "100"), not numbers' in loaded.rejected[0].detail
+
+
+def test_a_directory_is_named_as_such(tmp_path: Path) -> None:
+    from stn_plugin.io import StructureFileNotFoundError
+
+    with pytest.raises(StructureFileNotFoundError, match="is a directory, not a structure file"):
+        read_structure(tmp_path)

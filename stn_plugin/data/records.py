@@ -174,6 +174,11 @@ class ReferenceModuli(BaseModel):
 def _validated_voigt_matrix(value: Any, field: str, material_id: str) -> NDArray[np.float64]:
     """Check a 6x6 Voigt stiffness in GPa and return its symmetric part (see the module docstring)."""
     where = f"material {material_id!r}: {field}"
+    if isinstance(value, (list, tuple)) and any(
+        isinstance(entry, (str, bytes)) for row in value for entry in (row if isinstance(row, (list, tuple)) else [row])
+    ):
+        message = f'{where} holds text entries (e.g. "100"), not numbers; write the numbers without quotes, in GPa.'
+        raise RecordError(FilterReason.MALFORMED, message)
     try:
         C = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:

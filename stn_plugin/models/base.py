@@ -184,7 +184,12 @@ class StnModel(MatGLModel):
         return self._predictor
 
     def predict_structure(  # type: ignore[override]
-        self, structure: Structure, symmetrize: bool = True, max_atoms: int = MAX_ATOMS, max_edges: int = MAX_EDGES
+        self,
+        structure: Structure,
+        symmetrize: bool = True,
+        max_atoms: int = MAX_ATOMS,
+        max_edges: int = MAX_EDGES,
+        threads: int | None = 1,
     ) -> ElasticPrediction:
         """Elastic tensor, SED and moduli of one crystal in its Cartesian frame
         (:meth:`ElasticPredictor.predict_structure <stn_plugin.models.predictor.ElasticPredictor.predict_structure>`).
@@ -192,7 +197,9 @@ class StnModel(MatGLModel):
         Raises:
             StructureInputError: (a subclass naming the problem and the fix) if the model cannot predict it.
         """
-        return self.predictor.predict_structure(structure, symmetrize, max_atoms=max_atoms, max_edges=max_edges)
+        return self.predictor.predict_structure(
+            structure, symmetrize, max_atoms=max_atoms, max_edges=max_edges, threads=threads
+        )
 
     def predict_structures(
         self, structures: Sequence[Structure], symmetrize: bool = True, **options: Any

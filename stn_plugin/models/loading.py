@@ -10,6 +10,10 @@ directory could make it run e.g. ``os.system``. :func:`load_model_dir` therefore
   import or call anything is refused with :class:`UnsafeModelFileError`);
 * ``model.json`` must name one of the model classes of this package (:data:`stn_plugin.models.MODEL_CLASSES`);
 * ``model.pt`` must be a plain mapping of constructor arguments, without nested ``@class`` objects;
+* when the directory has a ``checksums.json`` (written by :func:`save_model_dir`: training, ``stn models
+  ensemble``), every file must have its sha256 (one flipped byte of ``state.pt`` still unpickles); a directory
+  without one (saved before, or by matgl directly) loads with a warning, the bundled models without (their files
+  are checked against ``registry.yaml``);
 
 and only then hands the directory to the class's ``load`` (matgl ``IOMixIn.load``). A missing, truncated or
 corrupted file raises :class:`ModelFileError` naming the file, the problem and the fix.
@@ -17,7 +21,9 @@ corrupted file raises :class:`ModelFileError` naming the file, the problem and t
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import pickle
 import re
 from pathlib import Path
@@ -29,6 +35,11 @@ from stn_plugin.models.base import StnModel
 
 MODEL_FILES: tuple[str, ...] = ("model.json", "model.pt", "state.pt")
 """Files of a saved model directory (matgl ``IOMixIn.save``)."""
+
+MANIFEST_FILE: str = "checksums.json"
+"""sha256 of each of :data:`MODEL_FILES`, written by :func:`save_model_dir` and checked by :func:`load_model_dir`."""
+
+logger = logging.getLogger(__name__)
 
 UNSAFE_FIX = (
     "Do not use this file: stn-plugin and matgl write only tensors and plain values. Check where it came from, "
@@ -117,11 +128,57 @@ def _model_class(model_json: Path, fix: str) -> type[StnModel]:
     return known[(module, name)]
 
 
-def load_model_dir(path: str | Path) -> StnModel:
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_model_dir(model: StnModel, path: str | Path) -> Path:
+    """``model.save(path)`` (matgl format) plus :data:`MANIFEST_FILE`, the sha256 of each file; returns the folder."""
+    folder = Path(path)
+    model.save(folder)
+    manifest = {name: _sha256(folder / name) for name in MODEL_FILES}
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    return folder
+
+
+def _check_manifest(folder: Path, fix: str, registry_checked: bool) -> None:
+    """Compare the files with :data:`MANIFEST_FILE`; warn when there is none (unless checked by the registry)."""
+    manifest_path = folder / MANIFEST_FILE
+    if not manifest_path.is_file():
+        if not registry_checked:
+            logger.warning(
+                "%s has no %s (saved by an older stn-plugin or by matgl): a corrupted file cannot be detected. "
+                "Save the model again with stn_plugin.models.loading.save_model_dir to add one.",
+                folder,
+                MANIFEST_FILE,
+            )
+        return
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        expected = {name: str(manifest[name]) for name in MODEL_FILES}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelFileError(manifest_path, f"not a checksum manifest ({type(exc).__name__}: {exc})", fix) from exc
+    changed = [name for name in MODEL_FILES if _sha256(folder / name) != expected[name]]
+    if changed:
+        raise ModelFileError(
+            folder,
+            f"the sha256 of {', '.join(changed)} differs from {MANIFEST_FILE}: the file was changed or corrupted "
+            "after the model was saved",
+            fix,
+        )
+
+
+def load_model_dir(path: str | Path, registry_checked: bool = False) -> StnModel:
     """Load a saved model directory after the safety checks of the module docstring.
 
     Args:
-        path: folder with ``model.json``, ``model.pt`` and ``state.pt``.
+        path: folder with ``model.json``, ``model.pt`` and ``state.pt`` (and ``checksums.json``).
+        registry_checked: the files were checked against ``registry.yaml`` (a bundled model): no warning for a
+            missing manifest.
 
     Raises:
         UnsafeModelFileError: a file would import or call code when loaded.
@@ -132,6 +189,7 @@ def load_model_dir(path: str | Path) -> StnModel:
     missing = [name for name in MODEL_FILES if not (folder / name).is_file()]
     if missing:
         raise ModelFileError(folder, f"not a saved model directory: {', '.join(missing)} missing", fix)
+    _check_manifest(folder, fix, registry_checked)
     cls = _model_class(folder / "model.json", fix)
     arguments = safe_torch_load(folder / "model.pt", fix)
     if not isinstance(arguments, dict) or any(isinstance(v, dict) and "@class" in v for v in arguments.values()):

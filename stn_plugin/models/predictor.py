@@ -85,14 +85,21 @@ class ElasticPredictor:
         return material, self.converter.strained_graphs(material, pairs=sorted(set(labels.tolist()))), labels
 
     def predict_structure(
-        self, structure: Structure, symmetrize: bool = True, max_atoms: int = MAX_ATOMS, max_edges: int = MAX_EDGES
+        self,
+        structure: Structure,
+        symmetrize: bool = True,
+        max_atoms: int = MAX_ATOMS,
+        max_edges: int = MAX_EDGES,
+        threads: int | None = 1,
     ) -> ElasticPrediction:
         """Elastic tensor, SED and moduli of one crystal, in its Cartesian frame (see :meth:`predict_structures`).
 
         Raises:
             StructureInputError: (a subclass naming the problem and the fix) if the model cannot predict it.
         """
-        (result,) = self.predict_structures([structure], symmetrize, max_atoms=max_atoms, max_edges=max_edges)
+        (result,) = self.predict_structures(
+            [structure], symmetrize, max_atoms=max_atoms, max_edges=max_edges, threads=threads
+        )
         assert isinstance(result, ElasticPrediction)
         return result
 
@@ -106,6 +113,7 @@ class ElasticPredictor:
         max_edges_per_pass: int | None = DEFAULT_MAX_EDGES_PER_PASS,
         errors: ErrorMode = "raise",
         progress: Callable[[int], None] | None = None,
+        threads: int | None = 1,
     ) -> list[ElasticPrediction] | list[ElasticPrediction | StructureInputError]:
         """Predict several crystals: graphs of ``materials_per_batch`` materials at a time, forward passes of at
         most ``max_edges_per_pass`` edges (bounded memory for large cells; results do not depend on either).
@@ -125,6 +133,9 @@ class ElasticPredictor:
                 structure's :class:`~stn_plugin.models.input_checks.StructureInputError` in its place of the
                 result and predict the others (``isinstance(item, ElasticPrediction)`` tells them apart).
             progress: called with the number of structures finished after each group of ``materials_per_batch``.
+            threads: torch intra-op threads during the call, restored afterwards (default 1: on the project's
+                2-core machine a second thread saved little, docs/RESULTS.md "Performance"); None = torch's
+                current setting.
 
         Returns:
             one item per structure, in input order: an :class:`ElasticPrediction`, or with ``errors="skip"``
@@ -136,8 +147,10 @@ class ElasticPredictor:
         if errors not in ("raise", "skip"):
             raise ValueError(f'errors must be "raise" or "skip", got {errors!r}.')
         model = self.model
-        was_training = model.training
+        was_training, previous_threads = model.training, torch.get_num_threads()
         model.eval()
+        if threads is not None:
+            torch.set_num_threads(threads)
         results: list[ElasticPrediction | StructureInputError] = []
         try:
             for start in range(0, len(structures), materials_per_batch):
@@ -166,6 +179,7 @@ class ElasticPredictor:
                     progress(len(results))
         finally:
             model.train(was_training)
+            torch.set_num_threads(previous_threads)
         return results
 
     def _elastic_predictions(

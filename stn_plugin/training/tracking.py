@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Mapping
 from contextlib import nullcontext
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 from filelock import FileLock
@@ -61,6 +63,32 @@ _PARAM_BATCH = 100
 def resolve_tracking_uri(uri: str | None = None) -> str:
     """``uri``, else ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db``."""
     return uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+class TrackingServerError(ConnectionError):
+    """The MLflow tracking server of an ``http(s)://`` URI does not answer."""
+
+
+def check_tracking_server(uri: str, timeout: float = 5.0) -> None:
+    """Raise :class:`TrackingServerError` within ``timeout`` seconds when the server of an ``http(s)://`` tracking
+    URI cannot be reached (MLflow itself retries for minutes before a traceback); other URIs pass.
+
+    Args:
+        uri: the tracking URI.
+        timeout: seconds to wait for a TCP connection.
+    """
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https"):
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname or "localhost", port), timeout=timeout).close()
+    except OSError as exc:
+        raise TrackingServerError(
+            f"the MLflow tracking server {uri} does not answer ({type(exc).__name__}: {exc.strerror or exc}). Start "
+            "the server, correct --tracking-uri / MLFLOW_TRACKING_URI, or track into a local file with "
+            f"--tracking-uri {DEFAULT_TRACKING_URI}."
+        ) from None
 
 
 def tracking_client(uri: str) -> MlflowClient:

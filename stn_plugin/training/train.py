@@ -5,6 +5,7 @@ Output directory layout (``output_dir``)::
     checkpoints/last.ckpt     every epoch (model, optimiser, scheduler, callbacks, loop state)
     checkpoints/best.ckpt     lowest ``training.monitor`` (default val/sed_mae_mev)
     mlflow_run.json           tracking URI and run id (resume logs to the same run)
+    .train.lock               held while a training runs (a second training into the folder is refused)
     config.yaml               the resolved ExperimentConfig (loadable with ``--config``)
     split.json                the data split (material ids per part)
     validation_report.json    invalid and filtered records, counts by reason (also when they stop the run)
@@ -13,7 +14,9 @@ Output directory layout (``output_dir``)::
                               output, i.e. `stn models evaluate --no-symmetrize`)
     result.json               :class:`TrainResult`
 
-Running the same call again resumes from ``checkpoints/last.ckpt``: the data order, the strains and
+Running the same call again resumes from ``checkpoints/last.ckpt``; a call with another configuration (e.g. a
+changed seed or max_epochs) is refused with :class:`TrainingFolderError` before anything is written or tracked.
+Resuming: the data order, the strains and
 one-hots drawn and the schedule depend only on (seed, epoch), so the final weights equal those of an
 uninterrupted run, also after the process was killed (SIGKILL) at any point. Every file above is written
 atomically (temporary file in the same folder, then rename; checkpoints through :class:`AtomicCheckpointIO`),
@@ -26,13 +29,16 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import lightning as pl
 import numpy as np
 import torch
+import yaml
+from filelock import FileLock, Timeout
 from lightning.pytorch.callbacks import Callback, EarlyStopping, EMAWeightAveraging, ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
@@ -45,7 +51,7 @@ from stn_plugin.evaluation import DCVAccuracy, EvaluationData, TableIIMetrics, w
 from stn_plugin.graph import DEFAULT_CACHE_DIR
 from stn_plugin.io import atomic_path, atomic_write_text
 from stn_plugin.models import ARCHITECTURES, ExperimentConfig, StnModel, build_model, load_preset
-from stn_plugin.models.loading import ModelFileError, safe_torch_load
+from stn_plugin.models.loading import ModelFileError, safe_torch_load, save_model_dir
 from stn_plugin.physics.sed import sed_to_elastic
 from stn_plugin.physics.voigt import N_PAIRS, from_upper_triangle
 from stn_plugin.training.data import MaterialGraphs, StnDataModule, evaluation_samples, prepare_data
@@ -54,6 +60,7 @@ from stn_plugin.training.tracking import (
     DEFAULT_EXPERIMENT,
     RUN_FILE,
     StnMLFlowLogger,
+    check_tracking_server,
     flatten,
     log_and_register_model,
     log_params,
@@ -61,6 +68,9 @@ from stn_plugin.training.tracking import (
     resolve_tracking_uri,
     tracking_client,
 )
+
+LOCK_FILE: str = ".train.lock"
+"""Lock file in the training directory, held while a training runs there."""
 
 FINAL_KEYS: tuple[str, ...] = tuple(TableIIMetrics.model_fields) + tuple(DCVAccuracy.model_fields)
 """Keys of the end-of-run metrics, logged as ``best/{val,test}/<key>`` (NaN when undefined)."""
@@ -212,6 +222,50 @@ class EpochMetrics(Callback):
         self.restored = dict(checkpoint.get(self.KEY, {}))
 
 
+class TrainingFolderError(ValueError):
+    """The training folder is in use by another training, or holds a training of a different configuration."""
+
+
+@contextmanager
+def _claimed_output(out: Path) -> Iterator[None]:
+    """Hold the lock ``out/LOCK_FILE`` for the duration of a training, or raise :class:`TrainingFolderError` at
+    once when another process holds it (two trainings into one folder would overwrite each other's files)."""
+    out.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(out / LOCK_FILE)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise TrainingFolderError(
+            f"{out} is in use by another training (it holds the lock {out / LOCK_FILE}). Wait for that training to "
+            "finish, or give this one another output folder (--output)."
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _check_same_configuration(out: Path, config: ExperimentConfig) -> None:
+    """Raise :class:`TrainingFolderError` when ``out/config.yaml`` (a training started there) differs from
+    ``config``: resuming it would mix two trainings and change a finished MLflow run; nothing is touched."""
+    saved = out / "config.yaml"
+    if not saved.is_file():
+        return
+    before = flatten(yaml.safe_load(saved.read_text(encoding="utf-8")) or {})
+    now = flatten(config.model_dump(mode="json"))
+    changed = [
+        f"{key}: {before.get(key)} -> {now.get(key)}"
+        for key in sorted(before.keys() | now.keys())
+        if before.get(key) != now.get(key)
+    ]
+    if changed:
+        raise TrainingFolderError(
+            f"{out} holds a training with another configuration ({'; '.join(changed[:5])}"
+            f"{'; ...' if len(changed) > 5 else ''}). Give the new configuration its own output folder (--output), "
+            "or repeat the original options to resume; the earlier training and its MLflow run are left unchanged."
+        )
+
+
 def _check_resume_checkpoint(path: Path) -> None:
     """Raise ``ModelFileError`` (``UnsafeModelFileError``) unless ``path`` is a complete, safe Lightning checkpoint."""
     fix = f"Delete {path} to start the training over, or restore the file from a backup."
@@ -257,6 +311,7 @@ def train(
     limit_train_batches: float | None = None,
     progress_bar: bool = False,
     callbacks: Sequence[Callback] = (),
+    threads: int | None = None,
     train_fraction: float = 1.0,
 ) -> TrainResult:
     """Train a model of the StrainTensorNet family; resume when ``output_dir`` holds ``last.ckpt``.
@@ -287,6 +342,8 @@ def train(
         limit_train_batches: passed to the Trainer (short benchmark or smoke runs).
         progress_bar: show Lightning's progress bar.
         callbacks: extra Lightning callbacks (after the checkpoint and early-stopping callbacks).
+        threads: torch threads, overriding ``training.num_threads`` (not part of the configuration, so a resumed
+            training may use another number); None = ``training.num_threads``.
         train_fraction: train on this fraction of the training part (same validation and test materials).
 
     Returns:
@@ -304,102 +361,114 @@ def train(
     if resume:
         _check_resume_checkpoint(last)
     is_rank_zero = rank_zero_only.rank == 0
-
-    if training.num_threads is not None:
-        torch.set_num_threads(training.num_threads)
-    pl.seed_everything(training.seed, workers=True, verbose=False)
-    try:
-        prepared = prepare_data(data, split_seed=split_seed, on_invalid=on_invalid, train_fraction=train_fraction)
-    except InvalidRecordsError as exc:
+    with _claimed_output(out) if is_rank_zero else nullcontext():  # other DDP ranks run inside rank zero's claim
         if is_rank_zero:
-            atomic_write_text(exc.report.model_dump_json(indent=1) + "\n", out / "validation_report.json")
-        raise
-    if is_rank_zero:
-        atomic_write_text(prepared.report.model_dump_json(indent=1) + "\n", out / "validation_report.json")
-    datamodule = StnDataModule(prepared, resolved.model.encoder, training, cache_dir=cache_dir)
-    datamodule.setup()
-    model = build_model(resolved, **datamodule.normalization.model_dump())
-    module = StnLightningModule(model, training, datamodule.mean_inverse_volume)
-    module.set_validation_sources(
-        [m.source for m in datamodule.materials["val"]], [m.source for m in datamodule.moduli_materials["val"]]
-    )
+            _check_same_configuration(out, resolved)
+            if track:
+                check_tracking_server(resolve_tracking_uri(tracking_uri))
+            out.mkdir(parents=True, exist_ok=True)
+            with atomic_path(out / "config.yaml") as tmp:  # before anything else: a changed re-run is refused
+                resolved.to_yaml(tmp)
 
-    run_id = None
-    mlflow_logger: StnMLFlowLogger | bool = False
-    if track:
-        uri = resolve_tracking_uri(tracking_uri)
-        if is_rank_zero:  # other DDP ranks re-run this function; only rank 0 talks to MLflow
-            source = (
-                "bundled:" + "+".join(SOURCES)
-                if data is None
-                else str(data)
-                if isinstance(data, (str, Path))
-                else "records"
-            )
-            params = {
-                "config": resolved.model_dump(mode="json"),
-                "data": {
-                    "source": source,
-                    "split_seed": split_seed,
-                    "fractions": list(prepared.split.fractions),
-                    "n_input": prepared.report.n_input,
-                    "n_filtered_out": prepared.report.n_input - prepared.report.n_kept,
-                    "on_invalid": on_invalid or default_on_invalid(data),
-                    "n_skipped": len(datamodule.skipped),
-                    **{f"n_{part}": n for part, n in datamodule.counts().items()},
-                },
-                "trainer": {"accelerator": accelerator, "devices": devices, "strategy": strategy},
-            }
-            run_id = _start_run(uri, experiment, name, out, resume, resolved, params)
-        mlflow_logger = StnMLFlowLogger(experiment_name=experiment, tracking_uri=uri, run_id=run_id)
+        if (threads := threads or training.num_threads) is not None:
+            torch.set_num_threads(threads)
+        pl.seed_everything(training.seed, workers=True, verbose=False)
+        try:
+            prepared = prepare_data(data, split_seed=split_seed, on_invalid=on_invalid, train_fraction=train_fraction)
+        except InvalidRecordsError as exc:
+            if is_rank_zero:
+                atomic_write_text(exc.report.model_dump_json(indent=1) + "\n", out / "validation_report.json")
+            raise
+        if is_rank_zero:
+            atomic_write_text(prepared.report.model_dump_json(indent=1) + "\n", out / "validation_report.json")
+        datamodule = StnDataModule(prepared, resolved.model.encoder, training, cache_dir=cache_dir)
+        datamodule.setup()
+        model = build_model(resolved, **datamodule.normalization.model_dump())
+        module = StnLightningModule(model, training, datamodule.mean_inverse_volume)
+        module.set_validation_sources(
+            [m.source for m in datamodule.materials["val"]], [m.source for m in datamodule.moduli_materials["val"]]
+        )
 
-    checkpoint = ModelCheckpoint(
-        dirpath=checkpoints,
-        filename="best",
-        monitor=training.monitor,
-        mode="min",
-        save_top_k=1,
-        enable_version_counter=False,
-    )
-    # at the end of every epoch, validated or not (Lightning's save_last only follows top-k saves); listed after
-    # ``checkpoint`` so that last.ckpt holds the updated best-model state
-    every_epoch = ModelCheckpoint(
-        dirpath=checkpoints, filename="last", save_top_k=1, save_on_train_epoch_end=True, enable_version_counter=False
-    )
-    epoch_metrics = EpochMetrics()
-    trainer = pl.Trainer(
-        max_epochs=training.max_epochs,
-        check_val_every_n_epoch=training.val_every_n_epochs,
-        accelerator=accelerator,
-        devices=devices,
-        strategy=strategy,
-        logger=mlflow_logger,
-        callbacks=[
-            checkpoint,
-            every_epoch,
-            EarlyStopping(monitor=training.monitor, mode="min", patience=training.early_stopping_patience),
-            *([] if training.ema_decay is None else [EMAWeightAveraging(decay=training.ema_decay)]),
-            epoch_metrics,
-            *callbacks,
-        ],
-        deterministic="warn",
-        num_sanity_val_steps=0,
-        enable_progress_bar=progress_bar,
-        enable_model_summary=False,
-        log_every_n_steps=1,
-        default_root_dir=out,
-        limit_train_batches=limit_train_batches,
-        plugins=[AtomicCheckpointIO()],
-    )
-    trainer.fit(module, datamodule=datamodule, ckpt_path=last if resume else None, weights_only=True)
-    if not trainer.is_global_zero:
-        return TrainResult(
-            run_id=None, output_dir=out, model_dir=None, best_checkpoint=None, best_epoch=None,
-            epochs_trained=trainer.current_epoch, metrics={}, model_uri=None, registered_model=None,
-            counts=datamodule.counts(), skipped=datamodule.skipped, validation=prepared.report,
-        )  # fmt: skip
-    metrics = {**epoch_metrics.restored, **{key: float(value) for key, value in trainer.callback_metrics.items()}}
-    return _finish(trainer, module, datamodule, resolved, out, checkpoint, metrics, run_id, register_as)
+        run_id = None
+        mlflow_logger: StnMLFlowLogger | bool = False
+        if track:
+            uri = resolve_tracking_uri(tracking_uri)
+            if is_rank_zero:  # other DDP ranks re-run this function; only rank 0 talks to MLflow
+                source = (
+                    "bundled:" + "+".join(SOURCES)
+                    if data is None
+                    else str(data)
+                    if isinstance(data, (str, Path))
+                    else "records"
+                )
+                params = {
+                    "config": resolved.model_dump(mode="json"),
+                    "data": {
+                        "source": source,
+                        "split_seed": split_seed,
+                        "fractions": list(prepared.split.fractions),
+                        "n_input": prepared.report.n_input,
+                        "n_filtered_out": prepared.report.n_input - prepared.report.n_kept,
+                        "on_invalid": on_invalid or default_on_invalid(data),
+                        "n_skipped": len(datamodule.skipped),
+                        **{f"n_{part}": n for part, n in datamodule.counts().items()},
+                    },
+                    "trainer": {"accelerator": accelerator, "devices": devices, "strategy": strategy},
+                }
+                run_id = _start_run(uri, experiment, name, out, resume, resolved, params)
+            mlflow_logger = StnMLFlowLogger(experiment_name=experiment, tracking_uri=uri, run_id=run_id)
+
+        checkpoint = ModelCheckpoint(
+            dirpath=checkpoints,
+            filename="best",
+            monitor=training.monitor,
+            mode="min",
+            save_top_k=1,
+            enable_version_counter=False,
+        )
+        # at the end of every epoch, validated or not (Lightning's save_last only follows top-k saves); listed after
+        # ``checkpoint`` so that last.ckpt holds the updated best-model state
+        every_epoch = ModelCheckpoint(
+            dirpath=checkpoints,
+            filename="last",
+            save_top_k=1,
+            save_on_train_epoch_end=True,
+            enable_version_counter=False,
+        )
+        epoch_metrics = EpochMetrics()
+        trainer = pl.Trainer(
+            max_epochs=training.max_epochs,
+            check_val_every_n_epoch=training.val_every_n_epochs,
+            accelerator=accelerator,
+            devices=devices,
+            strategy=strategy,
+            logger=mlflow_logger,
+            callbacks=[
+                checkpoint,
+                every_epoch,
+                EarlyStopping(monitor=training.monitor, mode="min", patience=training.early_stopping_patience),
+                *([] if training.ema_decay is None else [EMAWeightAveraging(decay=training.ema_decay)]),
+                epoch_metrics,
+                *callbacks,
+            ],
+            deterministic="warn",
+            num_sanity_val_steps=0,
+            enable_progress_bar=progress_bar,
+            enable_model_summary=False,
+            log_every_n_steps=1,
+            default_root_dir=out,
+            limit_train_batches=limit_train_batches,
+            plugins=[AtomicCheckpointIO()],
+        )
+        trainer.fit(module, datamodule=datamodule, ckpt_path=last if resume else None, weights_only=True)
+        if not trainer.is_global_zero:
+            return TrainResult(
+                run_id=None, output_dir=out, model_dir=None, best_checkpoint=None, best_epoch=None,
+                epochs_trained=trainer.current_epoch, metrics={}, model_uri=None, registered_model=None,
+                counts=datamodule.counts(), skipped=datamodule.skipped, validation=prepared.report,
+            )  # fmt: skip
+        metrics = {**epoch_metrics.restored, **{key: float(value) for key, value in trainer.callback_metrics.items()}}
+        return _finish(trainer, module, datamodule, resolved, out, checkpoint, metrics, run_id, register_as)
 
 
 def _finish(
@@ -423,7 +492,7 @@ def _finish(
     model = module.model.cpu()
 
     staging = _temporary_directory(out, "model")
-    model.save(staging)
+    save_model_dir(model, staging)
     _replace_directory(staging, out / "model")
     with atomic_path(out / "config.yaml") as tmp:
         config.to_yaml(tmp)

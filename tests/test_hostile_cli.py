@@ -1,0 +1,266 @@
+"""Hostile and careless use of the command line (issues 14 and 17): lost or overwritten work, threads, batching.
+
+Nothing here trains: the training cases are refused before any data is prepared.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from filelock import FileLock
+from pymatgen.core import Lattice, Structure
+from typer.testing import CliRunner
+
+from cli.main import app
+from stn_plugin.models import load_preset
+from stn_plugin.models.base import StnModel
+from stn_plugin.training.train import LOCK_FILE
+from tests.test_cli_helpers import EXAMPLE_FILES, save_tiny_model
+
+torch.set_num_threads(1)
+
+runner = CliRunner(env={"COLUMNS": "200"})
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> str:
+    return str(save_tiny_model(tmp_path_factory.mktemp("model") / "tiny"))
+
+
+def _nan_structure(path: Path) -> str:
+    si = Structure(Lattice.cubic(5.43), ["Si", "Si"], [[0, 0, 0], [0.25, 0.25, 0.25]])
+    data = si.as_dict()
+    data["sites"][1]["abc"][0] = float("nan")
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def test_predict_batches_across_files_and_keeps_per_file_results_in_order(tiny_model, tmp_path, monkeypatch):
+    calls: list[int] = []
+    original = StnModel.predict_structures
+
+    def counted(self, structures, *args, **kwargs):
+        calls.append(len(structures))
+        return original(self, structures, *args, **kwargs)
+
+    monkeypatch.setattr(StnModel, "predict_structures", counted)
+    (tmp_path / "broken.cif").write_text("data_x\n")
+    og = Structure(Lattice.cubic(5.0), ["Og"], [[0, 0, 0]])
+    (tmp_path / "og.json").write_text(json.dumps(og.as_dict()))
+    files = [
+        str(EXAMPLE_FILES[0]),
+        _nan_structure(tmp_path / "nan.json"),
+        str(tmp_path / "broken.cif"),
+        str(EXAMPLE_FILES[1]),
+        str(tmp_path / "og.json"),
+    ]
+    result = runner.invoke(app, ["models", "predict", tiny_model, *files, "--format", "json"])
+    assert result.exit_code == 1, result.output
+    assert calls == [3]  # one call for the three readable files (nan.json is refused while reading)
+    rows = json.loads(result.stdout)
+    assert [row["file"] for row in rows] == files
+    assert [row["ok"] for row in rows] == [True, False, False, True, False]
+    assert "NaN or infinity" in rows[1]["error"] and "CIF" in rows[2]["error"]
+    assert "UnsupportedElementError" in rows[4]["error"]
+    alone = json.loads(runner.invoke(app, ["models", "predict", tiny_model, files[3], "--format", "json"]).stdout)
+    assert np.allclose(rows[3]["elastic_tensor"], alone[0]["elastic_tensor"], atol=1e-6)
+    assert "3 ok" not in result.stderr and "2 ok, 3 failed" in result.stderr
+
+
+@pytest.mark.parametrize("threads", [None, 2])
+def test_threads_option_is_honoured_inside_the_prediction(tiny_model, monkeypatch, threads):
+    seen: list[int] = []
+    original = StnModel._predict_graphs
+
+    def recorded(self, *args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(StnModel, "_predict_graphs", recorded)
+    option = [] if threads is None else ["--threads", str(threads)]
+    result = runner.invoke(app, ["models", "predict", tiny_model, str(EXAMPLE_FILES[0]), "--format", "json", *option])
+    assert result.exit_code == 0, result.output
+    assert seen == [threads or 1]
+
+
+def test_python_predictor_uses_one_thread_unless_told(monkeypatch):
+    from tests.test_models_straintensornet import tiny_model as make_tiny_model
+
+    model = make_tiny_model().eval()
+    seen: list[int] = []
+    original = StnModel._predict_graphs
+    monkeypatch.setattr(
+        StnModel,
+        "_predict_graphs",
+        lambda self, *a, **k: seen.append(torch.get_num_threads()) or original(self, *a, **k),
+    )
+    si = Structure.from_spacegroup("Fd-3m", Lattice.cubic(5.43), ["Si"], [[0, 0, 0]])
+    torch.set_num_threads(2)
+    try:
+        model.predict_structure(si)
+        model.predict_structure(si, threads=2)
+        after = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(1)
+    assert seen == [1, 2] and after == 2  # the caller's setting is restored
+
+
+def test_predict_checks_the_output_target_before_predicting(tiny_model, tmp_path, monkeypatch):
+    monkeypatch.setattr(StnModel, "predict_structures", lambda *a, **k: pytest.fail("predicted before the check"))
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    result = runner.invoke(app, ["models", "predict", tiny_model, str(EXAMPLE_FILES[0]), "-o", str(blocker / "x.json")])
+    assert result.exit_code == 2
+    assert f"--output {blocker / 'x.json'} cannot be written (" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_predict_refuses_an_output_that_is_an_input(tiny_model, tmp_path):
+    target = tmp_path / "Si.json"
+    si = Structure.from_spacegroup("Fd-3m", Lattice.cubic(5.43), ["Si"], [[0, 0, 0]])
+    target.write_text(json.dumps(si.as_dict()))
+    before = target.read_text()
+    result = runner.invoke(app, ["models", "predict", tiny_model, str(target), "--output", str(target)])
+    assert result.exit_code == 2
+    assert "is also an input file; it would be overwritten" in result.stderr
+    assert target.read_text() == before
+
+
+def test_predict_falls_back_to_a_named_file_when_the_output_fails_late(tiny_model, tmp_path, monkeypatch):
+    import cli.predictions
+
+    def refuse(text, path):
+        if Path(path).name == "out.json":
+            raise PermissionError(13, "Permission denied")
+        return Path(path).write_text(text) and Path(path)
+
+    monkeypatch.setattr(cli.predictions, "atomic_write_text", refuse)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["models", "predict", tiny_model, str(EXAMPLE_FILES[0]), "-o", "out.json"])
+    assert result.exit_code == 0, result.output
+    assert "could not write --output out.json (PermissionError: Permission denied); the results are in" in result.stderr
+    (fallback,) = tmp_path.glob("stn-predictions-*.json")
+    assert json.loads(fallback.read_text())[0]["ok"]
+
+
+def test_output_dash_is_stdout(tiny_model, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["models", "predict", tiny_model, str(EXAMPLE_FILES[0]), "-o", "-", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["ok"] and not (tmp_path / "-").exists()
+
+
+def test_file_names_with_terminal_escapes_are_escaped_on_screen_and_in_csv(tiny_model, tmp_path):
+    hostile = tmp_path / "evil\x1b[31m\nname.cif"
+    hostile.write_text("data_x\n")
+    result = runner.invoke(app, ["models", "predict", tiny_model, str(hostile), "--format", "csv"])
+    assert result.exit_code == 1
+    assert "\x1b" not in result.stderr and "evil\\x1b[31m\\nname.cif" in result.stderr
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert len(rows) == 2 and rows[1][0].endswith("evil\\x1b[31m\\nname.cif")
+
+
+def _train(tmp_path: Path, *options: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", "models", "train", "strain-tensor-net", "--preset", "cpu", *options],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "OMP_NUM_THREADS": "1"},
+        check=False,
+    )
+
+
+def test_train_refuses_a_changed_configuration_without_touching_the_folder(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    load_preset("cpu").to_yaml(out / "config.yaml")
+    before = sorted(p.name for p in out.iterdir())
+    done = _train(tmp_path, "--seed", "7", "--max-epochs", "3", "--output", str(out))
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "holds a training with another configuration (training.max_epochs:" in done.stderr
+    assert "training.seed: 0 -> 7" in done.stderr and "Traceback" not in done.stderr
+    assert sorted(p.name for p in out.iterdir() if p.name != LOCK_FILE) == before
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_train_refuses_an_output_folder_in_use(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    with FileLock(out / LOCK_FILE):
+        done = _train(tmp_path, "--output", str(out))
+    assert done.returncode == 1
+    assert f"{out} is in use by another training (it holds the lock" in done.stderr
+
+
+def test_train_with_an_unreachable_tracking_server_fails_fast(tmp_path):
+    done = _train(tmp_path, "--output", str(tmp_path / "run"), "--tracking-uri", "http://127.0.0.1:9")
+    assert done.returncode == 1
+    assert "the MLflow tracking server http://127.0.0.1:9 does not answer (ConnectionRefusedError" in done.stderr
+    assert "--tracking-uri sqlite:///mlflow.db" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_read_only_home_still_loads_the_bundled_model(tmp_path):
+    home = tmp_path / "home"
+    home.write_text("")  # not a folder: nothing can be created below it (also for root)
+    code = "import stn_plugin; print(type(stn_plugin.load('stn-mp-2023')).__name__)"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HOME": str(home)},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "StnEnsemble"
+    assert "cannot be created (NotADirectoryError" in done.stderr and "Set HOME to a writable folder" in done.stderr
+
+
+def test_registry_name_wins_over_a_folder_of_that_name(tmp_path, monkeypatch, caplog):
+    import stn_plugin
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "stn-mp-2023").mkdir()  # a stray folder (here empty) must not replace the sha256-checked model
+    with caplog.at_level("WARNING", logger="stn_plugin"):
+        model = stn_plugin.load("stn-mp-2023")
+    assert type(model).__name__ == "StnEnsemble"
+    assert "loaded the bundled model, not the folder of that name in the working folder" in caplog.text
+    assert "'./stn-mp-2023'" in caplog.text
+    with pytest.raises(Exception, match="not a saved model directory"):
+        stn_plugin.load("./stn-mp-2023")
+
+
+def test_saved_model_with_a_flipped_byte_is_refused(tmp_path, caplog):
+    import stn_plugin
+    from stn_plugin.models.loading import MANIFEST_FILE, ModelFileError, save_model_dir
+    from tests.test_models_straintensornet import tiny_model as make_tiny_model
+
+    folder = save_model_dir(make_tiny_model(), tmp_path / "model")
+    assert (folder / MANIFEST_FILE).is_file()
+    stn_plugin.load(folder)
+    state = bytearray((folder / "state.pt").read_bytes())
+    state[-100] ^= 0x01  # inside the weights: torch still unpickles it
+    (folder / "state.pt").write_bytes(bytes(state))
+    with pytest.raises(ModelFileError, match="the sha256 of state.pt differs from checksums.json"):
+        stn_plugin.load(folder)
+    (folder / MANIFEST_FILE).unlink()  # a directory saved before the manifest: loads, with a note
+    with caplog.at_level("WARNING", logger="stn_plugin"):
+        stn_plugin.load(folder)
+    assert "has no checksums.json" in caplog.text
+
+
+def test_ensemble_of_one_model_twice_is_refused(tiny_model, tmp_path):
+    result = runner.invoke(app, ["models", "ensemble", tiny_model, tiny_model, "--output", str(tmp_path / "e")])
+    assert result.exit_code == 2
+    assert "is given more than once; an ensemble needs different models" in result.stderr
