@@ -72,30 +72,22 @@ def info(message: str) -> None:
     err_console.print(escape(printable(message, keep_newlines=True)), soft_wrap=True, highlight=False)
 
 
+def _progress() -> Progress:
+    """A transient rich progress display on standard error: description, bar, count, elapsed and remaining time."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, TimeRemainingColumn(), console=err_console, transient=True)
+
+
 def track(items: Iterable[T], description: str, total: int) -> Iterator[T]:
     """Iterate over ``items`` with a rich progress bar on standard error."""
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err_console, transient=True) as progress:
+    with _progress() as progress:
         yield from progress.track(items, total=total, description=description)
 
 
 @contextmanager
 def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]]:
     """A rich progress bar on standard error; the context gives a function that sets the number of items done."""
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err_console, transient=True) as progress:
+    with _progress() as progress:
         task = progress.add_task(description, total=total)
         yield lambda done: progress.update(task, completed=done)
 
