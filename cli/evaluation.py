@@ -9,6 +9,7 @@ from rich.table import Table
 
 from stn_plugin.evaluation import EvaluationMetrics
 from stn_plugin.evaluation.metrics import TABLE_II_ROWS
+from stn_plugin.evaluation.records import RecordsEvaluation
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -46,3 +47,33 @@ def metrics_tables(metrics: EvaluationMetrics) -> Group:
         dcv.add_row(str(d.n_rows), _fmt(d.dcv_element_accuracy, 4), _fmt(d.dcv_row_accuracy, 4))
         parts.append(dcv)
     return Group(*parts)
+
+
+def source_table(evaluation: RecordsEvaluation) -> Table:
+    """Per data source: materials, C_ij / B_V / G_V MAE (tensor records) and K_VRH / G_VRH MAE (all), GPa; and
+    the anisotropy errors of the tensor records."""
+    table = Table(title="Per data source (MAE, GPa)")
+    for column in ("source", "tensors", "C_ij", "B_V", "G_V", "all", "K_VRH", "G_VRH"):
+        table.add_column(column, justify="left" if column == "source" else "right")
+    for source, moduli in evaluation.moduli_by_source.items():
+        tensor = evaluation.tensor_by_source.get(source)
+        o = None if tensor is None else tensor.overall
+        cells = (
+            ["-"] * 4
+            if o is None
+            else [str(o.n_materials), _fmt(o.cij_mae_gpa), _fmt(o.bulk_voigt_mae_gpa), _fmt(o.shear_voigt_mae_gpa)]
+        )
+        table.add_row(
+            source,
+            *cells,
+            f"{moduli['n_materials']:.0f}",
+            _fmt(moduli["bulk_vrh_mae_gpa"]),
+            _fmt(moduli["shear_vrh_mae_gpa"]),
+        )
+    a = evaluation.anisotropy
+    if a:
+        table.caption = (
+            f"anisotropy: MAE of log10(C33/C11) {_fmt(a['log_c33_c11_mae'], 3)} ({a['n_uniaxial']:.0f} uniaxial crystals); "
+            f"universal anisotropy index MAE {_fmt(a['universal_anisotropy_mae'])}, median {_fmt(a['universal_anisotropy_median_ae'])}"
+        )
+    return table

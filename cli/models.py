@@ -26,7 +26,6 @@ from cli.common import (
     info,
     progress_bar,
     quiet_logger,
-    track,
     use_threads,
 )
 from cli.data import ON_INVALID_HELP, OnInvalid
@@ -437,9 +436,10 @@ def evaluate(
     symmetrize: Annotated[bool, typer.Option(help=SYMMETRIZE_HELP)] = True,
     threads: Annotated[int, typer.Option(min=1, help=THREADS_HELP)] = 1,
 ) -> None:
-    """Evaluate a model on a dataset: Table II metrics, per crystal system, DCV accuracy.
+    """Evaluate a model on a dataset: Table II metrics, per crystal system, DCV accuracy, per data source.
 
-    Prints the MAE and RMSE of U_ij, C_ij, B_V, G_V, Young's modulus and Poisson's ratio, overall and per
+    Tensor records give Table II; every record (moduli-only ones too) gives the K_VRH / G_VRH MAE of its source,
+    printed with the per-source C_ij, B_V, G_V MAE and the anisotropy errors. Prints the MAE and RMSE of U_ij, C_ij, B_V, G_V, Young's modulus and Poisson's ratio, overall and per
     crystal system, and the DCV accuracy. With --report it also writes metrics.json, metrics.md (with the
     Fig. 9 statistics and Fig. 7 per-element errors), parity plots, the Fig. 4 distance matrices and
     per_material.csv (id, formula, truth, prediction and error of each material, to trace an outlier).
@@ -451,10 +451,10 @@ def evaluate(
 
         stn models evaluate runs/my-run/model --data prepared/test.jsonl --report reports/my-run
     """
-    from cli.evaluation import metrics_tables
+    from cli.evaluation import metrics_tables, source_table
     from stn_plugin.data import DatasetFormatError, load_jsonl
-    from stn_plugin.evaluation import EvaluationData, write_report
-    from stn_plugin.evaluation import evaluate as evaluate_metrics
+    from stn_plugin.evaluation import write_report
+    from stn_plugin.evaluation.records import evaluate_records
 
     if not data.is_file():
         fail(f"--data {data}: no such file.", code=2)
@@ -466,28 +466,25 @@ def evaluate(
         fail(_message(exc))
     if not records:
         fail(f"{data} holds no materials.")
-    kept, predictions, failures = [], [], []
-    for record in track(records, "Predicting", len(records)):
-        try:
-            predictions.append(model.predict_structure(record.structure, symmetrize=symmetrize, threads=threads))
-        except Exception as exc:  # noqa: BLE001 - one bad material must not stop the evaluation; reported below
-            failures.append(f"{data}: material {record.material_id}: {_message(exc)}")
-            continue
-        kept.append(record)
+    result = evaluate_records(model, records, symmetrize, progress=True, threads=threads)
+    failures = [f"{data}: material {item.record.material_id}: {item.error}" for item in result.failures]
     for message in failures:
         error(message)
-    if not kept:
+    if len(failures) == len(records):
         fail(f"no material of {data} could be predicted.")
-    evaluation = EvaluationData.from_predictions(kept, predictions)
-    metrics = write_report(evaluation, report) if report is not None else evaluate_metrics(evaluation)
-    console.print(metrics_tables(metrics))
-    if report is not None:
-        from stn_plugin.evaluation.per_material import write_per_material_csv
+    kept = [item.record for item in result.predictions if item.prediction is not None and item.record.has_tensor]
+    if result.tensor_data is not None:
+        evaluation = result.tensor_data
+        metrics = write_report(evaluation, report) if report is not None else result.tensor
+        console.print(metrics_tables(metrics))
+        if report is not None:
+            from stn_plugin.evaluation.per_material import write_per_material_csv
 
-        ids, formulas = [r.material_id for r in kept], [r.structure.composition.reduced_formula for r in kept]
-        write_per_material_csv(ids, formulas, evaluation, report / "per_material.csv")
-        info(f"report written to {report} (per-material truth, prediction and errors: per_material.csv)")
-    info(f"{len(kept)} ok, {len(failures)} failed")
+            ids, formulas = [r.material_id for r in kept], [r.structure.composition.reduced_formula for r in kept]
+            write_per_material_csv(ids, formulas, evaluation, report / "per_material.csv")
+            info(f"report written to {report} (per-material truth, prediction and errors: per_material.csv)")
+    console.print(source_table(result))
+    info(f"{len(records) - len(failures)} ok, {len(failures)} failed")
     if failures:
         raise typer.Exit(1)
 

@@ -50,21 +50,29 @@ class RecordPrediction:
 
 
 def predict_records(
-    model: StnModel, records: Sequence[ElasticRecord], symmetrize: bool = True, batch: int = 32, progress: bool = True
+    model: StnModel,
+    records: Sequence[ElasticRecord],
+    symmetrize: bool = True,
+    batch: int = 32,
+    progress: bool = True,
+    threads: int | None = 1,
 ) -> list[RecordPrediction]:
-    """Predict every record's structure, ``batch`` structures per call of ``model.predict_structures``; a batch
-    that fails is retried one structure at a time, so one bad structure costs only its own result."""
+    """Predict every record's structure, ``batch`` structures per call of ``model.predict_structures`` (torch
+    ``threads``); a batch that fails is retried one structure at a time, so one bad structure costs only its own
+    result."""
     results: list[RecordPrediction] = []
     with tqdm(total=len(records), desc="Predicting", disable=not progress) as bar:
         for start in range(0, len(records), batch):
             chunk = records[start : start + batch]
             try:
-                predictions = model.predict_structures([r.structure for r in chunk], symmetrize=symmetrize)
+                structures = [r.structure for r in chunk]
+                predictions = model.predict_structures(structures, symmetrize=symmetrize, threads=threads)
                 results += [RecordPrediction(r, p) for r, p in zip(chunk, predictions, strict=True)]
             except Exception:  # noqa: BLE001 - find the bad structure(s) one at a time below
                 for record in chunk:
                     try:
-                        results.append(RecordPrediction(record, model.predict_structure(record.structure, symmetrize)))
+                        prediction = model.predict_structure(record.structure, symmetrize, threads=threads)
+                        results.append(RecordPrediction(record, prediction))
                     except Exception as exc:  # noqa: BLE001 - reported per record
                         results.append(RecordPrediction(record, None, f"{type(exc).__name__}: {exc}"))
             bar.update(len(chunk))
@@ -115,6 +123,7 @@ class RecordsEvaluation:
 
     Attributes:
         tensor: Table II etc. over all tensor records (None without any).
+        tensor_data: the truth and predictions behind ``tensor`` (for reports and plots).
         tensor_by_source: the same per source.
         moduli_by_source: K_VRH / G_VRH MAE per source over every record (tensor records included: VRH of
             their DFT tensor); keys of :func:`moduli_metrics`.
@@ -123,6 +132,7 @@ class RecordsEvaluation:
     """
 
     tensor: EvaluationMetrics | None
+    tensor_data: EvaluationData | None
     tensor_by_source: dict[str, EvaluationMetrics]
     moduli_by_source: dict[str, dict[str, float]]
     anisotropy: dict[str, float]
@@ -148,22 +158,32 @@ def _sources(items: Sequence[RecordPrediction]) -> list[str]:
 
 
 def evaluate_records(
-    model: StnModel, records: Sequence[ElasticRecord], symmetrize: bool = True, progress: bool = True
+    model: StnModel,
+    records: Sequence[ElasticRecord],
+    symmetrize: bool = True,
+    progress: bool = True,
+    threads: int | None = 1,
 ) -> RecordsEvaluation:
     """Predict and score ``records`` (module docstring); records that cannot be predicted are listed in
     ``failures`` and left out of every metric."""
-    everything = predict_records(model, records, symmetrize, progress=progress)
+    everything = predict_records(model, records, symmetrize, progress=progress, threads=threads)
     predicted = [p for p in everything if p.prediction is not None]
     tensors = [p for p in predicted if p.record.has_tensor]
 
+    def data(items: Sequence[RecordPrediction]) -> EvaluationData:
+        return EvaluationData.from_predictions([i.record for i in items], [i.prediction for i in items])
+
     def table(items: Sequence[RecordPrediction]) -> EvaluationMetrics:
-        return evaluate(EvaluationData.from_predictions([i.record for i in items], [i.prediction for i in items]))
+        return evaluate(data(items))
+
+    tensor_data = data(tensors) if tensors else None
 
     def of(items: Sequence[RecordPrediction], source: str) -> list[RecordPrediction]:
         return [i for i in items if i.record.source == source]
 
     return RecordsEvaluation(
-        tensor=table(tensors) if tensors else None,
+        tensor=None if tensor_data is None else evaluate(tensor_data),
+        tensor_data=tensor_data,
         tensor_by_source={source: table(of(tensors, source)) for source in _sources(tensors)},
         moduli_by_source={
             source: moduli_metrics(
