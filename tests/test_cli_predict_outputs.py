@@ -35,7 +35,7 @@ class FixedModel:
     def __init__(self, C: np.ndarray) -> None:
         self.C = C
 
-    def predict_structure(self, structure, symmetrize=True, max_atoms=0, max_edges=0) -> ElasticPrediction:
+    def predict_structure(self, structure, symmetrize=True, **options) -> ElasticPrediction:
         return ElasticPrediction(
             sed=np.zeros((6, 6)),
             elastic_tensor=ElasticTensor.from_voigt(self.C),
@@ -43,7 +43,11 @@ class FixedModel:
             dcv=None,
             strain=0.02,
             symmetrized=symmetrize,
+            structure=structure,
         )
+
+    def predict_structures(self, structures, symmetrize=True, progress=None, **options) -> list[ElasticPrediction]:
+        return [self.predict_structure(structure, symmetrize) for structure in structures]
 
 
 def fixed_model(monkeypatch, C: np.ndarray) -> None:
