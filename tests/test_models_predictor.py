@@ -26,13 +26,19 @@ def _crystal(name: str):
     return bundled_structures()[SYSTEM_EXAMPLES[name]]
 
 
+@pytest.fixture(scope="module")
+def invariant_models() -> dict[bool, torch.nn.Module]:
+    """Fig. 6(a) networks (no one-hot input), float64, without and with the strain-direction scalar."""
+    torch.manual_seed(0)
+    return {flag: tiny_model("fig6a", strain_direction=flag).double().eval() for flag in (False, True)}
+
+
 @pytest.mark.parametrize("strain_direction", [False, True])
 @pytest.mark.parametrize("name", SYSTEMS)
-def test_class_representatives_give_the_u_of_all_21_states(name: str, strain_direction: bool) -> None:
+def test_class_representatives_give_the_u_of_all_21_states(invariant_models, name: str, strain_direction: bool) -> None:
     """Strained cells of one structure class are the same crystal rotated: an invariant network (Fig. 6(a), no
     one-hot) gives them the same U, so one representative per class predicts all 21 (float round-off)."""
-    torch.manual_seed(0)
-    model = tiny_model("fig6a", strain_direction=strain_direction).double().eval()
+    model = invariant_models[strain_direction]
     structure = _crystal(name)
     full = ElasticPredictor(model).predict_structure(structure, symmetrize=False)
     shortcut_predictor = ElasticPredictor(model, class_representatives=True)
