@@ -7,6 +7,9 @@ stays fast.
 from __future__ import annotations
 
 import difflib
+import os
+import re
+import warnings
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -39,6 +42,9 @@ from stn_plugin.registry import (
     pretrained_root,
     sha256_of,
 )
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+"""Terminal control sequences (colours, cursor moves)."""
 
 app = typer.Typer(
     name="models",
@@ -268,6 +274,14 @@ def train(
     hide_lightning_tips()
     use_threads(threads or 1)
     terminal = sys.stderr.isatty()  # no progress bar (and no terminal control codes) in a log file or pipe
+    if not terminal:  # MLflow's artifact download bar, and the colour codes MLflow puts into its warnings
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        show = warnings.showwarning
+
+        def plain_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+            show(ANSI_ESCAPE.sub("", str(message)), category, filename, lineno, file, line)
+
+        warnings.showwarning = plain_warning
     try:
         with quiet_logger("stn_plugin.data.filters"):  # its table of removed records is printed below
             result = train_model(
