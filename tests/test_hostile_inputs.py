@@ -202,3 +202,52 @@ def test_a_directory_is_named_as_such(tmp_path: Path) -> None:
 
     with pytest.raises(StructureFileNotFoundError, match="is a directory, not a structure file"):
         read_structure(tmp_path)
+
+
+def _si() -> Structure:
+    return Structure.from_spacegroup("Fd-3m", Lattice.cubic(5.47), ["Si"], [[0, 0, 0]])
+
+
+def test_lines_without_provenance_get_a_labelled_default_unless_required(tmp_path: Path) -> None:
+    from stn_plugin.data.loaders import DatasetFormatError, load_jsonl
+
+    line = _line(_si(), "bare")
+    del line["provenance"]
+    path = _jsonl(tmp_path / "mine.jsonl", [line])
+    (record,) = load_jsonl(path)
+    assert record.provenance.source == "user file mine.jsonl"
+    assert record.provenance.licence == "unknown" and record.provenance.citation == "unknown"
+    assert "frame of the given structure" in record.provenance.frame_note
+    with pytest.raises(DatasetFormatError, match="line 1: material 'bare': no provenance in the line"):
+        load_jsonl(path, require_provenance=True)
+
+
+def test_prepare_accepts_lines_without_provenance(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    lines = []
+    for n, a in enumerate((5.40, 5.43, 5.46, 5.49, 5.52, 5.55, 5.58, 5.61, 5.64, 5.67)):
+        line = _line(Structure.from_spacegroup("Fd-3m", Lattice.cubic(a), ["Si"], [[0, 0, 0]]), f"si-{n}")
+        del line["provenance"]
+        lines.append(line)
+    data = _jsonl(tmp_path / "mine.jsonl", lines)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["data", "prepare", "--data", str(data), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "no provenance" not in result.output
+    first = json.loads((out / "filtered.jsonl").read_text().splitlines()[0])
+    assert first["provenance"]["source"] == "user file mine.jsonl"
+
+
+def test_rejected_lines_carry_their_line_number(tmp_path: Path) -> None:
+    from stn_plugin.data.loaders import DatasetFormatError, load_jsonl
+
+    path = tmp_path / "gaps.jsonl"
+    path.write_text(json.dumps(_line(_si(), "ok")) + "\n\n" + json.dumps({"formula": "Si"}) + "\n")
+    loaded = read_jsonl(path)
+    assert [(r.line, r.index) for r in loaded.rejected] == [(3, 1)]
+    assert "line 3: the line has no material_id" in loaded.rejected[0].detail
+    with pytest.raises(DatasetFormatError, match="gaps.jsonl, line 3: the line has no material_id"):
+        load_jsonl(path)
