@@ -251,3 +251,53 @@ def test_rejected_lines_carry_their_line_number(tmp_path: Path) -> None:
     assert "line 3: the line has no material_id" in loaded.rejected[0].detail
     with pytest.raises(DatasetFormatError, match="gaps.jsonl, line 3: the line has no material_id"):
         load_jsonl(path)
+
+
+_POSCAR = "Si2\n1.0\n5.47 0 0\n0 5.47 0\n0 0 5.47\nSi\n{count}\nDirect\n0 0 0\n0.25 0.25 0.25\n{extra}"
+
+
+@pytest.mark.parametrize(("count", "extra", "found"), [(2, "0.5 0.5 0.5\n", 3), (3, "", 2)])
+def test_poscar_count_mismatch_is_a_typed_error(tmp_path: Path, count: int, extra: str, found: int) -> None:
+    from stn_plugin.io import StructureReadError
+
+    path = tmp_path / "POSCAR"
+    path.write_text(_POSCAR.format(count=count, extra=extra))
+    with pytest.raises(
+        StructureReadError, match=rf"POSCAR.*counts \[{count}\] add up to {count} atoms, but it has {found}"
+    ):
+        read_structure(path)
+
+
+_CIF = """data_x
+_cell_length_a 5.47
+_cell_length_b 5.47
+_cell_length_c 5.47
+_cell_angle_alpha 90
+_cell_angle_beta 90
+_cell_angle_gamma 90
+_symmetry_space_group_name_H-M 'P 1'
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+_atom_site_occupancy
+{site}1 {site} 0 0 0 {occ}
+Si2 Si 0.25 0.25 0.25 1
+"""
+
+
+def test_cif_occupancy_rounding_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "occ.cif"
+    path.write_text(_CIF.format(site="Si", occ="1.001"))
+    assert len(read_structure(path)) == 2
+
+
+def test_dummy_species_is_refused_by_name(tmp_path: Path) -> None:
+    from stn_plugin.io import InvalidStructureError
+
+    path = tmp_path / "dummy.cif"
+    path.write_text(_CIF.format(site="X", occ="1"))
+    with pytest.raises(InvalidStructureError, match="species X0\\+?.*not a chemical element|species X.*not a chemical"):
+        read_structure(path)
