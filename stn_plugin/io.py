@@ -157,7 +157,7 @@ def _read_cif(path: Path, max_atoms: int | None) -> list[Structure]:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        parser = CifParser(path)
+        parser = CifParser(path, occupancy_tolerance=1.05)  # 1.001 (rounding) is occupancy 1
         if max_atoms is not None and (atoms := _cif_atoms(parser)) > max_atoms:
             raise TooManyAtomsError(
                 path,
@@ -169,9 +169,42 @@ def _read_cif(path: Path, max_atoms: int | None) -> list[Structure]:
         return parser.parse_structures(primitive=False)
 
 
+def _check_poscar_counts(path: Path) -> None:
+    """Raise :class:`StructureParseError` unless the coordinate lines of a POSCAR match its atom counts.
+
+    The coordinate block is the lines after ``Direct``/``Cartesian`` up to the first blank line (what follows,
+    e.g. velocities, is another block); pymatgen drops extra lines silently and fails with IndexError on too few.
+    """
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    i = 5
+    if len(lines) <= i:
+        return
+    if not lines[i].split() or not lines[i].split()[0].lstrip("+-").isdigit():
+        i += 1  # the species line (VASP 5)
+    try:
+        counts = [int(v) for v in lines[i].split()]
+    except (IndexError, ValueError):
+        return  # pymatgen reports a malformed header itself
+    i += 1
+    if i < len(lines) and lines[i].strip()[:1] in ("s", "S"):
+        i += 1  # Selective dynamics
+    i += 1  # Direct / Cartesian
+    coords = 0
+    while i < len(lines) and lines[i].strip():
+        coords, i = coords + 1, i + 1
+    if coords != sum(counts):
+        raise StructureParseError(
+            path,
+            f"the POSCAR's atom counts {counts} add up to {sum(counts)} atoms, but it has {coords} coordinate lines",
+            "Make the counts line match the coordinate lines (one per atom), or remove the extra lines; "
+            "a blank line ends the coordinates.",
+        )
+
+
 def _read_poscar(path: Path, max_atoms: int | None) -> list[Structure]:
     from pymatgen.io.vasp import Poscar
 
+    _check_poscar_counts(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return [Poscar.from_file(path, check_for_potcar=False).structure]
@@ -235,6 +268,16 @@ def _check_crystal(path: Path, structure: Structure) -> None:
             path,
             f"the cell is collapsed (volume {abs(np.linalg.det(matrix)):.3g} Angstrom^3)",
             "Give three linearly independent lattice vectors.",
+        )
+    from pymatgen.core.periodic_table import DummySpecies
+
+    dummies = sorted({str(sp) for sp in structure.composition if isinstance(sp, DummySpecies)})
+    if dummies:
+        raise InvalidStructureError(
+            path,
+            f"the structure has the species {', '.join(dummies)}, which is not a chemical element "
+            "(pymatgen reads it as a dummy species)",
+            "Replace it with the element symbol of that site (e.g. 'Si'), or remove the site.",
         )
     if not structure.is_ordered:
         raise InvalidStructureError(

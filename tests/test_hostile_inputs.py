@@ -202,3 +202,102 @@ def test_a_directory_is_named_as_such(tmp_path: Path) -> None:
 
     with pytest.raises(StructureFileNotFoundError, match="is a directory, not a structure file"):
         read_structure(tmp_path)
+
+
+def _si() -> Structure:
+    return Structure.from_spacegroup("Fd-3m", Lattice.cubic(5.47), ["Si"], [[0, 0, 0]])
+
+
+def test_lines_without_provenance_get_a_labelled_default_unless_required(tmp_path: Path) -> None:
+    from stn_plugin.data.loaders import DatasetFormatError, load_jsonl
+
+    line = _line(_si(), "bare")
+    del line["provenance"]
+    path = _jsonl(tmp_path / "mine.jsonl", [line])
+    (record,) = load_jsonl(path)
+    assert record.provenance.source == "user file mine.jsonl"
+    assert record.provenance.licence == "unknown" and record.provenance.citation == "unknown"
+    assert "frame of the given structure" in record.provenance.frame_note
+    with pytest.raises(DatasetFormatError, match="line 1: material 'bare': no provenance in the line"):
+        load_jsonl(path, require_provenance=True)
+
+
+def test_prepare_accepts_lines_without_provenance(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    lines = []
+    for n, a in enumerate((5.40, 5.43, 5.46, 5.49, 5.52, 5.55, 5.58, 5.61, 5.64, 5.67)):
+        line = _line(Structure.from_spacegroup("Fd-3m", Lattice.cubic(a), ["Si"], [[0, 0, 0]]), f"si-{n}")
+        del line["provenance"]
+        lines.append(line)
+    data = _jsonl(tmp_path / "mine.jsonl", lines)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["data", "prepare", "--data", str(data), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "no provenance" not in result.output
+    first = json.loads((out / "filtered.jsonl").read_text().splitlines()[0])
+    assert first["provenance"]["source"] == "user file mine.jsonl"
+
+
+def test_rejected_lines_carry_their_line_number(tmp_path: Path) -> None:
+    from stn_plugin.data.loaders import DatasetFormatError, load_jsonl
+
+    path = tmp_path / "gaps.jsonl"
+    path.write_text(json.dumps(_line(_si(), "ok")) + "\n\n" + json.dumps({"formula": "Si"}) + "\n")
+    loaded = read_jsonl(path)
+    assert [(r.line, r.index) for r in loaded.rejected] == [(3, 1)]
+    assert "line 3: the line has no material_id" in loaded.rejected[0].detail
+    with pytest.raises(DatasetFormatError, match="gaps.jsonl, line 3: the line has no material_id"):
+        load_jsonl(path)
+
+
+_POSCAR = "Si2\n1.0\n5.47 0 0\n0 5.47 0\n0 0 5.47\nSi\n{count}\nDirect\n0 0 0\n0.25 0.25 0.25\n{extra}"
+
+
+@pytest.mark.parametrize(("count", "extra", "found"), [(2, "0.5 0.5 0.5\n", 3), (3, "", 2)])
+def test_poscar_count_mismatch_is_a_typed_error(tmp_path: Path, count: int, extra: str, found: int) -> None:
+    from stn_plugin.io import StructureReadError
+
+    path = tmp_path / "POSCAR"
+    path.write_text(_POSCAR.format(count=count, extra=extra))
+    with pytest.raises(
+        StructureReadError, match=rf"POSCAR.*counts \[{count}\] add up to {count} atoms, but it has {found}"
+    ):
+        read_structure(path)
+
+
+_CIF = """data_x
+_cell_length_a 5.47
+_cell_length_b 5.47
+_cell_length_c 5.47
+_cell_angle_alpha 90
+_cell_angle_beta 90
+_cell_angle_gamma 90
+_symmetry_space_group_name_H-M 'P 1'
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+_atom_site_occupancy
+{site}1 {site} 0 0 0 {occ}
+Si2 Si 0.25 0.25 0.25 1
+"""
+
+
+def test_cif_occupancy_rounding_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "occ.cif"
+    path.write_text(_CIF.format(site="Si", occ="1.001"))
+    assert len(read_structure(path)) == 2
+
+
+def test_dummy_species_is_refused_by_name(tmp_path: Path) -> None:
+    from stn_plugin.io import InvalidStructureError
+
+    path = tmp_path / "dummy.cif"
+    path.write_text(_CIF.format(site="X", occ="1"))
+    with pytest.raises(InvalidStructureError, match="species X0\\+?.*not a chemical element|species X.*not a chemical"):
+        read_structure(path)

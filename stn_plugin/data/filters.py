@@ -73,6 +73,7 @@ class RejectedRecord(BaseModel):
         material_id: the record's id (``<line N>`` when the line has none).
         reasons: every check it failed.
         detail: the error message for records that could not be built (names the file, the line and the fix).
+        line: the 1-based line number in the file, for lines that could not be built (None otherwise).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -81,6 +82,7 @@ class RejectedRecord(BaseModel):
     material_id: str
     reasons: tuple[FilterReason, ...]
     detail: str = ""
+    line: int | None = None
 
 
 class ValidationReport(BaseModel):

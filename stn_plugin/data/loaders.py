@@ -90,6 +90,22 @@ BINARY2025_PROVENANCE = Provenance(
 )
 """Provenance of the bundled binary-moduli file (each record's ``source`` text is the line's when given)."""
 
+
+def user_file_provenance(path: str | Path) -> Provenance:
+    """The labelled default provenance of the lines of a user's file that carry no ``provenance`` object.
+
+    Source ``user file <name>``, licence and citation ``unknown``; the frame note says the tensor is taken
+    as in the frame of the structure (each record's note then names the tensor field that gave it, e.g.
+    ``elastic_tensor_original (frame of the given structure)``).
+    """
+    return Provenance(
+        source=f"user file {Path(path).name}",
+        licence="unknown",
+        citation="unknown",
+        frame_note="provenance not given in the file; the tensor is taken as in the frame of the structure",
+    )
+
+
 REFERENCE_MODULI_KEYS: dict[str, str] = {
     "K_Voigt": "bulk_voigt",
     "K_Reuss": "bulk_reuss",
@@ -185,7 +201,11 @@ def record_from_json_line(
         provenance = Provenance.model_validate(line["provenance"])
         return _build_record(material_id, line, structure, line, provenance, False, source)
     if provenance is None:
-        raise ValueError(f"material {material_id!r}: no provenance in the line; pass provenance=Provenance(...).")
+        raise RecordError(
+            FilterReason.MALFORMED,
+            f"material {material_id!r}: no provenance in the line; add a "
+            "'provenance' object (source, licence, citation, frame_note) to the line, or pass provenance=Provenance(...).",
+        )
     return _build_record(material_id, line, structure, line, provenance, True, source)
 
 
@@ -259,24 +279,34 @@ _BUILD_ERRORS = (ValidationError, ValueError, KeyError, TypeError)
 """What building a record from a line or row raises for invalid content (json.JSONDecodeError is a ValueError)."""
 
 
-def _rejected(index: int, material_id: str, where: str, exc: Exception) -> RejectedRecord:
+def _rejected(index: int, material_id: str, where: str, exc: Exception, line: int | None = None) -> RejectedRecord:
     return RejectedRecord(
-        index=index, material_id=material_id, reasons=reasons_of(exc), detail=f"{where}: {_describe(exc)}"
+        index=index, material_id=material_id, reasons=reasons_of(exc), detail=f"{where}: {_describe(exc)}", line=line
     )
 
 
-def read_jsonl(path: str | Path, provenance: Provenance | None = None, source: str | None = None) -> LoadedRecords:
+def read_jsonl(
+    path: str | Path,
+    provenance: Provenance | None = None,
+    source: str | None = None,
+    require_provenance: bool = False,
+) -> LoadedRecords:
     """Read a JSON-lines dataset (``.jsonl`` or ``.jsonl.gz``), collecting the lines that are not valid records.
 
     Args:
         path: the file.
-        provenance: provenance of lines that carry none (files written by :func:`write_jsonl` carry it).
+        provenance: provenance of lines that carry none (files written by :func:`write_jsonl` carry it);
+            None: :func:`user_file_provenance` of the file (unless ``require_provenance``).
         source: ``source`` of lines that carry none (None: ``records.USER_SOURCE``).
+        require_provenance: with ``provenance=None``, reject the lines without a ``provenance`` object instead
+            of giving them the labelled default.
 
     Returns:
         the records in file order and the rejected lines (index = n-th non-empty line, 0-based).
     """
     path = Path(path)
+    if provenance is None and not require_provenance:
+        provenance = user_file_provenance(path)
     records, rejected = [], []
     with _open_text(path, "r") as stream:
         lines = ((number, text) for number, text in enumerate(stream, start=1) if text.strip())
@@ -287,19 +317,22 @@ def read_jsonl(path: str | Path, provenance: Provenance | None = None, source: s
                 material_id = str(line.get("material_id", material_id)) if isinstance(line, dict) else material_id
                 records.append(record_from_json_line(line, provenance, source))
             except _BUILD_ERRORS as exc:
-                rejected.append(_rejected(index, material_id, f"{path}, line {number}", exc))
+                rejected.append(_rejected(index, material_id, f"{path}, line {number}", exc, number))
     return LoadedRecords(records, rejected)
 
 
 def load_jsonl(
-    path: str | Path, provenance: Provenance | None = None, source: str | None = None
+    path: str | Path,
+    provenance: Provenance | None = None,
+    source: str | None = None,
+    require_provenance: bool = False,
 ) -> list[ElasticRecord]:
     """Read a JSON-lines dataset in which every line must be a valid record (see :func:`read_jsonl`).
 
     Raises:
         DatasetFormatError: some lines are invalid (the message lists each with its line, material and fix).
     """
-    return read_jsonl(path, provenance, source).strict(path)
+    return read_jsonl(path, provenance, source, require_provenance).strict(path)
 
 
 def write_jsonl(records: Iterable[ElasticRecord], path: str | Path) -> Path:
@@ -457,7 +490,7 @@ def _read_lines(path: str | Path, build: Callable[[Mapping[str, Any]], ElasticRe
                 material_id = str(line.get("material_id", material_id))
                 records.append(build(line))
             except _BUILD_ERRORS as exc:
-                rejected.append(_rejected(index, material_id, f"{path}, line {number}", exc))
+                rejected.append(_rejected(index, material_id, f"{path}, line {number}", exc, number))
     return LoadedRecords(records, rejected)
 
 
