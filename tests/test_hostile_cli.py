@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from stn_plugin.models import load_preset
 from stn_plugin.models.base import StnModel
+from stn_plugin.models.predictor import ElasticPredictor
 from stn_plugin.training.train import LOCK_FILE
 from tests.test_cli_helpers import EXAMPLE_FILES, save_tiny_model
 
@@ -79,13 +80,13 @@ def test_predict_batches_across_files_and_keeps_per_file_results_in_order(tiny_m
 @pytest.mark.parametrize("threads", [None, 2])
 def test_threads_option_is_honoured_inside_the_prediction(tiny_model, monkeypatch, threads):
     seen: list[int] = []
-    original = StnModel._predict_graphs
+    original = ElasticPredictor._predict_graphs
 
     def recorded(self, *args, **kwargs):
         seen.append(torch.get_num_threads())
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(StnModel, "_predict_graphs", recorded)
+    monkeypatch.setattr(ElasticPredictor, "_predict_graphs", recorded)
     option = [] if threads is None else ["--threads", str(threads)]
     result = runner.invoke(app, ["models", "predict", tiny_model, str(EXAMPLE_FILES[0]), "--format", "json", *option])
     assert result.exit_code == 0, result.output
@@ -97,9 +98,9 @@ def test_python_predictor_uses_one_thread_unless_told(monkeypatch):
 
     model = make_tiny_model().eval()
     seen: list[int] = []
-    original = StnModel._predict_graphs
+    original = ElasticPredictor._predict_graphs
     monkeypatch.setattr(
-        StnModel,
+        ElasticPredictor,
         "_predict_graphs",
         lambda self, *a, **k: seen.append(torch.get_num_threads()) or original(self, *a, **k),
     )
