@@ -189,3 +189,46 @@ def test_resume_reuses_the_recorded_run_and_kills_orphans(tmp_path, monkeypatch)
     monkeypatch.setattr(client, "get_experiment_by_name", stale_first_look)
     raced = resolve_run(client, "exp", "b", tmp_path / "b" / RUN_FILE, resume=False)
     assert client.get_run(raced).info.experiment_id == client.get_run(first).info.experiment_id
+
+
+def test_one_epoch_run_validates_and_has_one_param_naming(small_data, tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    config = tiny_config(max_epochs=1, val_every_n_epochs=2)
+    result = train(config=config, data=small_data, tracking_uri=uri, output_dir=tmp_path / "run", cache_dir=None)
+    client = MlflowClient(uri)
+    assert [m.step for m in client.get_metric_history(result.run_id, "val/cij_mae_gpa")] == [0]
+    params = client.get_run(result.run_id).data.params
+    assert params["config.training.seed"] == str(config.training.seed)
+    assert not [key for key in params if key.startswith("training/")]
+    assert {key.split(".")[0] for key in params} == {"config", "data", "trainer"}
+
+
+def test_new_metrics_skips_steps_the_run_has():
+    from stn_plugin.training.tracking import new_metrics
+
+    logged = {"val/loss": 1, "train/loss": 0}
+    assert new_metrics({"val/loss": 1.0, "train/loss": 2.0, "best/x": 3.0}, 1, logged) == {
+        "train/loss": 2.0,
+        "best/x": 3.0,
+    }
+    assert new_metrics({"val/loss": 1.0}, 2, logged) == {"val/loss": 1.0}
+    assert new_metrics({"val/loss": 1.0}, None, logged) == {"val/loss": 1.0}
+
+
+def test_resumed_run_logs_each_step_and_the_model_once(small_data, tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    common = {"data": small_data, "tracking_uri": uri, "output_dir": tmp_path / "run", "cache_dir": None}
+    with pytest.raises(SystemExit):
+        train(config=tiny_config(), callbacks=[_Interrupt(1)], **common)
+    result = train(config=tiny_config(), **common)
+    again = train(config=tiny_config(), **common)  # a finished run started again: nothing logged twice
+    assert again.run_id == result.run_id
+    client = MlflowClient(uri)
+    for key in ("train/loss", "val/cij_mae_gpa", "best/val/cij_mae_gpa"):
+        steps = [m.step for m in client.get_metric_history(result.run_id, key)]
+        assert len(steps) == len(set(steps)), (key, steps)
+    assert sorted(m.step for m in client.get_metric_history(result.run_id, "val/cij_mae_gpa")) == [0, 1]
+    experiment = client.get_run(result.run_id).info.experiment_id
+    assert len(client.search_logged_models([experiment], filter_string=f"source_run_id = '{result.run_id}'")) == 1

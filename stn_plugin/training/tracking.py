@@ -108,16 +108,47 @@ def tracking_client(uri: str) -> MlflowClient:
 class StnMLFlowLogger(MLFlowLogger):
     """``MLFlowLogger`` logging per-epoch metrics at step = epoch, leaving the run open on success."""
 
+    def __init__(self, *args: Any, logged: Mapping[str, int] | None = None, **kwargs: Any) -> None:
+        """Args as ``MLFlowLogger``; ``logged``: per metric key, the last step the run already has
+        (:func:`logged_steps`; a resumed run does not log those steps again)."""
+        super().__init__(*args, **kwargs)
+        self.logged: dict[str, int] = dict(logged or {})
+
+    @rank_zero_only
+    def log_hyperparams(self, params: Any) -> None:
+        """Nothing: the run's params are the flattened config (``config.*``) logged by :func:`log_params`;
+        Lightning's copy of the module hyperparameters (``training/seed``, ...) would name them twice."""
+
     @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         metrics = dict(metrics)
         epoch = metrics.pop("epoch", None)
-        super().log_metrics(metrics, step=int(epoch) if epoch is not None else step)
+        step = int(epoch) if epoch is not None else step
+        metrics = new_metrics(metrics, step, self.logged)
+        if metrics:
+            super().log_metrics(metrics, step=step)
 
     @rank_zero_only
     def finalize(self, status: str = "success") -> None:
         if status != "success":
             super().finalize(status)
+
+
+def logged_steps(client: MlflowClient, run_id: str) -> dict[str, int]:
+    """Per metric key of run ``run_id``, the highest step logged so far (empty for a new run)."""
+    keys = client.get_run(run_id).data.metrics
+    return {key: max(m.step for m in client.get_metric_history(run_id, key)) for key in keys}
+
+
+def new_metrics(metrics: Mapping[str, float], step: int | None, logged: Mapping[str, int]) -> dict[str, float]:
+    """The entries of ``metrics`` to log at ``step``: all but those whose key the run has at ``step`` or later.
+
+    A run killed after logging epoch ``k`` but before its checkpoint is resumed from epoch ``k`` (or earlier);
+    re-logging would give two history entries per step. ``step=None`` logs everything.
+    """
+    if step is None:
+        return dict(metrics)
+    return {key: value for key, value in metrics.items() if step > logged.get(key, -1)}
 
 
 def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:

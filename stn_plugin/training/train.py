@@ -64,6 +64,8 @@ from stn_plugin.training.tracking import (
     flatten,
     log_and_register_model,
     log_params,
+    logged_steps,
+    new_metrics,
     resolve_run,
     resolve_tracking_uri,
     tracking_client,
@@ -220,6 +222,26 @@ class EpochMetrics(Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
         self.restored = dict(checkpoint.get(self.KEY, {}))
+
+
+class ValidateLastEpoch(Callback):
+    """Validates the final epoch whatever ``training.val_every_n_epochs`` is.
+
+    Lightning validates only epochs ``k`` with ``(k + 1) % check_val_every_n_epoch == 0``: a 1-epoch run with
+    ``val_every_n_epochs=2`` would log no ``val/*`` metric at all, and runs with different ``max_epochs`` would
+    not compare. The final epoch (``max_epochs - 1``) is validated in any case.
+    """
+
+    def __init__(self, every_n_epochs: int) -> None:
+        self.every_n_epochs = every_n_epochs
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        last = (
+            trainer.max_epochs is not None
+            and trainer.max_epochs > 0
+            and trainer.current_epoch >= trainer.max_epochs - 1
+        )
+        trainer.check_val_every_n_epoch = 1 if last else self.every_n_epochs
 
 
 class TrainingFolderError(ValueError):
@@ -416,7 +438,8 @@ def train(
                     "trainer": {"accelerator": accelerator, "devices": devices, "strategy": strategy},
                 }
                 run_id = _start_run(uri, experiment, name, out, resume, resolved, params)
-            mlflow_logger = StnMLFlowLogger(experiment_name=experiment, tracking_uri=uri, run_id=run_id)
+            logged = logged_steps(tracking_client(uri), run_id) if resume and run_id is not None else {}
+            mlflow_logger = StnMLFlowLogger(experiment_name=experiment, tracking_uri=uri, run_id=run_id, logged=logged)
 
         checkpoint = ModelCheckpoint(
             dirpath=checkpoints,
@@ -449,6 +472,7 @@ def train(
                 EarlyStopping(monitor=training.monitor, mode="min", patience=training.early_stopping_patience),
                 *([] if training.ema_decay is None else [EMAWeightAveraging(decay=training.ema_decay)]),
                 epoch_metrics,
+                ValidateLastEpoch(training.val_every_n_epochs),
                 *callbacks,
             ],
             deterministic="warn",
@@ -510,16 +534,39 @@ def _finish(
     import mlflow
 
     with mlflow.start_run(run_id=run_id):
-        mlflow.log_metrics({k: v for k, v in metrics.items() if k.startswith("best/")}, step=int(state["epoch"]))
+        best_metrics = {k: v for k, v in metrics.items() if k.startswith("best/")}
+        logged = logged_steps(mlflow.MlflowClient(), run_id)
+        if best_metrics := new_metrics(best_metrics, int(state["epoch"]), logged):  # not again when resumed
+            mlflow.log_metrics(best_metrics, step=int(state["epoch"]))
         for name in ("config.yaml", "split.json", "validation_report.json"):
             mlflow.log_artifact(str(out / name))
         mlflow.log_artifacts(str(out / "model"), "model_dir")
         mlflow.log_artifacts(str(out / "reports"), "reports")
-        model_uri, version = log_and_register_model(out / "model", register_as)
+        existing = _logged_model(run_id)
+        if existing is None:
+            model_uri, version = log_and_register_model(out / "model", register_as)
+        else:  # a resumed run whose model was logged before the process stopped: not logged twice
+            model_uri, version = existing
         registered = f"{register_as}/{version}" if version is not None else None
         result = _write_result(trainer, datamodule, out, best, state, metrics, run_id, model_uri, registered)
         mlflow.log_artifact(str(out / "result.json"))
     return result
+
+
+def _logged_model(run_id: str) -> tuple[str, str | None] | None:
+    """URI of the model ``model`` already logged by run ``run_id`` and its registered version, or None."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    experiment_id = client.get_run(run_id).info.experiment_id
+    found = client.search_logged_models(
+        [experiment_id], filter_string=f"source_run_id = '{run_id}' AND name = 'model'", max_results=1
+    )
+    if not found:
+        return None
+    versions = client.search_model_versions(f"run_id = '{run_id}'")
+    version = max((int(v.version) for v in versions), default=None)
+    return f"models:/{found[0].model_id}", None if version is None else str(version)
 
 
 def _write_result(
