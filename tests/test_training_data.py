@@ -29,7 +29,15 @@ def _epoch(dm: StnDataModule, epoch: int) -> list:
 
 
 def test_split_counts_and_no_skipped(datamodule):
-    assert datamodule.counts() == {"train": 14, "val": 3, "test": 3, "train_samples_per_epoch": 14}
+    assert datamodule.counts() == {
+        "train": 14,
+        "val": 3,
+        "test": 3,
+        "train_moduli_only": 0,
+        "val_moduli_only": 0,
+        "test_moduli_only": 0,
+        "train_samples_per_epoch": 14,
+    }
     assert datamodule.skipped == {}
 
 
