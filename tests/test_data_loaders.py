@@ -81,7 +81,8 @@ def test_jsonl_errors_name_line_and_material(tmp_path: Path) -> None:
     line.pop("provenance")
     path.write_text(json.dumps(line) + "\n")
     with pytest.raises(DatasetFormatError, match="no provenance in the line"):
-        load_jsonl(path)
+        load_jsonl(path, require_provenance=True)
+    assert load_jsonl(path)[0].provenance.licence == "unknown"  # the labelled default of a user's file
 
 
 def _write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
