@@ -1,7 +1,7 @@
-"""The optimised prediction path reproduces the first shipped model's numbers from before the speed work (issue 7).
+"""The prediction path reproduces the first shipped model's pinned numbers for every batching choice.
 
-``fixtures/reference_predictions.json`` holds U, C, the moduli and the DCV of five test-split materials
-computed by the unoptimised code (see ``fixtures/make_reference_predictions.py``). Every batching
+``fixtures/reference_predictions.json`` holds U, C, the moduli and the DCV of five test-split materials, last
+regenerated for the change to the canonical frame (see ``fixtures/make_reference_predictions.py``). Every batching
 choice must give the same numbers to float32 round-off.
 """
 
