@@ -165,7 +165,9 @@ def test_elatbot_loader(tmp_path: Path) -> None:
         ("mp-9", (F.FORMULA_MISMATCH,)),
     ]
     details = {r.material_id: r.detail for r in loaded.rejected}
-    assert details["<line 3>"].endswith("line 3: not a JSON object but list")
+    assert details["<line 3>"].endswith(
+        "line 3: the line is a JSON list, not an object; write one JSON object per line."
+    )
     assert details["mp-3"] == f"{path}, line 5: material 'mp-3': elastic_tensor is missing."
     assert "line 6: material 'mp-4': elastic_tensor has shape (5, 6)" in details["mp-4"]
     assert "missing key 'structure'" in details["mp-2"]

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
+from cli.mlflow_experiment import runs_training_project
+from stn_plugin.training.tracking import DEFAULT_EXPERIMENT
 from tests.test_cli_helpers import REPOSITORY
 from tests.test_training_helpers import tiny_config, write_small_dataset
 
@@ -49,13 +51,34 @@ def test_mlproject_declares_typed_parameters():
     assert (PROJECT / spec["python_env"]).is_file()
 
 
+def test_default_experiment_provider_answers_only_for_this_project(tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "MLproject").write_text("name: someone-else\n")
+    assert runs_training_project(["/usr/bin/mlflow", "run", str(PROJECT), "-P", "max_epochs=1"])
+    assert runs_training_project(["mlflow", "run", "--env-manager", "local", str(PROJECT)])
+    assert not runs_training_project(["mlflow", "run", str(other)])
+    assert not runs_training_project(["mlflow", "ui", str(PROJECT)])
+    assert not runs_training_project(["python", "run", str(PROJECT)])
+    assert not runs_training_project(["mlflow", "run", "https://github.com/mlflow/mlflow-example"])
+
+
+def test_default_experiment_provider_is_registered_with_mlflow():
+    from mlflow.tracking.default_experiment import registry
+
+    from cli.mlflow_experiment import StnProjectExperimentProvider
+
+    providers = list(registry._default_experiment_provider_registry)
+    assert any(isinstance(provider, StnProjectExperimentProvider) for provider in providers)
+
+
 @pytest.mark.slow
 def test_mlflow_run_trains_logs_and_registers(tmp_path):
     config = tmp_path / "tiny.yaml"
     tiny_config().to_yaml(config)
     data = write_small_dataset(tmp_path / "small.jsonl")
     uri = f"sqlite:///{tmp_path}/mlflow.db"
-    command = ["mlflow", "run", str(PROJECT), "--env-manager", "local", "--experiment-name", "project"]
+    command = ["mlflow", "run", str(PROJECT), "--env-manager", "local"]  # no experiment: lands in stn-plugin
     params = {"data": data, "config": config, "max_epochs": 1, "output": tmp_path / "run", "register_as": "tiny-mlp"}
     for key, value in params.items():
         command += ["-P", f"{key}={value}"]
@@ -66,6 +89,7 @@ def test_mlflow_run_trains_logs_and_registers(tmp_path):
     run_id = re.search(r"^run id: ([0-9a-f]{32})$", done.stdout, re.M).group(1)
     run = MlflowClient(uri).get_run(run_id)
     assert run.info.status == "FINISHED"
+    assert MlflowClient(uri).get_experiment(run.info.experiment_id).name == DEFAULT_EXPERIMENT
     assert run.data.params["max_epochs"] == "1" and "config.training.lr" in run.data.params
     assert "best/test/cij_mae_gpa" in run.data.metrics
     assert (Path(tmp_path) / "run" / "model" / "model.json").is_file()

@@ -31,6 +31,7 @@ import gzip
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from functools import cache
 from importlib.resources import as_file, files
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -175,6 +176,15 @@ def _open_text(path: Path, mode: str) -> IO[str]:
     return open(path, mode, encoding="utf-8")
 
 
+def _require_object(line: Any) -> None:
+    """Raise the ``malformed`` error of a JSON line that decoded to something other than an object."""
+    if not isinstance(line, Mapping):
+        raise RecordError(
+            FilterReason.MALFORMED,
+            f"the line is a JSON {type(line).__name__}, not an object; write one JSON object per line.",
+        )
+
+
 def record_from_json_line(
     line: Mapping[str, Any], provenance: Provenance | None = None, source: str | None = None
 ) -> ElasticRecord:
@@ -185,11 +195,7 @@ def record_from_json_line(
         provenance: used when the line has no ``provenance`` object.
         source: the record's ``source`` when the line has no ``source`` key (None: ``records.USER_SOURCE``).
     """
-    if not isinstance(line, Mapping):
-        raise RecordError(
-            FilterReason.MALFORMED,
-            f"the line is a JSON {type(line).__name__}, not an object; write one JSON object per line.",
-        )
+    _require_object(line)
     if line.get("material_id") in (None, ""):
         raise RecordError(
             FilterReason.MALFORMED, "the line has no material_id; give every record a unique id (e.g. 'mp-149')."
@@ -304,21 +310,9 @@ def read_jsonl(
     Returns:
         the records in file order and the rejected lines (index = n-th non-empty line, 0-based).
     """
-    path = Path(path)
     if provenance is None and not require_provenance:
         provenance = user_file_provenance(path)
-    records, rejected = [], []
-    with _open_text(path, "r") as stream:
-        lines = ((number, text) for number, text in enumerate(stream, start=1) if text.strip())
-        for index, (number, text) in enumerate(lines):
-            material_id = f"<line {number}>"
-            try:
-                line = json.loads(text)
-                material_id = str(line.get("material_id", material_id)) if isinstance(line, dict) else material_id
-                records.append(record_from_json_line(line, provenance, source))
-            except _BUILD_ERRORS as exc:
-                rejected.append(_rejected(index, material_id, f"{path}, line {number}", exc, number))
-    return LoadedRecords(records, rejected)
+    return _read_lines(path, lambda line: record_from_json_line(line, provenance, source))
 
 
 def load_jsonl(
@@ -351,9 +345,7 @@ def load_bundled_dataset() -> list[ElasticRecord]:
     Tensors are ``elastic_tensor_original`` (frame of each structure); the IEEE-frame tensor is kept in
     ``elastic_tensor_ieee``. No filtering is applied: see :mod:`stn_plugin.data.filters`.
     """
-    resource = files("stn_plugin.data") / "files" / BUNDLED_DATASET
-    with as_file(resource) as path:
-        return load_jsonl(path, provenance=DEJONG2015_PROVENANCE, source=DEJONG2015)
+    return read_bundled(DEJONG2015).strict(BUNDLED_DATASET)
 
 
 def _parse_structure(text: str) -> Structure:
@@ -485,8 +477,7 @@ def _read_lines(path: str | Path, build: Callable[[Mapping[str, Any]], ElasticRe
             material_id = f"<line {number}>"
             try:
                 line = json.loads(text)
-                if not isinstance(line, dict):
-                    raise RecordError(FilterReason.MALFORMED, f"not a JSON object but {type(line).__name__}")
+                _require_object(line)
                 material_id = str(line.get("material_id", material_id))
                 records.append(build(line))
             except _BUILD_ERRORS as exc:
@@ -535,5 +526,13 @@ def read_bundled(source: str) -> LoadedRecords:
     """
     if source not in BUNDLED_FILES:
         raise ValueError(f"unknown bundled source {source!r}; choose from {list(BUNDLED_FILES)}.")
+    loaded = _read_bundled_once(source)
+    return LoadedRecords(list(loaded.records), list(loaded.rejected))
+
+
+@cache
+def _read_bundled_once(source: str) -> LoadedRecords:
+    """:func:`read_bundled`, parsed once per process (the files ship with the package and records are frozen;
+    each record's spglib crystal system is then computed once too)."""
     with as_file(files("stn_plugin.data") / "files" / BUNDLED_FILES[source]) as path:
         return _BUNDLED_READERS[source](path)

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from stn_plugin.data.records import CRYSTAL_SYSTEMS, SOURCES, ElasticRecord
+
+_T = TypeVar("_T")
 
 PARTS: tuple[str, str, str] = ("train", "val", "test")
 """Names of the three parts, in the order of the fractions."""
@@ -125,25 +128,43 @@ def stratified_split(
         ValueError: bad fractions, or a record id appears twice (filter duplicates first).
     """
     _check_fractions(fractions)
-    if isinstance(crystal_systems, Mapping):
-        systems = dict(crystal_systems)
-    else:
-        systems = {}
-        for record in crystal_systems:
-            if record.material_id in systems:
-                raise ValueError(
-                    f"material id {record.material_id!r} appears twice; remove duplicates first "
-                    "(stn_plugin.data.filters.filter_records)."
-                )
-            systems[record.material_id] = record.crystal_system
+    systems = _strata(crystal_systems, lambda record: record.crystal_system)
     parts, counts = _split_by_system(systems, fractions, seed)
+    return _data_split(seed, fractions, parts, counts)
+
+
+def _strata(
+    records: Mapping[str, _T] | Iterable[ElasticRecord], stratum: Callable[[ElasticRecord], _T]
+) -> dict[str, _T]:
+    """id -> stratum of ``records`` (a mapping is taken as it is).
+
+    Raises:
+        ValueError: an id appears twice.
+    """
+    if isinstance(records, Mapping):
+        return dict(records)
+    strata: dict[str, _T] = {}
+    for record in records:
+        if record.material_id in strata:
+            raise ValueError(
+                f"material id {record.material_id!r} appears twice; remove duplicates first "
+                "(stn_plugin.data.filters.filter_records, stn_plugin.data.dedup.deduplicate)."
+            )
+        strata[record.material_id] = stratum(record)
+    return strata
+
+
+def _data_split(
+    seed: int,
+    fractions: tuple[float, float, float],
+    parts: Mapping[str, list[str]],
+    counts: dict[str, dict[str, int]],
+    counts_by_source: dict[str, dict[str, dict[str, int]]] | None = None,
+) -> DataSplit:
+    """The :class:`DataSplit` of part -> ids (each part sorted)."""
+    sorted_parts = {name: tuple(sorted(parts[name])) for name in PARTS}
     return DataSplit(
-        seed=seed,
-        fractions=fractions,
-        train=tuple(sorted(parts["train"])),
-        val=tuple(sorted(parts["val"])),
-        test=tuple(sorted(parts["test"])),
-        counts=counts,
+        seed=seed, fractions=fractions, counts=counts, counts_by_source=counts_by_source or {}, **sorted_parts
     )
 
 
@@ -191,17 +212,7 @@ def combined_split(
         ValueError: bad fractions, or an id appears twice (de-duplicate first).
     """
     _check_fractions(fractions)
-    strata: dict[str, tuple[str, str]] = {}
-    if isinstance(records, Mapping):
-        strata = dict(records)
-    else:
-        for record in records:
-            if record.material_id in strata:
-                raise ValueError(
-                    f"material id {record.material_id!r} appears twice; remove duplicates first "
-                    "(stn_plugin.data.filters.filter_records, stn_plugin.data.dedup.deduplicate)."
-                )
-            strata[record.material_id] = (record.source, record.crystal_system)
+    strata = _strata(records, lambda record: (record.source, record.crystal_system))
     by_source: dict[str, dict[str, str]] = {}
     for material_id, (source, system) in strata.items():
         by_source.setdefault(source, {})[material_id] = system
@@ -218,12 +229,5 @@ def combined_split(
             for name, n in system_counts.items():
                 total[name] += n
     order = {name: k for k, name in enumerate(CRYSTAL_SYSTEMS)}
-    return DataSplit(
-        seed=seed,
-        fractions=fractions,
-        train=tuple(sorted(parts["train"])),
-        val=tuple(sorted(parts["val"])),
-        test=tuple(sorted(parts["test"])),
-        counts={s: counts[s] for s in sorted(counts, key=lambda s: (order.get(s, len(order)), s))},
-        counts_by_source=counts_by_source,
-    )
+    ordered_counts = {s: counts[s] for s in sorted(counts, key=lambda s: (order.get(s, len(order)), s))}
+    return _data_split(seed, fractions, parts, ordered_counts, counts_by_source)

@@ -18,19 +18,11 @@ from pymatgen.core import Composition
 
 from stn_plugin.data.records import CRYSTAL_SYSTEMS
 from stn_plugin.physics.sed import elastic_to_sed
-from stn_plugin.physics.voigt import DEFAULT_STRAIN, N_PAIRS, VOIGT_PAIRS
+from stn_plugin.physics.voigt import DEFAULT_STRAIN, N_PAIRS
 
 if TYPE_CHECKING:
     from stn_plugin.data.records import ElasticRecord
     from stn_plugin.models.prediction import ElasticPrediction
-
-
-_UPPER = tuple(np.array(VOIGT_PAIRS).T)
-
-
-def upper_entries(tensors: NDArray[np.floating]) -> NDArray[np.float64]:
-    """The 21 upper-triangle entries of each 6x6 matrix, shape (N, 6, 6) -> (N, 21), ``VOIGT_PAIRS`` order."""
-    return np.asarray(tensors, dtype=float)[:, _UPPER[0], _UPPER[1]]
 
 
 def crystal_system_key(system: str) -> tuple[int, str]:

@@ -15,8 +15,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial.distance import pdist, squareform
 
-from stn_plugin.evaluation.data import crystal_system_key, upper_entries
-from stn_plugin.physics.voigt import N_PAIRS
+from stn_plugin.evaluation.data import crystal_system_key
+from stn_plugin.physics.voigt import N_PAIRS, upper_triangle
 
 
 def canberra_distance_matrix(sed: ArrayLike) -> NDArray[np.float64]:
@@ -31,7 +31,7 @@ def canberra_distance_matrix(sed: ArrayLike) -> NDArray[np.float64]:
     """
     u = np.asarray(sed, dtype=float)
     if u.ndim == 3 and u.shape[1:] == (6, 6):
-        u = upper_entries(u)
+        u = upper_triangle(u)
     if u.ndim != 2 or u.shape[1] != N_PAIRS or u.shape[0] == 0:
         raise ValueError(f"sed must have shape (N, 6, 6) or (N, {N_PAIRS}) with N >= 1, got {u.shape}.")
     return squareform(pdist(u.T, "canberra")) / len(u)  # scipy's sum over the materials, then the mean

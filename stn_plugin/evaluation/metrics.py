@@ -30,9 +30,9 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 from pymatgen.core import Element
 
-from stn_plugin.evaluation.data import EvaluationData, crystal_system_key, upper_entries
+from stn_plugin.evaluation.data import EvaluationData, crystal_system_key
 from stn_plugin.physics.moduli import poisson_ratio, young_modulus
-from stn_plugin.physics.voigt import VOIGT_PAIRS
+from stn_plugin.physics.voigt import VOIGT_PAIRS, upper_triangle
 
 DCV_THRESHOLD: float = 0.5
 """Class probability from which a pair counts as degenerate with the strained pair."""
@@ -120,8 +120,8 @@ def table_ii_metrics(data: EvaluationData) -> TableIIMetrics:
     """Table II statistics of all materials in ``data``."""
     values: dict[str, Stat] = {"n_materials": data.n_materials}
     pairs = {
-        "sed": (upper_entries(data.sed_true), upper_entries(data.sed_pred)),
-        "cij": (upper_entries(data.elastic_true), upper_entries(data.elastic_pred)),
+        "sed": (upper_triangle(data.sed_true), upper_triangle(data.sed_pred)),
+        "cij": (upper_triangle(data.elastic_true), upper_triangle(data.elastic_pred)),
     }
     moduli_true, moduli_pred = voigt_moduli(data.elastic_true), voigt_moduli(data.elastic_pred)
     pairs.update({key: (moduli_true[key], moduli_pred[key]) for key in moduli_true})
@@ -221,8 +221,8 @@ class ElementErrors(BaseModel):
 
 def element_errors(data: EvaluationData) -> list[ElementErrors]:
     """Per-element MAE of U_ij and C_ij (Fig. 7), sorted by atomic number."""
-    sed_error = np.abs(upper_entries(data.sed_pred) - upper_entries(data.sed_true)).mean(axis=1)
-    cij_error = np.abs(upper_entries(data.elastic_pred) - upper_entries(data.elastic_true)).mean(axis=1)
+    sed_error = np.abs(upper_triangle(data.sed_pred) - upper_triangle(data.sed_true)).mean(axis=1)
+    cij_error = np.abs(upper_triangle(data.elastic_pred) - upper_triangle(data.elastic_true)).mean(axis=1)
     moduli = voigt_moduli(data.elastic_true)
     members: dict[str, list[int]] = {}
     for index, elements in enumerate(data.elements):

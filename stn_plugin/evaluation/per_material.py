@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from stn_plugin.evaluation.data import EvaluationData, upper_entries
+from stn_plugin.evaluation.data import EvaluationData
 from stn_plugin.evaluation.metrics import voigt_moduli
 from stn_plugin.io import atomic_write_text
 from stn_plugin.physics.stability import born_stability
+from stn_plugin.physics.voigt import upper_triangle
 
 MODULI_COLUMNS: dict[str, str] = {"bulk_voigt": "_gpa", "shear_voigt": "_gpa", "young": "_gpa", "poisson": ""}
 """Moduli of the table and the unit suffix of their columns."""
@@ -34,8 +35,8 @@ def per_material_csv(material_ids: Sequence[str], formulas: Sequence[str], data:
     if not len(material_ids) == len(formulas) == data.n_materials:
         raise ValueError(f"{len(material_ids)} ids and {len(formulas)} formulas for {data.n_materials} materials.")
     true, pred = voigt_moduli(data.elastic_true), voigt_moduli(data.elastic_pred)
-    cij_mae = np.abs(upper_entries(data.elastic_pred) - upper_entries(data.elastic_true)).mean(axis=1)
-    sed_mae = np.abs(upper_entries(data.sed_pred) - upper_entries(data.sed_true)).mean(axis=1)
+    cij_mae = np.abs(upper_triangle(data.elastic_pred) - upper_triangle(data.elastic_true)).mean(axis=1)
+    sed_mae = np.abs(upper_triangle(data.sed_pred) - upper_triangle(data.sed_true)).mean(axis=1)
     header = ["material_id", "formula", "crystal_system"]
     for name, unit in MODULI_COLUMNS.items():
         header += [f"{name}_true{unit}", f"{name}_pred{unit}", f"{name}_error{unit}"]

@@ -18,10 +18,10 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
-from stn_plugin.evaluation.data import EvaluationData, upper_entries
+from stn_plugin.evaluation.data import EvaluationData
 from stn_plugin.evaluation.metrics import ElementErrors, voigt_moduli
 from stn_plugin.io import atomic_path
-from stn_plugin.physics.voigt import VOIGT_LABELS
+from stn_plugin.physics.voigt import VOIGT_LABELS, upper_triangle
 
 DPI: int = 120
 """Resolution of every PNG, dots per inch."""
@@ -78,8 +78,8 @@ def parity_plots(data: EvaluationData, directory: str | Path) -> list[Path]:
     directory = Path(directory)
     moduli_true, moduli_pred = voigt_moduli(data.elastic_true), voigt_moduli(data.elastic_pred)
     values = {
-        "parity_sed.png": (upper_entries(data.sed_true), upper_entries(data.sed_pred)),
-        "parity_cij.png": (upper_entries(data.elastic_true), upper_entries(data.elastic_pred)),
+        "parity_sed.png": (upper_triangle(data.sed_true), upper_triangle(data.sed_pred)),
+        "parity_cij.png": (upper_triangle(data.elastic_true), upper_triangle(data.elastic_pred)),
         "parity_bulk_voigt.png": (moduli_true["bulk_voigt"], moduli_pred["bulk_voigt"]),
         "parity_shear_voigt.png": (moduli_true["shear_voigt"], moduli_pred["shear_voigt"]),
     }

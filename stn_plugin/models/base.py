@@ -14,7 +14,6 @@ from pymatgen.core import Structure
 from torch import Tensor
 from torch_geometric.data import Data
 
-from stn_plugin.limits import MAX_ATOMS, MAX_EDGES
 from stn_plugin.models.config import EncoderConfig
 from stn_plugin.models.input_checks import StructureInputError
 from stn_plugin.models.prediction import ElasticPrediction
@@ -184,22 +183,16 @@ class StnModel(MatGLModel):
         return self._predictor
 
     def predict_structure(  # type: ignore[override]
-        self,
-        structure: Structure,
-        symmetrize: bool = True,
-        max_atoms: int = MAX_ATOMS,
-        max_edges: int = MAX_EDGES,
-        threads: int | None = 1,
+        self, structure: Structure, symmetrize: bool = True, **options: Any
     ) -> ElasticPrediction:
-        """Elastic tensor, SED and moduli of one crystal in its Cartesian frame
-        (:meth:`ElasticPredictor.predict_structure <stn_plugin.models.predictor.ElasticPredictor.predict_structure>`).
+        """Elastic tensor, SED and moduli of one crystal in its Cartesian frame; options (``max_atoms``,
+        ``max_edges``, ``threads``) as
+        :meth:`ElasticPredictor.predict_structure <stn_plugin.models.predictor.ElasticPredictor.predict_structure>`.
 
         Raises:
             StructureInputError: (a subclass naming the problem and the fix) if the model cannot predict it.
         """
-        return self.predictor.predict_structure(
-            structure, symmetrize, max_atoms=max_atoms, max_edges=max_edges, threads=threads
-        )
+        return self.predictor.predict_structure(structure, symmetrize, **options)
 
     def predict_structures(
         self, structures: Sequence[Structure], symmetrize: bool = True, **options: Any

@@ -34,8 +34,6 @@ MIN_INTERATOMIC_DISTANCE: float = 0.5
 SUPERCELL_FACTOR: int = 4
 """Inputs of more than ``SUPERCELL_FACTOR * max_atoms`` atoms are refused before the symmetry search."""
 
-LOOSE_SYMPREC: float = 0.1
-"""Angstrom; tolerance at which an error message checks whether a too-large cell is a distorted supercell."""
 
 
 _RAISE_LIMIT = (
@@ -268,15 +266,7 @@ def check_size(structure: Structure, max_atoms: int, symprec: float, angle_toler
     graph_atoms = _standard_cell_atoms(structure, symprec, angle_tolerance)
     if graph_atoms <= max_atoms:
         return
-    loose = _standard_cell_atoms(structure, LOOSE_SYMPREC, angle_tolerance)
-    if loose <= max_atoms:
-        fix = (
-            f"at a tolerance of {LOOSE_SYMPREC} Angstrom it is a supercell of a cell of {loose} atoms: if the "
-            f"displacements are noise, pass the symmetrised cell "
-            f"SpacegroupAnalyzer(structure, symprec={LOOSE_SYMPREC}).get_refined_structure(), {raise_limit}."
-        )
-    else:
-        fix = f"pass the primitive cell if this is a supercell (structure.get_primitive_structure()), {raise_limit}."
+    fix = f"pass the primitive cell if this is a supercell (structure.get_primitive_structure()), {raise_limit}."
     raise StructureTooLargeError(
         f"The crystal's smallest standard cell at a tolerance of {symprec} Angstrom has {graph_atoms} atoms (input: "
         f"{len(structure)}), more than the limit of {max_atoms}.",

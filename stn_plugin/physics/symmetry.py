@@ -42,8 +42,15 @@ from stn_plugin.physics.voigt import (
     voigt_strain_matrix,
 )
 
-DEFAULT_SYMPREC: float = 0.01
-"""spglib distance tolerance in Angstrom (as used for the labels of the bundled data)."""
+DEFAULT_SYMPREC: float = 0.1
+"""spglib distance tolerance in Angstrom of the canonical cell, the DCV and the projection onto the point group.
+
+The Materials Project's tolerance for the symmetry of its relaxed structures. It is this loose so that a
+structure whose atoms are off their symmetric positions by noise (relaxation residue, a CIF rounded to a few
+digits, a thermal snapshot; up to about 0.03 Angstrom) is recognised with its full symmetry: its canonical cell,
+made of the spglib-refined positions, is then the unperturbed crystal's, and so is its prediction. With 0.01 a
+displacement of 0.004 Angstrom already lowered NaCl to P4/nmm and moved B_V by 30 % (tests/test_prediction_continuity.py).
+Crystal-system labels of the data keep 0.01 (``records.CRYSTAL_SYSTEM_SYMPREC``), so the splits do not depend on it."""
 DEFAULT_ANGLE_TOLERANCE: float = 5.0
 """spglib angle tolerance in degrees."""
 _CLASS_TOL: float = 1e-6
@@ -65,12 +72,27 @@ def point_group_operations(
     Returns:
         shape (n_ops, 3, 3); includes the identity and improper operations.
     """
-    return _cartesian_operations(SpacegroupAnalyzer(structure, symprec=symprec, angle_tolerance=angle_tolerance))
+    return _cartesian_operations(
+        SpacegroupAnalyzer(structure, symprec=symprec, angle_tolerance=angle_tolerance), structure
+    )
 
 
-def _cartesian_operations(sga: SpacegroupAnalyzer) -> NDArray[np.float64]:
-    """Exactly orthogonal, de-duplicated Cartesian point-group matrices (n, 3, 3) of an analysed structure."""
-    ops = np.array([op.rotation_matrix for op in sga.get_point_group_operations(cartesian=True)])
+def _cartesian_operations(sga: SpacegroupAnalyzer, structure: Structure) -> NDArray[np.float64]:
+    """Exactly orthogonal, de-duplicated Cartesian point-group matrices (n, 3, 3) of ``structure``, analysed
+    by ``sga``.
+
+    The rotations of the symmetry dataset that ``SpacegroupAnalyzer`` computed on construction (fractional, in
+    the input cell's basis), made Cartesian as ``get_point_group_operations(cartesian=True)`` does (``L^T r
+    L^-T``, L = lattice rows); that method would run spglib a second time (``spglib.get_symmetry``).
+
+    Raises:
+        ValueError: spglib found no symmetry dataset.
+    """
+    dataset = sga.get_symmetry_dataset()
+    if dataset is None:
+        raise ValueError(f"spglib found no symmetry dataset for {structure.formula}.")
+    to_cartesian = structure.lattice.matrix.T
+    ops = to_cartesian @ np.asarray(dataset.rotations, dtype=float) @ np.linalg.inv(to_cartesian)
     u, _, vt = np.linalg.svd(ops)
     ops = u @ vt
     _, unique = np.unique(np.round(ops, 6).reshape(len(ops), 9), axis=0, return_index=True)
@@ -219,7 +241,7 @@ def analyze_symmetry(
 ) -> CrystalSymmetry:
     """Point group, value classes (DCV) and structure classes of a crystal in its own frame."""
     sga = SpacegroupAnalyzer(structure, symprec=symprec, angle_tolerance=angle_tolerance)
-    ops = _cartesian_operations(sga)
+    ops = _cartesian_operations(sga, structure)
     return CrystalSymmetry(
         crystal_system=sga.get_crystal_system(),
         point_group=sga.get_point_group_symbol(),

@@ -142,20 +142,24 @@ def strain_structure(structure: Structure, i: int, j: int, magnitude: float = DE
     )
 
 
+UPPER_ROWS, UPPER_COLS = (np.array(index) for index in zip(*VOIGT_PAIRS, strict=True))
+"""Row and column of each of the 21 upper-triangle entries, ``VOIGT_PAIRS`` order (index arrays, numpy or torch)."""
+
+
 def upper_triangle(matrix: NDArray[np.floating]) -> NDArray[np.float64]:
-    """The 21 upper-triangle entries of a symmetric 6x6 matrix in ``VOIGT_PAIRS`` order."""
+    """The 21 upper-triangle entries of symmetric 6x6 matrices in ``VOIGT_PAIRS`` order: (..., 6, 6) -> (..., 21)."""
     m = np.asarray(matrix, dtype=float)
-    if m.shape != (6, 6):
-        raise ValueError(f"Expected a 6x6 Voigt matrix, got shape {m.shape}.")
-    return np.array([m[i, j] for i, j in VOIGT_PAIRS])
+    if m.shape[-2:] != (6, 6):
+        raise ValueError(f"Expected 6x6 Voigt matrices, got shape {m.shape}.")
+    return m[..., UPPER_ROWS, UPPER_COLS]
 
 
 def from_upper_triangle(values: NDArray[np.floating]) -> NDArray[np.float64]:
-    """Symmetric 6x6 matrix from its 21 upper-triangle entries (``VOIGT_PAIRS`` order)."""
+    """Symmetric 6x6 matrices from their 21 upper-triangle entries (``VOIGT_PAIRS`` order): (..., 21) -> (..., 6, 6)."""
     v = np.asarray(values, dtype=float)
-    if v.shape != (N_PAIRS,):
+    if v.shape[-1:] != (N_PAIRS,):
         raise ValueError(f"Expected {N_PAIRS} upper-triangle values, got shape {v.shape}.")
-    m = np.zeros((6, 6))
-    for k, (i, j) in enumerate(VOIGT_PAIRS):
-        m[i, j] = m[j, i] = v[k]
+    m = np.zeros((*v.shape[:-1], 6, 6))
+    m[..., UPPER_ROWS, UPPER_COLS] = v
+    m[..., UPPER_COLS, UPPER_ROWS] = v
     return m

@@ -53,12 +53,11 @@ from numpy.typing import NDArray
 from torch import Tensor
 from torch_geometric.data import Batch
 
-from stn_plugin.evaluation.data import upper_entries
 from stn_plugin.evaluation.metrics import voigt_moduli
 from stn_plugin.models.base import StnModel, StnOutput
 from stn_plugin.models.config import TrainingConfig
 from stn_plugin.physics.sed import sed_to_elastic
-from stn_plugin.physics.voigt import N_PAIRS, from_upper_triangle
+from stn_plugin.physics.voigt import N_PAIRS, UPPER_COLS, UPPER_ROWS, from_upper_triangle, upper_triangle
 from stn_plugin.training.moduli_loss import expand_class_representatives, sed_to_elastic_tensor, vrh_moduli
 
 STEP_METRICS: tuple[str, ...] = ("loss", "sed_l1_mev", "bce", "dcv_accuracy")
@@ -94,13 +93,12 @@ def tensor_metrics(
         the ``TENSOR_METRICS`` in GPa.
     """
     c_pred, c_true = (
-        sed_to_elastic(np.stack([from_upper_triangle(u) for u in sed]), volume_per_atom, magnitude)
-        for sed in (sed_pred, sed_true)
+        sed_to_elastic(from_upper_triangle(sed), volume_per_atom, magnitude) for sed in (sed_pred, sed_true)
     )
     m_pred, m_true = voigt_moduli(c_pred), voigt_moduli(c_true)
     (k_pred, g_pred), (k_true, g_true) = (vrh_moduli(torch.as_tensor(c)) for c in (c_pred, c_true))
     return {
-        "cij_mae_gpa": float(np.abs(upper_entries(c_pred) - upper_entries(c_true)).mean()),
+        "cij_mae_gpa": float(np.abs(upper_triangle(c_pred) - upper_triangle(c_true)).mean()),
         "bulk_voigt_mae_gpa": float(np.abs(m_pred["bulk_voigt"] - m_true["bulk_voigt"]).mean()),
         "shear_voigt_mae_gpa": float(np.abs(m_pred["shear_voigt"] - m_true["shear_voigt"]).mean()),
         "bulk_vrh_mae_gpa": float((k_pred - k_true).abs().mean()),
@@ -125,7 +123,7 @@ def _first_graphs(material_number: Tensor) -> Tensor:
 
 def from_upper_triangle_torch(values: Tensor) -> Tensor:
     """(M, 21) ``VOIGT_PAIRS``-ordered entries -> (M, 6, 6) symmetric matrices."""
-    rows, cols = torch.triu_indices(6, 6)
+    rows, cols = torch.as_tensor(UPPER_ROWS), torch.as_tensor(UPPER_COLS)
     matrix = values.new_zeros((values.shape[0], 6, 6))
     matrix[:, rows, cols] = values
     matrix[:, cols, rows] = values
@@ -236,7 +234,13 @@ class StnLightningModule(pl.LightningModule):
             moduli_batch = batch["moduli"]
             out = self.model(moduli_batch, moduli_batch.dcv if teacher_forcing else None)
             moduli = self._moduli_losses(moduli_batch, out)
-            self.log("train/moduli_l1_gpa", moduli["moduli_l1_gpa"].detach(), on_step=False, on_epoch=True)
+            self.log(
+                "train/moduli_l1_gpa",
+                moduli["moduli_l1_gpa"].detach(),
+                on_step=False,
+                on_epoch=True,
+                batch_size=int(moduli_batch.material_number.max()) + 1,
+            )
             loss = loss + self.config.moduli_loss_weight * moduli["loss"]
         return loss
 

@@ -188,15 +188,14 @@ def resolve_run(
         run_id = previous
         client.update_run(run_id, status=RunStatus.to_string(RunStatus.RUNNING))
     if run_id is None:
-        experiment_id = _experiment_id(client, experiment)
-        run_id = client.create_run(experiment_id, run_name=run_name, tags=dict(tags or {})).info.run_id
+        run_id = client.create_run(experiment_id(client, experiment), run_name=run_name, tags=dict(tags or {})).info.run_id
     if previous_run is not None and previous != run_id and previous_run.info.status == "RUNNING":
         client.set_terminated(previous, status="KILLED")
     atomic_write_text(json.dumps({"tracking_uri": client.tracking_uri, "run_id": run_id}) + "\n", run_file)
     return run_id
 
 
-def _experiment_id(client: MlflowClient, name: str) -> str:
+def experiment_id(client: MlflowClient, name: str) -> str:
     """Id of experiment ``name``, created if missing (also when another process creates it at the same time)."""
     found = client.get_experiment_by_name(name)
     if found is not None:

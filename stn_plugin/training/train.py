@@ -152,8 +152,8 @@ def evaluation_data(model: StnModel, materials: Sequence[MaterialGraphs], batch_
     n = len(materials)
     sed_pred = torch.cat(sed).view(n, N_PAIRS).numpy()
     volume = np.array([m.volume_per_atom for m in materials])
-    u_true = np.stack([from_upper_triangle(m.sed) for m in materials])
-    u_pred = np.stack([from_upper_triangle(u) for u in sed_pred])
+    u_true = from_upper_triangle(np.stack([m.sed for m in materials]))
+    u_pred = from_upper_triangle(sed_pred)
     strain = float(model.strain)
     with_dcv = bool(logits)
     return EvaluationData(
