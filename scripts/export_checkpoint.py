@@ -1,7 +1,7 @@
 """Save the model of a training checkpoint (e.g. the best one of a run stopped before its last epoch) in matgl format.
 
-    python scripts/export_checkpoint.py --config configs/sdm.yaml --checkpoint runs/sdm-seed0/checkpoints/best.ckpt \
-        --output runs/sdm-seed0/model
+    python scripts/export_checkpoint.py --config configs/sdb.yaml --checkpoint runs/sdb-seed0/checkpoints/best.ckpt \
+        --output runs/sdb-seed0/model
 
 The checkpoint's ``state_dict`` holds the weights validation saw (the averaged ones with ``training.ema_decay``)
 and the normalisation buffers; the saved model is what ``stn models train`` writes to ``<run>/model`` when the run
@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 from stn_plugin.models import ExperimentConfig, build_model
-from stn_plugin.models.loading import safe_torch_load
+from stn_plugin.models.loading import safe_torch_load, save_model_dir
 
 
 def main() -> None:
@@ -34,7 +34,7 @@ def main() -> None:
         float(weights["sed_mean"]),
         float(weights["sed_std"]),
     )
-    model.save(args.output)
+    save_model_dir(model, args.output)  # matgl files plus the checksum manifest that load checks
     print(f"{args.checkpoint} (epoch {state['epoch']}) -> {args.output}")
 
 

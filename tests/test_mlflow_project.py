@@ -89,7 +89,9 @@ def test_mlflow_run_trains_logs_and_registers(tmp_path):
     run_id = re.search(r"^run id: ([0-9a-f]{32})$", done.stdout, re.M).group(1)
     run = MlflowClient(uri).get_run(run_id)
     assert run.info.status == "FINISHED"
-    assert MlflowClient(uri).get_experiment(run.info.experiment_id).name == DEFAULT_EXPERIMENT
+    experiment = MlflowClient(uri).get_experiment(run.info.experiment_id)
+    assert experiment.name == DEFAULT_EXPERIMENT
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"  # MLflow 3's model-training view
     assert run.data.params["max_epochs"] == "1" and "config.training.lr" in run.data.params
     assert "best/test/cij_mae_gpa" in run.data.metrics
     assert (Path(tmp_path) / "run" / "model" / "model.json").is_file()

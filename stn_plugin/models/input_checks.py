@@ -35,7 +35,6 @@ SUPERCELL_FACTOR: int = 4
 """Inputs of more than ``SUPERCELL_FACTOR * max_atoms`` atoms are refused before the symmetry search."""
 
 
-
 _RAISE_LIMIT = (
     "or raise the limit (predict_structure(..., {name}=N), stn models predict --{option} N) if time and memory allow"
 )
@@ -251,18 +250,13 @@ def check_size(structure: Structure, max_atoms: int, symprec: float, angle_toler
     """Raise :class:`StructureTooLargeError` when the graphs' cell would have more than ``max_atoms`` atoms.
 
     Args:
-        structure: the crystal as the user gave it (already through :func:`check_structure`).
+        structure: the crystal as the user gave it, already through :func:`check_structure` with the same
+            ``max_atoms`` (which bounds the input atoms before this symmetry search).
         max_atoms: limit on the atoms of the conventional standard cell.
         symprec: spglib distance tolerance of the standardisation (Angstrom).
         angle_tolerance: spglib angle tolerance of the standardisation (degrees).
     """
     raise_limit = _RAISE_LIMIT.format(name="max_atoms", option="max-atoms")
-    if len(structure) > SUPERCELL_FACTOR * max_atoms:
-        raise StructureTooLargeError(
-            f"The structure has {len(structure)} atoms; inputs of more than {SUPERCELL_FACTOR * max_atoms} atoms are "
-            f"refused before the search for a smaller cell (the model's limit is {max_atoms} atoms).",
-            f"pass the primitive cell (structure.get_primitive_structure()), {raise_limit}.",
-        )
     graph_atoms = _standard_cell_atoms(structure, symprec, angle_tolerance)
     if graph_atoms <= max_atoms:
         return

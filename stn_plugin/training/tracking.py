@@ -188,25 +188,34 @@ def resolve_run(
         run_id = previous
         client.update_run(run_id, status=RunStatus.to_string(RunStatus.RUNNING))
     if run_id is None:
-        run_id = client.create_run(experiment_id(client, experiment), run_name=run_name, tags=dict(tags or {})).info.run_id
+        run_id = client.create_run(
+            experiment_id(client, experiment), run_name=run_name, tags=dict(tags or {})
+        ).info.run_id
     if previous_run is not None and previous != run_id and previous_run.info.status == "RUNNING":
         client.set_terminated(previous, status="KILLED")
     atomic_write_text(json.dumps({"tracking_uri": client.tracking_uri, "run_id": run_id}) + "\n", run_file)
     return run_id
 
 
+EXPERIMENT_KIND_TAG: str = "mlflow.experimentKind"
+"""Experiment tag by which MLflow 3's UI picks its view; ``custom_model_development`` is the model-training view
+(runs, metrics, compare), not the GenAI view (traces)."""
+
+
 def experiment_id(client: MlflowClient, name: str) -> str:
-    """Id of experiment ``name``, created if missing (also when another process creates it at the same time)."""
+    """Id of experiment ``name``, created if missing (also when another process creates it at the same time), and
+    tagged for MLflow 3's model-training view unless it already has a kind."""
     found = client.get_experiment_by_name(name)
-    if found is not None:
-        return found.experiment_id
-    try:
-        return client.create_experiment(name)
-    except MlflowException:
-        found = client.get_experiment_by_name(name)  # created by a concurrent run since the first look
-        if found is None:
-            raise
-        return found.experiment_id
+    if found is None:
+        try:
+            found = client.get_experiment(client.create_experiment(name))
+        except MlflowException:
+            found = client.get_experiment_by_name(name)  # created by a concurrent run since the first look
+            if found is None:
+                raise
+    if EXPERIMENT_KIND_TAG not in found.tags:
+        client.set_experiment_tag(found.experiment_id, EXPERIMENT_KIND_TAG, "custom_model_development")
+    return found.experiment_id
 
 
 def _existing_run(client: MlflowClient, run_id: str | None) -> Any:
