@@ -4,6 +4,7 @@ Every atom of a real crystal is moved by a random vector of fixed length (0.001-
 largest relative Frobenius change of C against the ideal crystal's prediction is printed per tolerance, with B_V.
 
     python -m benchmarks.rattle_continuity --model stn-mp-2023
+    python -m benchmarks.rattle_continuity --survey     # bundled tensor crystals whose space group the tolerance changes
 
 ``tests/test_prediction_continuity.py`` asserts the current tolerance's column on the same crystals.
 """
@@ -74,11 +75,42 @@ def largest_changes(model, ideal: Structure) -> tuple[float, list[tuple[float, f
     return reference.moduli["bulk_voigt"], rows
 
 
+def space_group_changes(low: float, high: float) -> list[tuple[str, str, int, int]]:
+    """(id, formula, space group at ``low``, at ``high``) of the bundled tensor crystals whose spglib space group
+    differs between the two tolerances (Angstrom; angle tolerance ``DEFAULT_ANGLE_TOLERANCE``)."""
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    from stn_plugin.data.loaders import DEJONG2015, MP2023_ELATBOT, read_bundled
+    from stn_plugin.physics.symmetry import DEFAULT_ANGLE_TOLERANCE
+
+    changes = []
+    for source in (DEJONG2015, MP2023_ELATBOT):
+        for record in read_bundled(source).records:
+            low_number, high_number = (
+                SpacegroupAnalyzer(
+                    record.structure, symprec=tolerance, angle_tolerance=DEFAULT_ANGLE_TOLERANCE
+                ).get_space_group_number()
+                for tolerance in (low, high)
+            )
+            if low_number != high_number:
+                formula = record.structure.composition.reduced_formula
+                changes.append((record.material_id, formula, low_number, high_number))
+    return changes
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="stn-mp-2023")
     parser.add_argument("--tolerances", type=float, nargs="+", default=[0.01, 0.1], help="symprec values, Angstrom")
+    parser.add_argument("--survey", action="store_true", help="list the bundled crystals the tolerance changes")
     args = parser.parse_args(argv)
+    if args.survey:
+        low, high = min(args.tolerances), max(args.tolerances)
+        changes = space_group_changes(low, high)
+        print(f"{len(changes)} bundled tensor crystals change space group between symprec {low} and {high}:")
+        for material_id, formula, before, after in changes:
+            print(f"  {material_id} {formula}: {before} -> {after}")
+        return 0
     import stn_plugin
 
     model = stn_plugin.load(args.model)
