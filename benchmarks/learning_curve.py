@@ -30,7 +30,9 @@ KEYS: tuple[tuple[str, str], ...] = (
 """Keys of :meth:`stn_plugin.evaluation.records.RecordsEvaluation.flat` in the table."""
 
 
-def run_fraction(config: str, fraction: float, max_epochs: int, threads: int, output: Path) -> dict[str, float]:
+def run_fraction(
+    config: str, fraction: float, max_epochs: int, threads: int, output: Path, seed: int | None = None
+) -> dict[str, float]:
     """Train one fraction; the validation metrics of its best model (through the predictor, as
     ``benchmarks.split_evaluation``), the number of training tensors and the wall time."""
     import torch
@@ -44,6 +46,7 @@ def run_fraction(config: str, fraction: float, max_epochs: int, threads: int, ou
     result = train(
         config=config,
         max_epochs=max_epochs,
+        seed=seed,
         output_dir=output / f"{fraction:g}",
         run_name=f"learning-curve-{fraction:g}",
         experiment="learning-curve",
@@ -60,6 +63,7 @@ def main() -> None:
     parser.add_argument("--config", default="configs/sdb.yaml")
     parser.add_argument("--fractions", type=float, nargs="+", default=[0.25, 0.5, 1.0])
     parser.add_argument("--max-epochs", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=None, help="training seed (default: the config's)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--parallel", type=int, default=1, help="fractions trained at the same time")
     parser.add_argument("--output", type=Path, default=Path("runs/learning-curve"))
@@ -67,12 +71,12 @@ def main() -> None:
 
     with ProcessPoolExecutor(max_workers=args.parallel) as pool:
         jobs = {
-            f: pool.submit(run_fraction, args.config, f, args.max_epochs, args.threads, args.output)
+            f: pool.submit(run_fraction, args.config, f, args.max_epochs, args.threads, args.output, args.seed)
             for f in args.fractions
         }
         results = {f: job.result() for f, job in jobs.items()}
     print(
-        f"{args.config}, {args.max_epochs} epochs; {platform.node()}, {os.cpu_count()} cores, {args.threads} "
+        f"{args.config}, seed {args.seed}, {args.max_epochs} epochs; {platform.node()}, {os.cpu_count()} cores, {args.threads} "
         f"thread(s) x {args.parallel} run(s), load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     print("\n| train fraction | train tensors | " + " | ".join(label for _, label in KEYS) + " | wall (min) |")

@@ -31,9 +31,10 @@ from torch_geometric.data import Batch
 
 from benchmarks._common import DEFAULT_OUTPUT_DIR, machine_info, print_table, write_json
 from stn_plugin.graph import StrainedGraphConverter
-from stn_plugin.models import build_model, load_preset
+from stn_plugin.models import build_model
 from stn_plugin.physics.voigt import N_PAIRS
 from stn_plugin.runtime import keep_freed_memory
+from stn_plugin.training.config import load_preset
 
 DATA = Path(__file__).resolve().parents[1] / "stn_plugin" / "data" / "files" / "dejong2015_mp_elastic.jsonl.gz"
 
@@ -62,7 +63,7 @@ def measure(args: argparse.Namespace) -> dict:
     preset = load_preset(args.preset, args.architecture)
     batch_size = args.batch_size or preset.training.batch_size
     graphs = load_graphs(preset, args.materials, args.max_edges, args.seed)
-    model = build_model(preset)
+    model = build_model(preset.model)
     optimizer = torch.optim.Adam(model.parameters(), lr=preset.training.lr)
     rng = np.random.default_rng(args.seed)
     order = rng.permutation(len(graphs))

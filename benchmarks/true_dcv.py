@@ -21,7 +21,8 @@ from torch_geometric.data import Batch
 import stn_plugin
 from stn_plugin.evaluation import evaluate
 from stn_plugin.graph import DEFAULT_CACHE_DIR
-from stn_plugin.models import StnModel, StnOutput, load_preset
+from stn_plugin.models import StnModel, StnOutput
+from stn_plugin.training.config import load_preset
 from stn_plugin.training.data import StnDataModule, prepare_data
 from stn_plugin.training.train import evaluation_data
 

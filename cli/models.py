@@ -137,7 +137,7 @@ def list_models() -> None:
 
 
 def _architecture_info(name: str, entry: ArchitectureEntry) -> None:
-    from stn_plugin.models import load_preset
+    from stn_plugin.training.config import load_preset
 
     table = Table(title=f"Architecture {name}", title_justify="left", show_header=False)
     for key, value in (

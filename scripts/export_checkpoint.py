@@ -13,8 +13,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from stn_plugin.models import ExperimentConfig, build_model
+from stn_plugin.models import build_model
 from stn_plugin.models.loading import safe_torch_load, save_model_dir
+from stn_plugin.training.config import ExperimentConfig
 
 
 def main() -> None:
@@ -26,7 +27,7 @@ def main() -> None:
     config = ExperimentConfig.from_yaml(args.config)
     state = safe_torch_load(args.checkpoint, f"Train {args.config} again.")
     weights = {key.removeprefix("model."): value for key, value in state["state_dict"].items()}
-    model = build_model(config, strain=float(weights["strain"]))
+    model = build_model(config.model, strain=float(weights["strain"]))
     model.load_state_dict(weights)
     model.set_normalization(
         weights["atom_scalar_mean"].tolist(),

@@ -21,9 +21,9 @@ from pymatgen.core import Lattice, Structure
 from typer.testing import CliRunner
 
 from cli.main import app
-from stn_plugin.models import load_preset
 from stn_plugin.models.base import StnModel
 from stn_plugin.models.predictor import ElasticPredictor
+from stn_plugin.training.config import load_preset
 from stn_plugin.training.train import LOCK_FILE
 from tests.test_cli_helpers import EXAMPLE_FILES, save_tiny_model
 

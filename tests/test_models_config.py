@@ -10,7 +10,8 @@ from pymatgen.core import Lattice, Structure
 
 from stn_plugin.graph import CellRadiusEdges, CellRadiusSphereEdges, RadiusEdges
 from stn_plugin.models import StrainTensorNet
-from stn_plugin.models.config import MAX_STRETCH, EncoderConfig, load_preset
+from stn_plugin.models.config import MAX_STRETCH, EncoderConfig
+from stn_plugin.training.config import load_preset
 
 from .test_models_straintensornet import STATS, TINY_ENCODER, TINY_HEAD
 

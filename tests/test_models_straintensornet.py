@@ -14,13 +14,12 @@ from stn_plugin.models import (
     ARCHITECTURES,
     DcvPooledModel,
     ElasticPrediction,
-    ExperimentConfig,
     StrainTensorNet,
     build_model,
-    load_preset,
 )
 from stn_plugin.physics.moduli import MODULI_KEYS
 from stn_plugin.physics.voigt import N_PAIRS
+from stn_plugin.training.config import ExperimentConfig, load_preset
 from tests.graph_contract import contract_graph, random_structure
 
 torch.set_num_threads(1)
@@ -226,7 +225,7 @@ def test_presets_and_yaml(tmp_path):
     assert load_preset("cpu", "fig6c").model.architecture == "fig6c"
     cpu.to_yaml(tmp_path / "cpu.yaml")
     assert load_preset(str(tmp_path / "cpu.yaml")) == cpu == ExperimentConfig.from_yaml(tmp_path / "cpu.yaml")
-    assert isinstance(build_model(cpu), StrainTensorNet)
+    assert isinstance(build_model(cpu.model), StrainTensorNet)
     with pytest.raises(KeyError):
         load_preset("huge")
     with pytest.raises(ValidationError):

@@ -8,6 +8,7 @@ from importlib.resources import files
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pymatgen.analysis.elasticity import ElasticTensor
@@ -15,7 +16,7 @@ from pymatgen.core import Structure
 from scipy.spatial.transform import Rotation
 
 from stn_plugin.physics.frames import from_ieee_frame, ieee_rotation, rotate_elastic_tensor, to_ieee_frame
-from stn_plugin.physics.moduli import MODULI_KEYS, elastic_moduli
+from stn_plugin.physics.moduli import MODULI_KEYS, elastic_moduli, reuss_averages, voigt_averages
 from stn_plugin.physics.symmetry import point_group_operations, project_elastic_tensor
 
 from .test_physics_voigt_sed import random_stiffness
@@ -66,6 +67,17 @@ def test_moduli_agree_with_pymatgen_and_the_bundled_reference_values() -> None:
         assert m.bulk_reuss == pytest.approx(row["K_Reuss"], rel=1e-5, abs=2e-3)  # reference rounded to 1e-3
         assert m.shear_vrh == pytest.approx(row["G_VRH"], rel=1e-5, abs=2e-3)
     assert set(m.as_mapping()) == set(MODULI_KEYS)
+
+
+def test_batched_averages_equal_pymatgen_for_numpy_and_torch() -> None:
+    rng = np.random.default_rng(3)
+    C = np.stack([random_stiffness(rng) for _ in range(5)])
+    reference = np.array(
+        [[e.k_voigt, e.g_voigt, e.k_reuss, e.g_reuss] for e in (ElasticTensor.from_voigt(c) for c in C)]
+    )
+    for array, invert in ((C, np.linalg.inv), (torch.as_tensor(C), torch.linalg.inv)):
+        ours = np.column_stack([np.asarray(x) for x in (*voigt_averages(array), *reuss_averages(invert(array)))])
+        np.testing.assert_allclose(ours, reference, rtol=1e-10)
 
 
 def test_born_stability_and_singular_tensors() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from stn_plugin.data import write_jsonl
 from stn_plugin.data.loaders import DEJONG2015_PROVENANCE, record_from_json_line
-from stn_plugin.models import ExperimentConfig, load_preset
+from stn_plugin.training.config import ExperimentConfig, load_preset
 
 # (space-group range, count): cubic, hexagonal, tetragonal; enough members per system for val and test
 SYSTEMS = (((195, 230), 10), ((168, 194), 5), ((75, 142), 5))

@@ -16,7 +16,7 @@ SED_MEAN, SED_STD = 5.0, 2.0  # meV/atom
 
 def _module(weighting: str, mean_inverse_volume: float | None = 0.05) -> StnLightningModule:
     config = tiny_config("fig6a", sed_loss_weighting=weighting)
-    model = build_model(config, sed_mean=SED_MEAN, sed_std=SED_STD)
+    model = build_model(config.model, sed_mean=SED_MEAN, sed_std=SED_STD)
     return StnLightningModule(model, config.training, mean_inverse_volume)
 
 

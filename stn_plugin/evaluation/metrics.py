@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict
 from pymatgen.core import Element
 
 from stn_plugin.evaluation.data import EvaluationData, crystal_system_key
-from stn_plugin.physics.moduli import poisson_ratio, young_modulus
+from stn_plugin.physics.moduli import poisson_ratio, voigt_averages, young_modulus
 from stn_plugin.physics.voigt import VOIGT_PAIRS, upper_triangle
 
 DCV_THRESHOLD: float = 0.5
@@ -47,12 +47,7 @@ def voigt_moduli(elastic_tensors: NDArray[np.floating]) -> dict[str, NDArray[np.
     Returns:
         ``bulk_voigt``, ``shear_voigt``, ``young`` (GPa) and ``poisson`` (dimensionless), each shape (N,).
     """
-    C = np.asarray(elastic_tensors, dtype=float)
-    normal = C[:, 0, 0] + C[:, 1, 1] + C[:, 2, 2]
-    off = C[:, 0, 1] + C[:, 0, 2] + C[:, 1, 2]
-    shear = C[:, 3, 3] + C[:, 4, 4] + C[:, 5, 5]
-    bulk = (normal + 2.0 * off) / 9.0
-    shear_modulus = (normal - off + 3.0 * shear) / 15.0
+    bulk, shear_modulus = voigt_averages(np.asarray(elastic_tensors, dtype=float))
     with np.errstate(divide="ignore", invalid="ignore"):
         return {
             "bulk_voigt": bulk,

@@ -1,6 +1,7 @@
-"""StrainTensorNet model family (MatGL models), configs and presets.
+"""StrainTensorNet model family (MatGL models) and their configs.
 
-``build_model(config, **statistics)`` builds the model of any architecture config.
+``build_model(config, **statistics)`` builds the model of any architecture config; the training
+configuration and the presets are in :mod:`stn_plugin.training.config`.
 """
 
 from __future__ import annotations
@@ -9,16 +10,12 @@ from typing import Any
 
 from stn_plugin.models.base import StnModel, StnOutput
 from stn_plugin.models.config import (
-    PRESETS,
     EncoderConfig,
     EnsembleConfig,
-    ExperimentConfig,
     HeadConfig,
     ModelConfig,
     StrainTensorNetConfig,
-    TrainingConfig,
     TrialModelConfig,
-    load_preset,
 )
 from stn_plugin.models.ensemble import StnEnsemble
 from stn_plugin.models.prediction import ElasticPrediction
@@ -36,23 +33,20 @@ MODEL_CLASSES: tuple[type[StnModel], ...] = (*ARCHITECTURES.values(), StnEnsembl
 """Every model class of the package (what a saved ``model.json`` may name)."""
 
 
-def build_model(config: ExperimentConfig | StrainTensorNetConfig | TrialModelConfig, **statistics: Any) -> StnModel:
-    """Model for ``config`` (an experiment or architecture config); ``statistics`` go to the constructor
-    (``atom_scalar_mean``, ``atom_scalar_std``, ``sed_mean``, ``sed_std``, ``strain``)."""
-    model_config = config.model if isinstance(config, ExperimentConfig) else config
-    return ARCHITECTURES[model_config.architecture](model_config, **statistics)
+def build_model(config: StrainTensorNetConfig | TrialModelConfig, **statistics: Any) -> StnModel:
+    """Model for the architecture config ``config`` (an ``ExperimentConfig``'s ``.model``); ``statistics`` go
+    to the constructor (``atom_scalar_mean``, ``atom_scalar_std``, ``sed_mean``, ``sed_std``, ``strain``)."""
+    return ARCHITECTURES[config.architecture](config, **statistics)
 
 
 __all__ = [
     "ARCHITECTURES",
-    "PRESETS",
     "DcvNodeModel",
     "DcvPooledModel",
     "MODEL_CLASSES",
     "ElasticPrediction",
     "EncoderConfig",
     "EnsembleConfig",
-    "ExperimentConfig",
     "HeadConfig",
     "MinimalModel",
     "ModelConfig",
@@ -60,8 +54,6 @@ __all__ = [
     "StnModel",
     "StnOutput",
     "StrainTensorNet",
-    "TrainingConfig",
     "TrialModelConfig",
     "build_model",
-    "load_preset",
 ]

@@ -1,5 +1,6 @@
-"""Pydantic configurations of the model family and the training run, with named presets.
+"""Pydantic configurations of the model family: encoder, heads, trial models, ensembles.
 
+The training run's configuration and the named presets live in :mod:`stn_plugin.training.config`:
 ``load_preset("paper")`` reproduces the authors' hyperparameters (GPU; fully connected TFN kernels,
 lmax 3, ``cell_radius_sphere`` edges: the rule of the authors' released code, on which their models were
 trained; its edges are at most s + delta = 12.5 Angstrom long, inside the paper's 13 Angstrom radial cutoff,
@@ -7,16 +8,13 @@ while the paper's box alone, ``cell_radius``, reaches sqrt(3) x 12.5 = 21.7 Angs
 (``radius`` 5 Angstrom edges) is sized by measurement (docs/model.md) to train
 to convergence on ~800 materials within 2 h on a 2-core CPU. ``load_preset(name, architecture=...)``
 swaps StrainTensorNet for one of the Fig. 6 trial models with the same encoder and training setup.
-Every config also round-trips through YAML (``ExperimentConfig.from_yaml`` / ``to_yaml``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from stn_plugin.layers.irreps import SymmetryGroup
@@ -44,11 +42,13 @@ _V1_ENCODER_KEYS: frozenset[str] = frozenset(
 """Keys of every saved encoder config written before ``edge_names_version`` existed (model.json, to_yaml)."""
 
 
-class _Frozen(BaseModel):
+class FrozenConfig(BaseModel):
+    """Base of every config: immutable, unknown keys refused."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class EncoderConfig(_Frozen):
+class EncoderConfig(FrozenConfig):
     """Shared equivariant encoder (Fig. 3 / Fig. 6 top): embedding -> attention layers -> TFN readouts.
 
     Lengths in Angstrom. ``edge_strategy`` / ``edge_cutoff`` are the graph settings the model was
@@ -144,14 +144,14 @@ class EncoderConfig(_Frozen):
         return self
 
 
-class HeadConfig(_Frozen):
+class HeadConfig(FrozenConfig):
     """Heads of Fig. 3: condition (one-hot / DCV, 21) -> MLP(cond_hidden x2); concat pooled -> MLP(hidden) -> out."""
 
     cond_hidden: int = Field(128, gt=0)
     hidden: int = Field(256, gt=0)
 
 
-class StrainTensorNetConfig(_Frozen):
+class StrainTensorNetConfig(FrozenConfig):
     """StrainTensorNet (Fig. 3): DCV classifier + SED regressor on one encoder."""
 
     architecture: Literal["straintensornet"] = "straintensornet"
@@ -160,7 +160,7 @@ class StrainTensorNetConfig(_Frozen):
     dcv_sharpness: float = Field(10.0, gt=0, description="DCV fed to the regressor = sigmoid(sharpness * logits)")
 
 
-class TrialModelConfig(_Frozen):
+class TrialModelConfig(FrozenConfig):
     """Fig. 6 trial models: (a) graph only, (b) known DCV after pooling, (c) DCV in the node attributes."""
 
     architecture: Literal["fig6a", "fig6b", "fig6c"]
@@ -175,7 +175,7 @@ GRAPH_SETTINGS: tuple[str, ...] = ("edge_strategy", "edge_cutoff", "edge_bridge_
 """Encoder settings that decide the graphs a model reads; the members of an ensemble must agree on them."""
 
 
-class EnsembleConfig(_Frozen):
+class EnsembleConfig(FrozenConfig):
     """A committee of trained models of one architecture on the same graphs: U = mean of the members' U."""
 
     architecture: Literal["ensemble"] = "ensemble"
@@ -198,143 +198,3 @@ class EnsembleConfig(_Frozen):
                     f"ensemble members must build the same graphs; they differ in {key}: {sorted(values, key=str)}."
                 )
         return self
-
-
-class TrainingConfig(_Frozen):
-    """What the trainer needs (loss Eq. 9 = L1 + lambda_class * BCE)."""
-
-    lr: float = Field(1e-4, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
-    scheduler: Literal["cosine", "none"] = "cosine"
-    min_lr: float = Field(1e-8, ge=0)
-    batch_size: int = Field(2, ge=1, description="strained graphs per optimisation step")
-    max_epochs: int = Field(501, ge=1)
-    lambda_class: float = Field(10.0, ge=0)
-    teacher_forcing_epochs: int = Field(10, ge=0)
-    strains_per_material: Literal["one", "all"] = Field(
-        "all", description="per epoch: one random strain from the minimal index set, or all of them"
-    )
-    redraw_onehot: bool = Field(True, description="re-draw the one-hot inside its degeneracy class each epoch")
-    ema_decay: float | None = Field(
-        None,
-        gt=0,
-        lt=1,
-        description="exponential moving average of the weights (decay per optimisation step); validation, "
-        "checkpoints and the saved model use the averaged weights. None = no averaging",
-    )
-    sed_loss_weighting: Literal["per_atom", "per_volume"] = Field(
-        "per_atom",
-        description="L1 term of Eq. 9 on U in meV/atom as in the paper ('per_atom'), or each sample's error "
-        "weighted by <1/V>/V (V = volume per atom, <> = mean over the training materials), i.e. an L1 on "
-        "the strain energy per volume, which is what C (GPa) is made of ('per_volume')",
-    )
-    monitor: Literal["val/sed_mae_mev", "val/cij_mae_gpa"] = Field(
-        "val/sed_mae_mev", description="validation metric of the best checkpoint and of early stopping"
-    )
-    moduli_loss_weight: float = Field(
-        0.0,
-        ge=0,
-        description="weight of the moduli-only term: mean (|K_VRH error| + |G_VRH error|) / moduli_loss_scale_gpa "
-        "of moduli-only records, K and G from the predicted U -> C (training/moduli_loss.py); 0 = off",
-    )
-    moduli_loss_scale_gpa: float = Field(20.0, gt=0, description="GPa that count as 1 in the moduli-only term")
-    moduli_materials_per_step: int = Field(2, ge=1, description="moduli-only materials per optimisation step")
-    early_stopping_patience: int = Field(30, ge=1, description="in validations without improvement")
-    val_every_n_epochs: int = Field(1, ge=1, description="validation (all 21 strains per material) cadence")
-    val_batch_size: int = Field(4, ge=1)
-    num_threads: int | None = Field(None, description="torch.set_num_threads; None = leave as is")
-    seed: int = 0
-
-
-class ExperimentConfig(_Frozen):
-    """A named model + training configuration."""
-
-    name: str
-    model: ModelConfig = Field(default_factory=StrainTensorNetConfig)
-    training: TrainingConfig = TrainingConfig()
-
-    @classmethod
-    def from_yaml(cls, path: str | Path) -> ExperimentConfig:
-        """Load from a YAML file (same layout as :meth:`to_yaml`)."""
-        return cls.model_validate(yaml.safe_load(Path(path).read_text()))
-
-    def to_yaml(self, path: str | Path) -> None:
-        """Write the full resolved config as YAML."""
-        Path(path).write_text(yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False))
-
-
-_PRESETS: dict[str, dict[str, Any]] = {
-    "paper": {
-        "model": {
-            "encoder": {
-                "embedding_dim": 512,
-                "num_attention_layers": 4,
-                "channels": 32,
-                "lmax": 3,
-                "symmetry": "SO(3)",
-                "tensor_product": "fc",
-                "num_heads": 2,
-                "radial_hidden": 128,
-                "readout_dim": 128,
-                "edge_strategy": "cell_radius_sphere",
-                "edge_cutoff": 12.0,
-                "radial_cutoff": 13.0,
-            },
-        },
-        "training": {
-            "lr": 1e-4,
-            "scheduler": "cosine",
-            "batch_size": 2,
-            "max_epochs": 501,
-            "lambda_class": 10.0,
-            "teacher_forcing_epochs": 10,
-            "strains_per_material": "all",
-            "early_stopping_patience": 30,
-        },
-    },
-    "cpu": {
-        "model": {
-            "encoder": {
-                "embedding_dim": 64,
-                "num_attention_layers": 3,
-                "channels": 32,
-                "lmax": 1,
-                "symmetry": "O(3)",
-                "tensor_product": "uvu",
-                "num_heads": 2,
-                "radial_hidden": 64,
-                "readout_dim": 64,
-                "edge_strategy": "radius",
-                "edge_cutoff": 5.0,
-                "radial_cutoff": 5.25,
-            },
-            "head": {"cond_hidden": 64, "hidden": 128},
-        },
-        "training": {
-            "lr": 1e-3,
-            "scheduler": "cosine",
-            "batch_size": 16,
-            "max_epochs": 200,
-            "lambda_class": 10.0,
-            "teacher_forcing_epochs": 10,
-            "strains_per_material": "one",
-            "early_stopping_patience": 15,
-            "val_every_n_epochs": 2,
-            "num_threads": 1,
-        },
-    },
-}
-
-PRESETS: tuple[str, ...] = tuple(_PRESETS)
-
-
-def load_preset(name: str, architecture: Architecture = "straintensornet") -> ExperimentConfig:
-    """Preset ``name`` (``"paper"`` or ``"cpu"``) for ``architecture``; a ``.yaml`` path loads that file."""
-    if name.endswith((".yaml", ".yml")):
-        return ExperimentConfig.from_yaml(name)
-    if name not in _PRESETS:
-        raise KeyError(f"Unknown preset {name!r}; choose from {PRESETS} or pass a YAML path.")
-    spec = _PRESETS[name]
-    model = {"architecture": architecture, **spec["model"]}
-    suffix = "" if architecture == "straintensornet" else f"-{architecture}"
-    return ExperimentConfig.model_validate({"name": f"{name}{suffix}", "model": model, "training": spec["training"]})

@@ -13,6 +13,7 @@ the necessary and sufficient condition of Mouhat & Coudert, Phys. Rev. B 90, 224
 from __future__ import annotations
 
 import warnings
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -56,6 +57,37 @@ class ElasticModuli(BaseModel):
     def as_mapping(self) -> dict[str, float]:
         """The eight public moduli (``MODULI_KEYS``) as a plain dict."""
         return {key: getattr(self, key) for key in MODULI_KEYS}
+
+
+Array = TypeVar("Array")
+"""A numpy array or a torch tensor: the averages below use indexing and arithmetic only, so the batched
+numpy metrics and the differentiable torch loss share them."""
+
+
+def voigt_averages(elastic_tensor: Array) -> tuple[Array, Array]:
+    """Voigt bulk and shear moduli (Eqs. B1, B2) of stiffnesses C, shape (..., 6, 6) GPa -> two (...) arrays, GPa.
+
+    ``B_V = (C11+C22+C33 + 2 (C12+C13+C23)) / 9``, ``G_V = (C11+C22+C33 - (C12+C13+C23) + 3 (C44+C55+C66)) / 15``;
+    pymatgen's ``k_voigt`` / ``g_voigt`` per tensor, for batches of numpy arrays or torch tensors.
+    """
+    C = elastic_tensor
+    normal = C[..., 0, 0] + C[..., 1, 1] + C[..., 2, 2]
+    off = C[..., 0, 1] + C[..., 0, 2] + C[..., 1, 2]
+    shear = C[..., 3, 3] + C[..., 4, 4] + C[..., 5, 5]
+    return (normal + 2.0 * off) / 9.0, (normal - off + 3.0 * shear) / 15.0
+
+
+def reuss_averages(compliance: Array) -> tuple[Array, Array]:
+    """Reuss bulk and shear moduli of compliances S = C^-1, shape (..., 6, 6) 1/GPa -> two (...) arrays, GPa.
+
+    ``1/K_R = S11+S22+S33 + 2 (S12+S13+S23)``, ``15/G_R = 4 (S11+S22+S33) - 4 (S12+S13+S23) + 3 (S44+S55+S66)``;
+    pymatgen's ``k_reuss`` / ``g_reuss`` per tensor, for batches of numpy arrays or torch tensors.
+    """
+    S = compliance
+    normal = S[..., 0, 0] + S[..., 1, 1] + S[..., 2, 2]
+    off = S[..., 0, 1] + S[..., 0, 2] + S[..., 1, 2]
+    shear = S[..., 3, 3] + S[..., 4, 4] + S[..., 5, 5]
+    return 1.0 / (normal + 2.0 * off), 15.0 / (4.0 * normal - 4.0 * off + 3.0 * shear)
 
 
 def young_modulus(bulk: float, shear: float) -> float:

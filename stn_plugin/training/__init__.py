@@ -2,38 +2,82 @@
 
 ``train(architecture, config, ...)`` runs one seeded, resumable training and returns a
 :class:`TrainResult`; the pieces (:class:`StnDataModule`, :class:`StnLightningModule`, the MLflow
-helpers) are usable on their own.
+helpers) are usable on their own. The run's configuration (:class:`ExperimentConfig`,
+:class:`TrainingConfig`, ``load_preset``) is in :mod:`stn_plugin.training.config`.
+
+Names are imported on first use (PEP 562), so ``stn_plugin.training.config`` loads without Lightning
+and MLflow.
 """
 
 from __future__ import annotations
 
-from stn_plugin.training.data import (
-    EpochSampler,
-    MaterialGraphs,
-    NormalizationStats,
-    PreparedData,
-    StnDataModule,
-    TrainingSamples,
-    prepare_data,
-)
-from stn_plugin.training.module import StnLightningModule
-from stn_plugin.training.tracking import REGISTRY_ALIAS, StnMLFlowLogger, StnPyfuncModel
-from stn_plugin.training.train import TrainResult, evaluation_data, resolve_config, train
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+_SOURCES: dict[str, str] = {
+    "ExperimentConfig": "config",
+    "PRESETS": "config",
+    "TrainingConfig": "config",
+    "load_preset": "config",
+    "EpochSampler": "data",
+    "MaterialGraphs": "data",
+    "NormalizationStats": "data",
+    "PreparedData": "data",
+    "StnDataModule": "data",
+    "TrainingSamples": "data",
+    "prepare_data": "data",
+    "StnLightningModule": "module",
+    "REGISTRY_ALIAS": "tracking",
+    "StnMLFlowLogger": "tracking",
+    "StnPyfuncModel": "tracking",
+    "TrainResult": "train",
+    "evaluation_data": "train",
+    "resolve_config": "train",
+    "train": "train",
+}
+"""Public name -> submodule that defines it."""
 
 __all__ = [
-    "REGISTRY_ALIAS",
     "EpochSampler",
+    "ExperimentConfig",
     "MaterialGraphs",
     "NormalizationStats",
+    "PRESETS",
     "PreparedData",
+    "REGISTRY_ALIAS",
     "StnDataModule",
     "StnLightningModule",
     "StnMLFlowLogger",
     "StnPyfuncModel",
     "TrainResult",
+    "TrainingConfig",
     "TrainingSamples",
     "evaluation_data",
+    "load_preset",
     "prepare_data",
     "resolve_config",
     "train",
 ]
+
+if TYPE_CHECKING:
+    from stn_plugin.training.config import PRESETS, ExperimentConfig, TrainingConfig, load_preset
+    from stn_plugin.training.data import (
+        EpochSampler,
+        MaterialGraphs,
+        NormalizationStats,
+        PreparedData,
+        StnDataModule,
+        TrainingSamples,
+        prepare_data,
+    )
+    from stn_plugin.training.module import StnLightningModule
+    from stn_plugin.training.tracking import REGISTRY_ALIAS, StnMLFlowLogger, StnPyfuncModel
+    from stn_plugin.training.train import TrainResult, evaluation_data, resolve_config, train
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{_SOURCES[name]}"), name)
+    globals()[name] = value
+    return value

@@ -53,12 +53,13 @@ from stn_plugin.data.filters import (
 from stn_plugin.data.loaders import read_bundled, read_jsonl
 from stn_plugin.data.splits import DEFAULT_FRACTIONS, PARTS
 from stn_plugin.graph import AtomScalarStandardizer, MaterialCache, StrainedGraphConverter
-from stn_plugin.models.config import EncoderConfig, TrainingConfig
+from stn_plugin.models.config import EncoderConfig
 from stn_plugin.physics.frames import rotate_elastic_tensor
 from stn_plugin.physics.moduli import elastic_moduli
 from stn_plugin.physics.sed import elastic_to_sed
 from stn_plugin.physics.symmetry import analyze_symmetry
 from stn_plugin.physics.voigt import DEFAULT_STRAIN, N_PAIRS, upper_triangle
+from stn_plugin.training.config import TrainingConfig
 
 logger = logging.getLogger(__name__)
 

@@ -55,9 +55,9 @@ from torch_geometric.data import Batch
 
 from stn_plugin.evaluation.metrics import voigt_moduli
 from stn_plugin.models.base import StnModel, StnOutput
-from stn_plugin.models.config import TrainingConfig
 from stn_plugin.physics.sed import sed_to_elastic
 from stn_plugin.physics.voigt import N_PAIRS, UPPER_COLS, UPPER_ROWS, from_upper_triangle, upper_triangle
+from stn_plugin.training.config import TrainingConfig
 from stn_plugin.training.moduli_loss import expand_class_representatives, sed_to_elastic_tensor, vrh_moduli
 
 STEP_METRICS: tuple[str, ...] = ("loss", "sed_l1_mev", "bce", "dcv_accuracy")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from stn_plugin.physics.moduli import reuss_averages, voigt_averages
 from stn_plugin.physics.sed import MEV_PER_GPA_A3
 
 REUSS_EIGENVALUE_FLOOR_GPA: float = 1.0
@@ -33,23 +34,16 @@ def sed_to_elastic_tensor(sed: Tensor, volume_per_atom: Tensor, magnitude: float
 def vrh_moduli(elastic_tensor: Tensor, floor_gpa: float = REUSS_EIGENVALUE_FLOOR_GPA) -> tuple[Tensor, Tensor]:
     """K_VRH and G_VRH (GPa, each (M,)) of stiffnesses C (M, 6, 6) GPa, differentiable.
 
-    Voigt: ``K_V = (C11+C22+C33 + 2 (C12+C13+C23)) / 9``, ``G_V = (C11+C22+C33 - (C12+C13+C23)
-    + 3 (C44+C55+C66)) / 15``; Reuss from S = C^-1: ``1/K_R = S11+S22+S33 + 2 (S12+S13+S23)``,
-    ``15/G_R = 4 (S11+S22+S33) - 4 (S12+S13+S23) + 3 (S44+S55+S66)``; Hill = the means. S is taken of C
-    shifted up to the eigenvalue floor ``floor_gpa`` (module docstring).
+    Voigt from C and Reuss from S = C^-1 (:func:`stn_plugin.physics.moduli.voigt_averages`,
+    :func:`~stn_plugin.physics.moduli.reuss_averages`); Hill = the means. S is taken of C shifted up to the
+    eigenvalue floor ``floor_gpa`` (module docstring).
     """
     C = 0.5 * (elastic_tensor + elastic_tensor.transpose(-1, -2))
-    normal = C[:, 0, 0] + C[:, 1, 1] + C[:, 2, 2]
-    off = C[:, 0, 1] + C[:, 0, 2] + C[:, 1, 2]
-    shear = C[:, 3, 3] + C[:, 4, 4] + C[:, 5, 5]
-    bulk_voigt, shear_voigt = (normal + 2.0 * off) / 9.0, (normal - off + 3.0 * shear) / 15.0
+    bulk_voigt, shear_voigt = voigt_averages(C)
     shift = torch.relu(floor_gpa - torch.linalg.eigvalsh(C)[:, 0])
-    S = torch.linalg.inv(C + shift[:, None, None] * torch.eye(6, dtype=C.dtype, device=C.device))
-    s_normal = S[:, 0, 0] + S[:, 1, 1] + S[:, 2, 2]
-    s_off = S[:, 0, 1] + S[:, 0, 2] + S[:, 1, 2]
-    s_shear = S[:, 3, 3] + S[:, 4, 4] + S[:, 5, 5]
-    bulk_reuss = 1.0 / (s_normal + 2.0 * s_off)
-    shear_reuss = 15.0 / (4.0 * s_normal - 4.0 * s_off + 3.0 * s_shear)
+    bulk_reuss, shear_reuss = reuss_averages(
+        torch.linalg.inv(C + shift[:, None, None] * torch.eye(6, dtype=C.dtype, device=C.device))
+    )
     return 0.5 * (bulk_voigt + bulk_reuss), 0.5 * (shear_voigt + shear_reuss)
 
 

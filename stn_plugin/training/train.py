@@ -50,10 +50,11 @@ from stn_plugin.data.filters import InvalidRecordsError, OnInvalid, ValidationRe
 from stn_plugin.evaluation import DCVAccuracy, EvaluationData, TableIIMetrics, write_report
 from stn_plugin.graph import DEFAULT_CACHE_DIR
 from stn_plugin.io import atomic_path, atomic_write_text
-from stn_plugin.models import ARCHITECTURES, ExperimentConfig, StnModel, build_model, load_preset
+from stn_plugin.models import ARCHITECTURES, StnModel, build_model
 from stn_plugin.models.loading import ModelFileError, safe_torch_load, save_model_dir
 from stn_plugin.physics.sed import sed_to_elastic
 from stn_plugin.physics.voigt import N_PAIRS, from_upper_triangle
+from stn_plugin.training.config import ExperimentConfig, load_preset
 from stn_plugin.training.data import MaterialGraphs, StnDataModule, evaluation_samples, prepare_data
 from stn_plugin.training.module import StnLightningModule
 from stn_plugin.training.tracking import (
@@ -405,7 +406,7 @@ def train(
             atomic_write_text(prepared.report.model_dump_json(indent=1) + "\n", out / "validation_report.json")
         datamodule = StnDataModule(prepared, resolved.model.encoder, training, cache_dir=cache_dir)
         datamodule.setup()
-        model = build_model(resolved, **datamodule.normalization.model_dump())
+        model = build_model(resolved.model, **datamodule.normalization.model_dump())
         module = StnLightningModule(model, training, datamodule.mean_inverse_volume)
         module.set_validation_sources(
             [m.source for m in datamodule.materials["val"]], [m.source for m in datamodule.moduli_materials["val"]]
