@@ -3,7 +3,9 @@
     python -m benchmarks.learning_curve --config configs/sdb.yaml --fractions 0.25 0.5 1.0 --max-epochs 40
 
 Each fraction is a seeded, nested subset of every source's training part (``prepare_data(train_fraction=...)``);
-validation and test parts are the full ones. Prints, per fraction, the number of training materials and the
+validation and test parts are the full ones. A fraction f has f times the optimisation steps per epoch, so the
+weight EMA's decay per step becomes ``decay ** (1 / f)``: the same averaging horizon in epochs (at 25 % and the
+decay of 1.0, the averaged weights stay close to the initial ones for the whole run). Prints, per fraction, the number of training materials and the
 best validation MAE of C_ij, B_V, G_V (tensor crystals) and K_VRH, G_VRH (moduli-only binaries), with the
 wall time, machine and load average; runs go to ``runs/learning-curve/<fraction>`` (resumable) and MLflow
 experiment ``learning-curve``. The slope between fractions says whether more data or more capacity is the
@@ -39,12 +41,18 @@ def run_fraction(
 
     import stn_plugin
     from stn_plugin.evaluation.records import evaluate_records
-    from stn_plugin.training import prepare_data, train
+    from stn_plugin.training import prepare_data, resolve_config, train
 
     torch.set_num_threads(threads)
+    experiment = resolve_config("strain-tensor-net", config)
+    if experiment.training.ema_decay is not None:
+        decay = experiment.training.ema_decay ** (1.0 / fraction)
+        experiment = experiment.model_copy(
+            update={"training": experiment.training.model_copy(update={"ema_decay": decay})}
+        )
     start = time.perf_counter()
     result = train(
-        config=config,
+        config=experiment,
         max_epochs=max_epochs,
         seed=seed,
         output_dir=output / f"{fraction:g}",

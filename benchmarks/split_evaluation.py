@@ -31,23 +31,6 @@ NAMED: dict[str, str] = {
 }
 """Layered and anisotropic crystals of the bundled data reported one by one."""
 
-ROWS: tuple[tuple[str, str], ...] = (
-    ("cij_mae_gpa", "C_ij MAE, all tensor crystals (GPa)"),
-    ("bulk_voigt_mae_gpa", "B_V MAE (GPa)"),
-    ("shear_voigt_mae_gpa", "G_V MAE (GPa)"),
-    ("dejong2015/cij_mae_gpa", "de Jong 2015: C_ij MAE"),
-    ("dejong2015/bulk_voigt_mae_gpa", "de Jong 2015: B_V MAE"),
-    ("dejong2015/shear_voigt_mae_gpa", "de Jong 2015: G_V MAE"),
-    ("mp2023_elatbot/cij_mae_gpa", "MP 2023 (ElaTBot): C_ij MAE"),
-    ("mp2023_elatbot/bulk_voigt_mae_gpa", "MP 2023 (ElaTBot): B_V MAE"),
-    ("mp2023_elatbot/shear_voigt_mae_gpa", "MP 2023 (ElaTBot): G_V MAE"),
-    ("mp2025_binary/bulk_vrh_mae_gpa", "MP 2025 binaries: K_VRH MAE"),
-    ("mp2025_binary/shear_vrh_mae_gpa", "MP 2025 binaries: G_VRH MAE"),
-    ("log_c33_c11_mae", "uniaxial crystals: MAE of log10(C33/C11)"),
-    ("universal_anisotropy_mae", "universal anisotropy index A_U: MAE"),
-    ("universal_anisotropy_median_ae", "A_U: median absolute error"),
-)
-
 
 def _named_rows(models: dict[str, object]) -> list[str]:
     from stn_plugin.data.loaders import read_bundled
@@ -89,7 +72,7 @@ def main() -> None:
 
     import stn_plugin
     from stn_plugin.data import load_jsonl
-    from stn_plugin.evaluation.records import evaluate_records
+    from stn_plugin.evaluation.records import SUMMARY_ROWS, evaluate_records
 
     records = load_jsonl(args.data)
     models = {name: stn_plugin.load(name) for name in args.models}
@@ -107,7 +90,7 @@ def main() -> None:
     )
     print("\n| metric | " + " | ".join(models) + " |")
     print("|---|" + "---|" * len(models))
-    for key, label in ROWS:
+    for key, label in SUMMARY_ROWS:
         values = [results[name].get(key) for name in models]
         print(f"| {label} | " + " | ".join("-" if v is None else f"{v:.3f}" for v in values) + " |")
     print("| time (s) | " + " | ".join(f"{seconds[name]:.0f}" for name in models) + " |")

@@ -1,16 +1,17 @@
 """Bundle finished training runs as a pretrained model: files, model card, registry entry.
 
 Saves ``<run>/model`` (matgl format; with several runs of one split, their :class:`StnEnsemble`) into
-``stn_plugin/pretrained/<name>/``, writes the model card (``README.md``) from the test split evaluated
-exactly as ``stn models evaluate`` does on the shipped files (predictions projected onto each crystal's
-point group, the default), the raw network output (``--no-symmetrize``) and the baselines on the same test
-split, and records the files' sha256, the training data and the test metrics in ``registry.yaml``.
+``stn_plugin/pretrained/<name>/``, evaluates the test part of the bundled combined split (all sources, the
+split every run was trained on: ``prepare_data(split_seed=...)``) exactly as ``stn models evaluate`` does on
+the shipped files (predictions projected onto each crystal's point group, the default), also the raw network
+output (``--no-symmetrize``) and the ``--compare`` models on the same records, and writes the model card
+(``README.md``: sources, counts, split seed, dates, licences, citations, per-source test metrics) and the
+registry entry (files' sha256, training data, test metrics).
 
 Usage (from the repository root)::
 
-    python scripts/ship_pretrained.py runs/stn-mp-2023 --name stn-mp-2023 --baseline-run runs/fig6a
-    python scripts/ship_pretrained.py runs/seed0 runs/seed1 runs/seed2 --name stn-mp-2023 \
-        --baseline-run runs/fig6a --vector-zero-threshold 1e-4 --note-file configs/stn-mp-2023-card-note.md
+    python scripts/ship_pretrained.py runs/nodb-seed0 runs/learning-curve/1 runs/nodb-seed2 --name stn-mp-2023 \
+        --compare stn-dejong2015-committee --note-file configs/stn-mp-2023-card-note.md
 """
 
 from __future__ import annotations
@@ -18,21 +19,19 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import shutil
 from pathlib import Path
-from typing import Any
 
+import torch
 import yaml
 
 import stn_plugin
-from stn_plugin.data import ElasticRecord, filter_records, load_bundled_dataset
-from stn_plugin.data.splits import load_split
-from stn_plugin.evaluation import EvaluationData, evaluate
-from stn_plugin.evaluation.baselines import mean_tensor_baseline_data
-from stn_plugin.evaluation.metrics import TABLE_II_ROWS
+from stn_plugin.data.loaders import BINARY2025_PROVENANCE, DEJONG2015_PROVENANCE, ELATBOT2023_PROVENANCE
+from stn_plugin.data.records import DEJONG2015, MP2023_ELATBOT, MP2025_BINARY, Provenance
+from stn_plugin.evaluation.records import SUMMARY_ROWS, evaluate_records
 from stn_plugin.models import StnEnsemble, StnModel
 from stn_plugin.models.loading import load_model_dir
 from stn_plugin.registry import sha256_of
+from stn_plugin.training import prepare_data
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTRY_HEADER = (
@@ -40,32 +39,24 @@ REGISTRY_HEADER = (
     "# Shipped inside the wheel as stn_plugin/registry.yaml (a symlink to this file).\n"
     "# Pretrained entries are written by scripts/ship_pretrained.py.\n"
 )
+PROVENANCE: dict[str, Provenance] = {
+    DEJONG2015: DEJONG2015_PROVENANCE,
+    MP2023_ELATBOT: ELATBOT2023_PROVENANCE,
+    MP2025_BINARY: BINARY2025_PROVENANCE,
+}
+"""Provenance of each bundled source (what the card cites)."""
 
 
-def split_records(split_path: Path) -> tuple[list[ElasticRecord], list[ElasticRecord]]:
-    """The filtered bundled records of the run's train and test parts."""
-    records, _ = filter_records(load_bundled_dataset())
-    by_id = {r.material_id: r for r in records}
-    split = load_split(split_path)
-    return [by_id[i] for i in split.train], [by_id[i] for i in split.test]
-
-
-def predictor_metrics(model_dir: Path, test: list[ElasticRecord], symmetrize: bool = True) -> dict[str, Any]:
-    """Table II metrics of a saved model's predictions, exactly as ``stn models evaluate [--no-symmetrize]``."""
-    predictions = stn_plugin.load(model_dir).predict_structures([r.structure for r in test], symmetrize=symmetrize)
-    return evaluate(EvaluationData.from_predictions(test, predictions)).overall.model_dump()
-
-
-def metrics_table(columns: dict[str, dict[str, Any]]) -> str:
-    """Markdown table: one row per Table II property, MAE (RMSE) per column."""
-    names = list(columns)
-    lines = ["| property | mean (truth) | " + " | ".join(f"{n} MAE (RMSE)" for n in names) + " |"]
-    lines.append("|---" * (len(names) + 2) + "|")
-    first = columns[names[0]]
-    for key, unit, label in TABLE_II_ROWS:
-        cells = [f"{c[f'{key}_mae{unit}']:.3g} ({c[f'{key}_rmse{unit}']:.3g})" for c in columns.values()]
-        lines.append(f"| {label} | {first[f'{key}_mean{unit}']:.3g} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+def member_description(run: Path) -> str:
+    """``name`` seed N, best epoch E of T (from ``result.json``, or the best checkpoint of a stopped run)."""
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    label = f"`{config['name']}` seed {config['training']['seed']}"
+    if (run / "result.json").exists():
+        result = json.loads((run / "result.json").read_text())
+        return f"{label}, best epoch {result['best_epoch']} of {result['epochs_trained']}"
+    best = torch.load(run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=False)
+    last = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    return f"{label}, best epoch {best['epoch']} of {last['epoch'] + 1} (stopped by hand, best checkpoint exported)"
 
 
 def shipped_model(runs: list[Path], threshold: float | None) -> StnModel:
@@ -76,75 +67,84 @@ def shipped_model(runs: list[Path], threshold: float | None) -> StnModel:
     return models[0] if len(models) == 1 else StnEnsemble.from_models(models)
 
 
+def metrics_table(columns: dict[str, dict[str, float]]) -> str:
+    """Markdown table: one row per ``SUMMARY_ROWS`` metric, one column per model."""
+    lines = ["| metric | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    for key, label in SUMMARY_ROWS:
+        cells = ["-" if key not in c else f"{c[key]:.3g}" for c in columns.values()]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", type=Path, nargs="+", help="output folder(s) of `stn models train`, one split")
     parser.add_argument("--name", required=True)
-    parser.add_argument("--baseline-run", type=Path, help="a Fig. 6(a) run on the same split")
+    parser.add_argument("--split-seed", type=int, default=0)
+    parser.add_argument("--compare", nargs="*", default=[], help="registry names evaluated on the same records")
     parser.add_argument(
         "--vector-zero-threshold", type=float, help="set the encoder's zero-vector threshold (prediction only)"
     )
-    parser.add_argument(
-        "--note-file", type=Path, help="a markdown paragraph for the card: how the run(s) were chosen, configs"
-    )
+    parser.add_argument("--note-file", type=Path, help="a markdown paragraph for the card: how the runs were chosen")
     args = parser.parse_args()
+    torch.set_num_threads(1)
 
-    results = [json.loads((run / "result.json").read_text()) for run in args.runs]
-    splits = [json.loads((run / "split.json").read_text()) for run in args.runs]
-    if any(split != splits[0] for split in splits):
-        raise SystemExit("the runs were trained on different splits; an ensemble needs one split.")
-    split = splits[0]
-    configs = [yaml.safe_load((run / "config.yaml").read_text()) for run in args.runs]
-    train_records, test_records = split_records(args.runs[0] / "split.json")
+    prepared = prepare_data(split_seed=args.split_seed)
+    for run in args.runs:
+        if (run / "split.json").exists() and json.loads((run / "split.json").read_text()) != json.loads(
+            prepared.split.model_dump_json()
+        ):
+            raise SystemExit(f"{run} was trained on another split than prepare_data(split_seed={args.split_seed}).")
+    test = prepared.part("test")
 
     target = ROOT / "stn_plugin" / "pretrained" / args.name
-    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True, exist_ok=True)
+    for old in target.iterdir():
+        old.unlink()
     shipped_model(args.runs, args.vector_zero_threshold).save(target)
-    columns = {
-        "this model": predictor_metrics(target, test_records),
-        "raw output (--no-symmetrize)": predictor_metrics(target, test_records, symmetrize=False),
-        "mean tensor per system": evaluate(mean_tensor_baseline_data(train_records, test_records)).overall.model_dump(),
+    evaluations = {
+        "this model": evaluate_records(stn_plugin.load(target), test),
+        "raw output (--no-symmetrize)": evaluate_records(stn_plugin.load(target), test, symmetrize=False),
+        **{name: evaluate_records(stn_plugin.load(name), test) for name in args.compare},
     }
-    if args.baseline_run:
-        columns["Fig. 6(a), no DCV"] = predictor_metrics(args.baseline_run / "model", test_records)
+    columns = {name: evaluation.flat() for name, evaluation in evaluations.items()}
+    refused = sorted({f.record.material_id for e in evaluations.values() for f in e.failures})
 
-    baseline_note = (
-        "The Fig. 6(a) column is evaluated the same way."
-        if args.baseline_run
-        else "The Fig. 6(a) baseline (the network without the DCV branch) is in `docs/RESULTS.md`."
-    )
-    counts = {part: len(split[part]) for part in ("train", "val", "test")}
+    counts = prepared.counts_by_source()
     date = datetime.date.today().isoformat()
-    members = "; ".join(
-        f"`{c['name']}` seed {c['training']['seed']}, best epoch {r['best_epoch']} of {r['epochs_trained']}"
-        for c, r in zip(configs, results, strict=True)
-    )
+    members = "; ".join(member_description(run) for run in args.runs)
     what = (
         "StrainTensorNet"
         if len(args.runs) == 1
         else f"An ensemble (committee; `StnEnsemble`, U_ij = mean of the members') of {len(args.runs)} StrainTensorNets"
     )
+    source_lines = "\n".join(
+        f"  * `{source}`: {PROVENANCE[source].source}; {part['train']} train / {part['val']} val / {part['test']} "
+        f"test; licence {PROVENANCE[source].licence}; cite {PROVENANCE[source].citation}."
+        for source, part in counts.items()
+    )
     card = f"""# {args.name}
 
 {what} (Pakornchote et al., Phys. Rev. Research 5, 043198 (2023), Fig. 3) trained by `stn models train` on
-this machine class (2-core CPU, no GPU); {"members: " if len(args.runs) > 1 else ""}{members}.
+a 2-core CPU (no GPU); {"members: " if len(args.runs) > 1 else ""}{members}. Shipped {date}.
 {f"{chr(10)}{args.note_file.read_text().strip()}{chr(10)}" if args.note_file else ""}
-* **Training data**: the de Jong et al. (2015) Materials Project elastic-constant survey bundled with
-  the package (1004 crystals, CC BY 4.0), after the default filters; split seed {split["seed"]},
-  stratified by crystal system: {counts["train"]} train / {counts["val"]} val (model selection) /
-  {counts["test"]} test (never seen in training or selection).
-* **Frame**: predictions are in the Cartesian frame of the structure you pass.
-* **Scope**: ordered inorganic crystals similar to the training set (1-116 atoms per cell in the data,
-  elements of the data). Far fewer materials than the paper (about 8,300): expect larger errors, in
-  particular for low-symmetry and very stiff crystals.
+* **Training data**: the three bundled Materials Project sources after the default filters and the
+  cross-source de-duplication (`stn data prepare` prints both reports), one split (seed {prepared.split.seed},
+  stratified by source and crystal system; the de Jong part is the split of the earlier models, so its test
+  crystals are the old test split). Tensor records train on Eq. 9; moduli-only records (no tensor) are in
+  the split but carry no loss in these runs (`moduli_loss_weight` 0):
+{source_lines}
+* **Frame**: predictions are in the Cartesian frame of the structure you pass (docs/conventions.md).
+* **Scope**: ordered inorganic crystals similar to the training set. About 1,100 training tensors, against
+  about 8,300 in the paper: expect larger errors for soft, layered and low-symmetry crystals.
 
-## Test-split metrics (MAE, RMSE in parentheses)
+## Test-split metrics (MAE; test crystals never used in training or selection)
 
-Reproduce with `stn data prepare --output prepared --seed {split["seed"]}` then
+Reproduce with `stn data prepare --output prepared --seed {prepared.split.seed}` then
 `stn models evaluate {args.name} --data prepared/test.jsonl` (add `--no-symmetrize` for the raw column).
-"This model" is what `predict_structure` returns by default: the 21 predicted U_ij give C (Eq. 3),
-which is projected onto the crystal's point group (Neumann's principle); the projection lowers the
-C_ij error and leaves the Voigt averages unchanged. {baseline_note}
+"This model" is what `predict_structure` returns by default: the 21 predicted U_ij give C (Eq. 3), which is
+projected onto the crystal's point group (Neumann's principle). Moduli in GPa. {len(test)} test records;
+refused by a model and left out of its column: {", ".join(refused) or "none"}.
 
 {metrics_table(columns)}
 
@@ -155,8 +155,7 @@ stn data fetch-mp --api-key $MP_API_KEY --output mp.jsonl
 stn models train strain-tensor-net --preset cpu --data mp.jsonl --register-as my-stn
 ```
 
-Cite the paper, Materials Project (Jain et al., APL Mater. 1, 011002 (2013)) and de Jong et al.,
-Sci. Data 2, 150009 (2015) when you use this model.
+Cite the paper and the sources above when you use this model.
 """
     (target / "README.md").write_text(card)
 
@@ -167,16 +166,18 @@ Sci. Data 2, 150009 (2015) when you use this model.
         "architecture": "strain-tensor-net",
         "directory": args.name,
         "files": {p.name: sha256_of(p) for p in sorted(target.iterdir())},
-        "description": f"{what}, trained on the bundled de Jong 2015 MP data ({members}).",
+        "description": f"{what}, trained on the three bundled MP sources ({members}).",
         "training_data": {
-            "source": "de Jong et al. 2015 Materials Project elastic survey (bundled)",
-            "counts": counts,
-            "split_seed": split["seed"],
+            "sources": {
+                source: {"counts": part, "licence": PROVENANCE[source].licence, "citation": PROVENANCE[source].citation}
+                for source, part in counts.items()
+            },
+            "split_seed": prepared.split.seed,
         },
         "test_metrics": {
-            "units": "GPa except sed (meV/atom) and poisson (dimensionless)",
-            "n_materials": overall["n_materials"],
-            **{f"{k}_mae{u}": round(overall[f"{k}_mae{u}"], 3) for k, u, _ in TABLE_II_ROWS},
+            "units": "GPa except log10(C33/C11) and A_U (dimensionless)",
+            "n_records": len(test),
+            **{key: round(overall[key], 3) for key, _ in SUMMARY_ROWS if key in overall},
         },
         "data_licence": "CC BY 4.0",
         "date": date,

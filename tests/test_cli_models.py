@@ -203,6 +203,22 @@ def test_evaluate_five_materials_with_report(tiny_model, tmp_path):
     assert "5 ok, 0 failed" in result.stderr
 
 
+def test_evaluate_keeps_the_records_it_can_predict(tiny_model, tmp_path):
+    """A slab among the records: its typed error is printed, the four crystals are scored, the exit code is 1."""
+    from stn_plugin.data import load_jsonl, write_jsonl
+
+    records = load_jsonl(write_five_materials(tmp_path / "five.jsonl"))
+    crystal = records[1].structure
+    matrix = crystal.lattice.matrix.copy()
+    matrix[2] *= 1.0 + 12.0 / np.linalg.norm(matrix[2])  # 12 Angstrom of vacuum along c
+    slab = Structure(Lattice(matrix), crystal.species, crystal.cart_coords, coords_are_cartesian=True)
+    write_jsonl([records[0], records[1].model_copy(update={"structure": slab}), *records[2:]], tmp_path / "bad.jsonl")
+    result = runner.invoke(app, ["models", "evaluate", tiny_model, "--data", str(tmp_path / "bad.jsonl")])
+    assert result.exit_code == 1
+    assert f"material {records[1].material_id}: NotBulkCrystalError" in result.stderr
+    assert "Table II (4 materials)" in result.stdout and "4 ok, 1 failed" in result.stderr
+
+
 def test_evaluate_missing_data_file_is_a_usage_error(tiny_model, tmp_path):
     result = runner.invoke(app, ["models", "evaluate", tiny_model, "--data", str(tmp_path / "nope.jsonl")])
     assert result.exit_code == 2

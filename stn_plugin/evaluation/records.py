@@ -28,13 +28,13 @@ from tqdm.auto import tqdm
 from stn_plugin.evaluation.data import EvaluationData
 from stn_plugin.evaluation.metrics import EvaluationMetrics, evaluate
 from stn_plugin.graph.standardize import canonicalize
+from stn_plugin.models.prediction import ElasticPrediction
 from stn_plugin.physics.frames import rotate_elastic_tensor
 from stn_plugin.physics.moduli import elastic_moduli
 
 if TYPE_CHECKING:
     from stn_plugin.data.records import ElasticRecord
     from stn_plugin.models.base import StnModel
-    from stn_plugin.models.prediction import ElasticPrediction
 
 UNIAXIAL_SYSTEMS: tuple[str, ...] = ("tetragonal", "trigonal", "hexagonal")
 """Crystal systems with one unique axis (c, along z in the canonical frame)."""
@@ -53,30 +53,25 @@ def predict_records(
     model: StnModel,
     records: Sequence[ElasticRecord],
     symmetrize: bool = True,
-    batch: int = 32,
     progress: bool = True,
     threads: int | None = 1,
 ) -> list[RecordPrediction]:
-    """Predict every record's structure, ``batch`` structures per call of ``model.predict_structures`` (torch
-    ``threads``); a batch that fails is retried one structure at a time, so one bad structure costs only its own
-    result."""
-    results: list[RecordPrediction] = []
+    """Predict every record's structure in one batched ``model.predict_structures(..., errors="skip")`` call
+    (torch ``threads``); a structure the model refuses gets its typed error, the others their predictions."""
     with tqdm(total=len(records), desc="Predicting", disable=not progress) as bar:
-        for start in range(0, len(records), batch):
-            chunk = records[start : start + batch]
-            try:
-                structures = [r.structure for r in chunk]
-                predictions = model.predict_structures(structures, symmetrize=symmetrize, threads=threads)
-                results += [RecordPrediction(r, p) for r, p in zip(chunk, predictions, strict=True)]
-            except Exception:  # noqa: BLE001 - find the bad structure(s) one at a time below
-                for record in chunk:
-                    try:
-                        prediction = model.predict_structure(record.structure, symmetrize, threads=threads)
-                        results.append(RecordPrediction(record, prediction))
-                    except Exception as exc:  # noqa: BLE001 - reported per record
-                        results.append(RecordPrediction(record, None, f"{type(exc).__name__}: {exc}"))
-            bar.update(len(chunk))
-    return results
+        results = model.predict_structures(
+            [r.structure for r in records],
+            symmetrize=symmetrize,
+            errors="skip",
+            progress=lambda finished: bar.update(finished - bar.n),
+            threads=threads,
+        )
+    return [
+        RecordPrediction(r, p)
+        if isinstance(p, ElasticPrediction)
+        else RecordPrediction(r, None, f"{type(p).__name__}: {p}")
+        for r, p in zip(records, results, strict=True)
+    ]
 
 
 def anisotropy_metrics(records: Sequence[ElasticRecord], predictions: Sequence[ElasticPrediction]) -> dict[str, float]:
@@ -115,6 +110,25 @@ def moduli_metrics(records: Sequence[ElasticRecord], predictions: Sequence[Elast
         "shear_vrh_mae_gpa": float(errors[:, 1].mean()) if len(errors) else float("nan"),
         "n_materials": float(len(errors)),
     }
+
+
+SUMMARY_ROWS: tuple[tuple[str, str], ...] = (
+    ("cij_mae_gpa", "C_ij MAE, all tensor crystals (GPa)"),
+    ("bulk_voigt_mae_gpa", "B_V MAE (GPa)"),
+    ("shear_voigt_mae_gpa", "G_V MAE (GPa)"),
+    ("dejong2015/cij_mae_gpa", "de Jong 2015: C_ij MAE"),
+    ("dejong2015/bulk_voigt_mae_gpa", "de Jong 2015: B_V MAE"),
+    ("dejong2015/shear_voigt_mae_gpa", "de Jong 2015: G_V MAE"),
+    ("mp2023_elatbot/cij_mae_gpa", "MP 2023 (ElaTBot): C_ij MAE"),
+    ("mp2023_elatbot/bulk_voigt_mae_gpa", "MP 2023 (ElaTBot): B_V MAE"),
+    ("mp2023_elatbot/shear_voigt_mae_gpa", "MP 2023 (ElaTBot): G_V MAE"),
+    ("mp2025_binary/bulk_vrh_mae_gpa", "MP 2025 binaries: K_VRH MAE"),
+    ("mp2025_binary/shear_vrh_mae_gpa", "MP 2025 binaries: G_VRH MAE"),
+    ("log_c33_c11_mae", "uniaxial crystals: MAE of log10(C33/C11)"),
+    ("universal_anisotropy_mae", "universal anisotropy index A_U: MAE"),
+    ("universal_anisotropy_median_ae", "A_U: median absolute error"),
+)
+"""Keys of :meth:`RecordsEvaluation.flat` and their labels: the summary of a model on one part of the split."""
 
 
 @dataclass
