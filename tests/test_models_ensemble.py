@@ -84,6 +84,19 @@ def test_set_normalization_reaches_every_member():
         assert float(model.sed_mean) == 7.0 and model.atom_scalar_mean.tolist() == [1.0, 2.0, 3.0, 4.0]
 
 
+def test_members_keep_their_own_statistics_within_the_tolerance():
+    """Statistics 1e-5 apart (one split, another symmetry tolerance): U is the mean of the members' own U."""
+    members = _members(2)
+    members[1].set_normalization(
+        STATS["atom_scalar_mean"], STATS["atom_scalar_std"], STATS["sed_mean"] * (1 + 1e-5), STATS["sed_std"]
+    )
+    ensemble = StnEnsemble.from_models(members).eval()
+    batch = tiny_batch()
+    with torch.no_grad():
+        expected = torch.stack([m.eval().denormalize_sed(m(batch).sed_normalized) for m in members]).mean(0)
+        torch.testing.assert_close(ensemble.denormalize_sed(ensemble(batch).sed_normalized), expected)
+
+
 def test_members_must_share_the_training_statistics():
     members = _members(2)
     members[1].set_normalization(STATS["atom_scalar_mean"], STATS["atom_scalar_std"], 6.0, STATS["sed_std"])

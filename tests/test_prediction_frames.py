@@ -89,3 +89,14 @@ def test_rotated_prediction_is_not_the_unrotated_one(model) -> None:
     C, C_rotated = np.asarray(plain.elastic_tensor.voigt), np.asarray(turned.elastic_tensor.voigt)
     assert np.linalg.norm(C_rotated - C) / np.linalg.norm(C) > 0.05
     np.testing.assert_allclose(C_rotated, rotate_elastic_tensor(C, Q), atol=RELATIVE_TOLERANCE * np.abs(C).max())
+
+
+def test_the_default_model_predicts_a_layered_crystal_and_refuses_a_slab(model) -> None:
+    """Layers 6 Angstrom apart are a bulk crystal (edges bridge the gap); 10 Angstrom of vacuum is a slab."""
+    from stn_plugin.models.input_checks import NotBulkCrystalError
+    from tests.test_graph_edges import layered
+
+    C = np.asarray(model.predict_structure(layered(8.0)).elastic_tensor.voigt)
+    assert np.all(np.isfinite(C)) and C[2, 2] > 0.0
+    with pytest.raises(NotBulkCrystalError):
+        model.predict_structure(layered(12.0))

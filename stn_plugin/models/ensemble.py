@@ -23,10 +23,15 @@ if TYPE_CHECKING:
     from stn_plugin.models.config import ModelConfig
 
 
+STATISTICS_RTOL: float = 1e-4
+"""Relative difference of two members' normalisation statistics accepted as "the same training split"."""
+
+
 class StnEnsemble(StnModel):
     """Mean of several trained models of one architecture on the same graphs.
 
-    ``sed_normalized`` is the mean of the members' outputs; ``dcv_logits`` the mean of their classifier logits
+    ``sed_normalized`` is the mean of the members' U (each denormalised with its own statistics, expressed in
+    the ensemble's normalisation, i.e. the first member's); ``dcv_logits`` the mean of their classifier logits
     (None without a classifier); ``member_sed_normalized`` the members' outputs (K, B); ``feature_dict`` holds the
     mean DCV their regressors read (``dcv``). Predictions carry the spread of the members' C and moduli
     (``ElasticPrediction.elastic_tensor_std``, ``moduli_std``). Build one from trained models with
@@ -53,7 +58,13 @@ class StnEnsemble(StnModel):
     def forward(self, data: Data, dcv_input: Tensor | None = None) -> StnOutput:
         """B graphs -> mean normalised U (B,) and mean DCV logits (B, 21) or None."""
         outputs = [member(data, dcv_input) for member in self.members]
-        member_sed = torch.stack([out.sed_normalized for out in outputs])
+        # each member's U with its own statistics, in the ensemble's normalisation (the identity when they agree)
+        member_sed = torch.stack(
+            [
+                (member.denormalize_sed(out.sed_normalized) - self.sed_mean) / self.sed_std
+                for member, out in zip(self.members, outputs, strict=True)
+            ]
+        )
         logits = None if outputs[0].dcv_logits is None else torch.stack([out.dcv_logits for out in outputs]).mean(0)
         self.feature_dict = {}
         dcvs = [member.feature_dict.get("dcv") for member in self.members]
@@ -71,7 +82,9 @@ class StnEnsemble(StnModel):
 
         Raises:
             ValueError: fewer than two models, an ensemble among them, or models that differ in architecture,
-                graph settings, strain or normalisation statistics (i.e. were not trained on the same split).
+                graph settings, strain or normalisation statistics (i.e. were not trained on the same split). The
+                statistics may differ by ``STATISTICS_RTOL``: one split canonicalised with another symmetry
+                tolerance moves a few crystals' U; each member keeps its own statistics, so U stays exact.
         """
         if len(models) < 2:
             raise ValueError(f"an ensemble needs at least two models, got {len(models)}.")
@@ -81,7 +94,8 @@ class StnEnsemble(StnModel):
         for i, model in enumerate(models[1:], start=1):
             for name in (*STATISTICS, "strain"):
                 a, b = getattr(first, name), getattr(model, name)
-                if not np.allclose(a.detach().cpu().numpy(), b.detach().cpu().numpy(), rtol=1e-6, atol=0.0):
+                rtol = STATISTICS_RTOL if name in STATISTICS else 1e-6
+                if not np.allclose(a.detach().cpu().numpy(), b.detach().cpu().numpy(), rtol=rtol, atol=0.0):
                     raise ValueError(
                         f"model {i} differs from model 0 in {name} ({b.tolist()} vs {a.tolist()}): ensemble members "
                         "must be trained on the same training split with the same strain."
