@@ -54,8 +54,8 @@ def member_description(run: Path) -> str:
     if (run / "result.json").exists():
         result = json.loads((run / "result.json").read_text())
         return f"{label}, best epoch {result['best_epoch']} of {result['epochs_trained']}"
-    best = torch.load(run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=False)
-    last = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    best = torch.load(run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
+    last = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     return f"{label}, best epoch {best['epoch']} of {last['epoch'] + 1} (stopped by hand, best checkpoint exported)"
 
 
@@ -118,6 +118,13 @@ def main() -> None:
         if len(args.runs) == 1
         else f"An ensemble (committee; `StnEnsemble`, U_ij = mean of the members') of {len(args.runs)} StrainTensorNets"
     )
+    n_tensors = sum(record.has_tensor for record in prepared.part("train"))
+    weights = {yaml.safe_load((run / "config.yaml").read_text())["training"]["moduli_loss_weight"] for run in args.runs}
+    moduli_term = (
+        "but carry no loss in these runs (`moduli_loss_weight` 0)"
+        if weights == {0.0}
+        else f"and train on K_VRH and G_VRH (`moduli_loss_weight` {', '.join(f'{w:g}' for w in sorted(weights))})"
+    )
     source_lines = "\n".join(
         f"  * `{source}`: {PROVENANCE[source].source}; {part['train']} train / {part['val']} val / {part['test']} "
         f"test; licence {PROVENANCE[source].licence}; cite {PROVENANCE[source].citation}."
@@ -132,10 +139,10 @@ a 2-core CPU (no GPU); {"members: " if len(args.runs) > 1 else ""}{members}. Shi
   cross-source de-duplication (`stn data prepare` prints both reports), one split (seed {prepared.split.seed},
   stratified by source and crystal system; the de Jong part is the split of the earlier models, so its test
   crystals are the old test split). Tensor records train on Eq. 9; moduli-only records (no tensor) are in
-  the split but carry no loss in these runs (`moduli_loss_weight` 0):
+  the split {moduli_term}:
 {source_lines}
 * **Frame**: predictions are in the Cartesian frame of the structure you pass (docs/conventions.md).
-* **Scope**: ordered inorganic crystals similar to the training set. About 1,100 training tensors, against
+* **Scope**: ordered inorganic crystals similar to the training set. About {round(n_tensors, -2):,} training tensors, against
   about 8,300 in the paper: expect larger errors for soft, layered and low-symmetry crystals.
 
 ## Test-split metrics (MAE; test crystals never used in training or selection)

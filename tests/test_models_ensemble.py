@@ -85,10 +85,10 @@ def test_set_normalization_reaches_every_member():
 
 
 def test_members_keep_their_own_statistics_within_the_tolerance():
-    """Statistics 1e-5 apart (one split, another symmetry tolerance): U is the mean of the members' own U."""
+    """Statistics 5e-5 apart (one split, another symmetry tolerance): U is the mean of the members' own U."""
     members = _members(2)
     members[1].set_normalization(
-        STATS["atom_scalar_mean"], STATS["atom_scalar_std"], STATS["sed_mean"] * (1 + 1e-5), STATS["sed_std"]
+        STATS["atom_scalar_mean"], STATS["atom_scalar_std"], STATS["sed_mean"] * (1 + 5e-5), STATS["sed_std"]
     )
     ensemble = StnEnsemble.from_models(members).eval()
     batch = tiny_batch()

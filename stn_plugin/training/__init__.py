@@ -5,14 +5,14 @@
 helpers) are usable on their own. The run's configuration (:class:`ExperimentConfig`,
 :class:`TrainingConfig`, ``load_preset``) is in :mod:`stn_plugin.training.config`.
 
-Names are imported on first use (PEP 562), so ``stn_plugin.training.config`` loads without Lightning
-and MLflow.
+Names are imported on first use (PEP 562), so ``stn_plugin.training.config`` loads without MLflow and
+the training modules.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 _SOURCES: dict[str, str] = {
     "ExperimentConfig": "config",
@@ -37,42 +37,7 @@ _SOURCES: dict[str, str] = {
 }
 """Public name -> submodule that defines it."""
 
-__all__ = [
-    "EpochSampler",
-    "ExperimentConfig",
-    "MaterialGraphs",
-    "NormalizationStats",
-    "PRESETS",
-    "PreparedData",
-    "REGISTRY_ALIAS",
-    "StnDataModule",
-    "StnLightningModule",
-    "StnMLFlowLogger",
-    "StnPyfuncModel",
-    "TrainResult",
-    "TrainingConfig",
-    "TrainingSamples",
-    "evaluation_data",
-    "load_preset",
-    "prepare_data",
-    "resolve_config",
-    "train",
-]
-
-if TYPE_CHECKING:
-    from stn_plugin.training.config import PRESETS, ExperimentConfig, TrainingConfig, load_preset
-    from stn_plugin.training.data import (
-        EpochSampler,
-        MaterialGraphs,
-        NormalizationStats,
-        PreparedData,
-        StnDataModule,
-        TrainingSamples,
-        prepare_data,
-    )
-    from stn_plugin.training.module import StnLightningModule
-    from stn_plugin.training.tracking import REGISTRY_ALIAS, StnMLFlowLogger, StnPyfuncModel
-    from stn_plugin.training.train import TrainResult, evaluation_data, resolve_config, train
+__all__ = sorted(_SOURCES)
 
 
 def __getattr__(name: str) -> Any:
