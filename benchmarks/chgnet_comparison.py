@@ -1,4 +1,5 @@
-"""Side by side, same process, same structures: ``stn-mp-2023`` versus CHGNet + matcalc ``ElasticityCalc``.
+"""Side by side, same process, same structures: ``stn-mp-2023`` (or the ``--model`` list) versus CHGNet + matcalc
+``ElasticityCalc``.
 
 Needs the benchmark extras (``pip install .[bench]``: chgnet, matcalc); the package itself does not.
 Materials: the seed-0 test split (never seen by ``stn-mp-2023``), cells with at most ``--max-sites`` sites,
@@ -61,10 +62,10 @@ def vrh(C: np.ndarray) -> tuple[float, float]:
     return float(tensor.k_vrh), float(tensor.g_vrh)
 
 
-def run_stn(records: list[ElasticRecord], warmup: ElasticRecord) -> dict[str, Any]:
-    """stn-mp-2023 one material at a time and batched: seconds and (K, G) per material."""
+def run_stn(records: list[ElasticRecord], warmup: ElasticRecord, name: str) -> dict[str, Any]:
+    """Model ``name`` one material at a time and batched: seconds and (K, G) per material."""
     start = time.perf_counter()
-    model = stn_plugin.load("stn-mp-2023")
+    model = stn_plugin.load(name)
     load_s = time.perf_counter() - start
     model.predict_structure(warmup.structure, symmetrize=False)
     single_s, moduli, tensors = [], [], []
@@ -135,6 +136,9 @@ def main() -> None:
         os.execve(sys.executable, [sys.executable, "-m", "benchmarks.chgnet_comparison", *sys.argv[1:]], env)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--materials", type=int, default=20)
+    parser.add_argument(
+        "--model", nargs="+", default=["stn-mp-2023"], help="models to time (the ratios are to the first one)"
+    )
     parser.add_argument("--max-sites", type=int, default=20, help="largest cell (sites of the input structure)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the shuffle that picks the materials")
     parser.add_argument("--ion-relaxation", choices=["relaxed", "clamped", "both"], default="both")
@@ -150,22 +154,26 @@ def main() -> None:
     before = machine_info()
     print(f"{len(records)} test materials ({args.threads} thread(s)), sites: {[len(r.structure) for r in records]}")
 
-    stn = run_stn(records, warmup)
+    stn_runs = {name: run_stn(records, warmup, name) for name in args.model}
+    rows = []
+    for name, run in stn_runs.items():
+        rows += [
+            summary(f"{name}, one at a time", run["seconds"], run["moduli"], truth),
+            {
+                **summary(f"{name}, batched", [run["batched_total_s"] / len(records)], run["moduli"], truth),
+                "s/material (median)": "-",
+            },
+        ]
+    stn = stn_runs[args.model[0]]
     batched_per_material = stn["batched_total_s"] / len(records)
-    rows = [
-        summary("stn-mp-2023, one at a time", stn["seconds"], stn["moduli"], truth),
-        {
-            **summary("stn-mp-2023, batched", [batched_per_material], stn["moduli"], truth),
-            "s/material (median)": "-",
-        },
-    ]
+    n_stn = len(rows)
     settings = {"relaxed": [True], "clamped": [False], "both": [True, False]}[args.ion_relaxation]
     chgnet: dict[str, Any] = {}
     for relaxed_ions in settings:
         name = f"CHGNet + ElasticityCalc, {'relaxed' if relaxed_ions else 'clamped'} ions"
         chgnet[name] = run_chgnet(records, warmup, relaxed_ions)
         rows.append(summary(name, chgnet[name]["seconds"], chgnet[name]["moduli"], truth))
-    for row in rows[2:]:
+    for row in rows[n_stn:]:  # ratios to the first --model
         row["time ratio vs stn (one at a time)"] = row["s/material (mean)"] / rows[0]["s/material (mean)"]
         row["time ratio vs stn (batched)"] = row["s/material (mean)"] / batched_per_material
 
@@ -177,10 +185,9 @@ def main() -> None:
             "sites": len(record.structure),
             "K_DFT": truth[k][0],
             "G_DFT": truth[k][1],
-            "K_stn": stn["moduli"][k][0],
-            "G_stn": stn["moduli"][k][1],
-            "s_stn": stn["seconds"][k],
         }
+        for name, run in stn_runs.items():
+            row |= {f"K {name}": run["moduli"][k][0], f"G {name}": run["moduli"][k][1], f"s {name}": run["seconds"][k]}
         for name, result in chgnet.items():
             tag = "relaxed" if "relaxed" in name else "clamped"
             m = result["moduli"][k]
@@ -190,6 +197,16 @@ def main() -> None:
     print_table(per_material)
     print()
     print_table(rows)
+    after = machine_info()
+    print(
+        f"\nload average (1, 5, 15 min) before {before['load_average']}, after {after['load_average']}; "
+        f"{args.threads} torch thread(s); ratios are CHGNet time over {args.model[0]} time:"
+    )
+    for row in rows[n_stn:]:
+        print(
+            f"  {row['method']}: {row['time ratio vs stn (one at a time)']:.0f}x one at a time, "
+            f"{row['time ratio vs stn (batched)']:.0f}x batched"
+        )
     write_json(
         args.output,
         {
@@ -202,10 +219,14 @@ def main() -> None:
             "chgnet_fmax_ev_per_a": FMAX,
             "summary": rows,
             "per_material": per_material,
-            "load_seconds": {"stn-mp-2023": stn["load_s"], **{n: r["load_s"] for n, r in chgnet.items()}},
+            "models": args.model,
+            "load_seconds": {
+                **{n: r["load_s"] for n, r in stn_runs.items()},
+                **{n: r["load_s"] for n, r in chgnet.items()},
+            },
             "chgnet_errors": {n: r["errors"] for n, r in chgnet.items()},
             "machine_before": before,
-            "machine_after": machine_info(),
+            "machine_after": after,
         },
     )
 

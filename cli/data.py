@@ -1,4 +1,4 @@
-"""``stn data``: prepare (validate, filter, split) and fetch-mp (Materials Project)."""
+"""``stn data``: prepare (validate, filter, split), distill (teacher labels) and fetch-mp (Materials Project)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.common import DATA_HELP, console, err_console, fail, info, quiet_logger
+from cli.common import (
+    DATA_HELP,
+    THREADS_HELP,
+    console,
+    err_console,
+    fail,
+    info,
+    progress_bar,
+    quiet_logger,
+    use_threads,
+)
 
 app = typer.Typer(
     name="data",
@@ -129,6 +139,77 @@ def prepare(
     console.print(by_source)
     info("read: valid records read; checked: passed the checks; unique: left after de-duplication across sources")
     info(f"wrote {', '.join(PREPARED_FILES)} to {output}")
+
+
+@app.command("distill")
+def distill(
+    teacher: Annotated[str, typer.Option(help="model whose tensors label the moduli-only records (name or folder)")] = (
+        "stn-mp-2023"
+    ),
+    output: Annotated[Path, typer.Option(help="JSON-lines file to write (.jsonl or .jsonl.gz)", dir_okay=False)] = Path(
+        "distilled.jsonl"
+    ),
+    data: Annotated[Path | None, typer.Option(help=DATA_HELP, dir_okay=False)] = None,
+    seed: Annotated[int, typer.Option(help="seed of the stratified train/val/test split")] = 0,
+    threads: Annotated[int, typer.Option(min=1, help=THREADS_HELP)] = 1,
+    anchor_moduli: Annotated[
+        bool,
+        typer.Option(
+            help="shift each teacher tensor isotropically onto the record's DFT K_VRH and G_VRH (teacher anisotropy, "
+            "DFT moduli)"
+        ),
+    ] = False,
+) -> None:
+    """Label the training split's moduli-only records with a teacher model's elastic tensors, for distillation.
+
+    Every record of the dataset is written; the moduli-only records of the training part get the teacher's C
+    (symmetrised, in the frame of their structure; the DFT K_VRH and G_VRH are kept as reference moduli and the
+    provenance names the teacher). Validation and test records are left as they are, and the written file splits
+    exactly as the input with the same --seed (checked), so a student trained on it is selected and tested on
+    the same DFT data as its teacher. distillation_report.json next to the output says what was labelled.
+
+    Examples:
+
+        stn data distill --teacher stn-mp-2023 --output distilled.jsonl
+
+        stn data distill --anchor-moduli --output anchored/distilled.jsonl
+
+        stn models train strain-tensor-net --data distilled.jsonl --config configs/nodb.yaml --run-name student
+    """
+    from cli.models import load_model
+    from stn_plugin.data import write_jsonl
+    from stn_plugin.io import atomic_path, atomic_write_text
+    from stn_plugin.training.data import prepare_data
+    from stn_plugin.training.distillation import teacher_labelled_records
+
+    if data is not None and not data.is_file():
+        fail(f"--data {data}: no such file.", code=2)
+    use_threads(threads)
+    model = load_model(teacher)
+    with (
+        err_console.status("Loading, checking and de-duplicating the dataset"),
+        quiet_logger("stn_plugin.data.filters"),
+    ):
+        prepared = prepare_data(data, split_seed=seed)
+    todo = sum(r.elastic_tensor is None for r in prepared.part("train"))
+    with progress_bar("Predicting teacher labels", todo) as advance:
+        try:
+            records, report = teacher_labelled_records(
+                prepared,
+                model,
+                teacher,
+                split_seed=seed,
+                progress=advance,
+                threads=threads,
+                anchor_moduli=anchor_moduli,
+            )
+        except ValueError as exc:
+            fail(str(exc))
+    with atomic_path(output) as tmp:
+        write_jsonl(records, tmp)
+    atomic_write_text(report.model_dump_json(indent=1) + "\n", output.parent / "distillation_report.json")
+    info(report.summary())
+    info(f"wrote {len(records)} records to {output}; next: stn models train strain-tensor-net --data {output}")
 
 
 @app.command("fetch-mp")

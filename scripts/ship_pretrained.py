@@ -10,8 +10,11 @@ registry entry (files' sha256, training data, test metrics).
 
 Usage (from the repository root)::
 
-    python scripts/ship_pretrained.py runs/nodb-seed0 runs/learning-curve/1 runs/nodb-seed2 --name stn-mp-2023 \
-        --compare stn-dejong2015-committee --note-file configs/stn-mp-2023-card-note.md
+    python scripts/ship_pretrained.py runs/nodb-seed0 runs/nodb-seed2 runs/sdb-seed0 --name stn-mp-2023-committee \
+        --vector-zero-threshold 1e-4 --note-file configs/stn-mp-2023-committee-card-note.md
+    python scripts/ship_pretrained.py runs/distill-seed0 --name stn-mp-2023 --vector-zero-threshold 1e-4 \
+        --distillation-report runs/distill/distillation_report.json --compare stn-mp-2023-committee \
+        stn-dejong2015-committee --note-file configs/stn-mp-2023-card-note.md
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from stn_plugin.models import StnEnsemble, StnModel
 from stn_plugin.models.loading import load_model_dir
 from stn_plugin.registry import sha256_of
 from stn_plugin.training import prepare_data
+from stn_plugin.training.distillation import DistillationReport
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTRY_HEADER = (
@@ -86,6 +90,11 @@ def main() -> None:
         "--vector-zero-threshold", type=float, help="set the encoder's zero-vector threshold (prediction only)"
     )
     parser.add_argument("--note-file", type=Path, help="a markdown paragraph for the card: how the runs were chosen")
+    parser.add_argument(
+        "--distillation-report",
+        type=Path,
+        help="distillation_report.json of `stn data distill` when the runs trained on its labelled data",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -125,6 +134,16 @@ def main() -> None:
         if weights == {0.0}
         else f"and train on K_VRH and G_VRH (`moduli_loss_weight` {', '.join(f'{w:g}' for w in sorted(weights))})"
     )
+    if args.distillation_report is not None:
+        distilled = DistillationReport.model_validate_json(args.distillation_report.read_text())
+        n_binaries = sum(not record.has_tensor for record in prepared.part("train"))
+        anchored = " shifted isotropically onto each record's DFT K_VRH and G_VRH," if distilled.anchored else ""
+        moduli_term = (
+            f"and {len(distilled.labelled)} of the {n_binaries} in the training part were labelled with the "
+            f"tensors of `{distilled.teacher}`{anchored} (`stn data distill`), trained on Eq. 9 like the DFT "
+            f"tensors (distillation); the others {moduli_term.removeprefix('but ')}; validation and test records "
+            "are DFT only"
+        )
     source_lines = "\n".join(
         f"  * `{source}`: {PROVENANCE[source].source}; {part['train']} train / {part['val']} val / {part['test']} "
         f"test; licence {PROVENANCE[source].licence}; cite {PROVENANCE[source].citation}."
@@ -173,7 +192,8 @@ Cite the paper and the sources above when you use this model.
         "architecture": "strain-tensor-net",
         "directory": args.name,
         "files": {p.name: sha256_of(p) for p in sorted(target.iterdir())},
-        "description": f"{what}, trained on the three bundled MP sources ({members}).",
+        "description": f"{what}, trained on the three bundled MP sources ({members}). Moduli-only records are in "
+        f"the split {moduli_term}.",
         "training_data": {
             "sources": {
                 source: {"counts": part, "licence": PROVENANCE[source].licence, "citation": PROVENANCE[source].citation}

@@ -171,3 +171,34 @@ def test_prepare_bundled_source(tmp_path):
     assert result.exit_code == 0, result.output
     assert "mp2023_elatbot" in result.stdout and "kept 399 of 399 records" in result.stderr
     assert _parts(out, "mp2023_elatbot") == [319, 40, 40]
+
+
+def test_distill_labels_the_training_binaries_with_the_teacher(small_data, tmp_path) -> None:
+    from stn_plugin.data.loaders import read_bundled
+    from stn_plugin.data.records import MP2025_BINARY
+
+    binaries = sorted(read_bundled(MP2025_BINARY).records, key=lambda r: (len(r.structure), r.material_id))[:12]
+    data = write_jsonl([*load_jsonl(small_data), *binaries], tmp_path / "mixed.jsonl")
+    out = tmp_path / "distilled.jsonl"
+    result = runner.invoke(app, ["data", "distill", "--data", str(data), "--output", str(out), "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    prepared = runner.invoke(
+        app, ["data", "prepare", "--data", str(data), "--output", str(tmp_path / "p"), "--seed", "1"]
+    )
+    assert prepared.exit_code == 0, prepared.output
+    split = load_split(tmp_path / "p" / "split.json")
+    records = {r.material_id: r for r in load_jsonl(out)}
+    report = json.loads((tmp_path / "distillation_report.json").read_text())
+    assert report["teacher"] == "stn-mp-2023" and report["labelled"]
+    assert f"labelled {len(report['labelled'])} moduli-only records of train" in result.stderr
+    for material_id in report["labelled"]:
+        assert material_id in split.train and records[material_id].elastic_tensor is not None
+    held_out = [records[i] for i in (*split.val, *split.test) if records[i].source == MP2025_BINARY]
+    assert held_out and all(record.elastic_tensor is None for record in held_out)
+    assert combined_split(list(records.values()), seed=1) == split
+
+
+def test_distill_without_the_data_file_exits_2(tmp_path) -> None:
+    result = runner.invoke(app, ["data", "distill", "--data", str(tmp_path / "none.jsonl")])
+    assert result.exit_code == 2
+    assert "no such file" in result.stderr

@@ -154,8 +154,9 @@ def test_too_many_atoms_is_refused_before_any_graph(model, monkeypatch) -> None:
 
 def test_edge_cap_is_checked_before_the_strained_graphs(model, monkeypatch) -> None:
     monkeypatch.setattr(StrainedGraphConverter, "strained_graphs", _no_graphs)
-    with pytest.raises(StructureTooLargeError, match=r"would have 128 edges \(16 per atom over 8 atoms, radius 4.0"):
-        model.predict_structure(silicon(), max_edges=100)
+    # graphs on the primitive cell of the canonical cell: 2 atoms of Si, not the 8 of the conventional cell
+    with pytest.raises(StructureTooLargeError, match=r"would have 32 edges \(16 per atom over 2 atoms, radius 4.0"):
+        model.predict_structure(silicon(), max_edges=30)
     # a 216-atom cell without symmetry under the paper's cell-radius edges exceeds the default cap of 60,000
     paper_edges = tiny_model(edge_strategy="cell_radius_sphere", edge_cutoff=12.0, radial_cutoff=13.0).eval()
     with pytest.raises(StructureTooLargeError, match="more than the limit of 60000") as info:

@@ -122,3 +122,14 @@ def test_ieee_round_trip_keeps_point_group_invariance() -> None:
         R = ieee_rotation(s)
         ops_ieee = np.einsum("ab,nbc,dc->nad", R, ops, R)
         np.testing.assert_allclose(project_elastic_tensor(C_ieee, ops_ieee), C_ieee, atol=1e-8 * np.abs(C).max())
+
+
+def test_rotation_by_the_bond_matrix_is_the_rank_4_rotation_of_pymatgen() -> None:
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(6, 6))
+    C = 40.0 * A @ A.T
+    for seed, sign in ((1, 1.0), (2, -1.0)):  # proper and improper
+        R = sign * Rotation.random(random_state=seed).as_matrix()
+        np.testing.assert_allclose(rotate_elastic_tensor(C, R), ElasticTensor.from_voigt(C).rotate(R).voigt, atol=1e-9)
+    with pytest.raises(ValueError, match="orthogonal"):
+        rotate_elastic_tensor(C, 2 * np.eye(3))

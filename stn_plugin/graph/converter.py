@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 from stn_plugin.graph.cache import MaterialCache, cache_key
 from stn_plugin.graph.edges import EdgeStrategy, get_edge_strategy
 from stn_plugin.graph.features import atom_scalars
-from stn_plugin.graph.material import PreparedMaterial, prepare_material
+from stn_plugin.graph.material import PreparedMaterial, graph_cell, prepare_material
 from stn_plugin.physics.symmetry import DEFAULT_ANGLE_TOLERANCE, DEFAULT_SYMPREC, analyze_symmetry
 from stn_plugin.physics.voigt import DEFAULT_STRAIN, N_PAIRS, all_deformation_gradients, upper_triangle
 
@@ -138,6 +138,7 @@ class StrainedGraphConverter(GraphConverter):
             "standardize": self.standardize,
             "symprec": self.symprec,
             "angle_tolerance": self.angle_tolerance,
+            "graph_cell": graph_cell(self.edges, self.standardize),
         }
 
     def prepare(self, structure: Structure) -> PreparedMaterial:

@@ -154,7 +154,8 @@ class EdgeStrategy(abc.ABC):
 
     name: ClassVar[str]
     frame_dependent: ClassVar[bool]
-    """Whether the edge set changes when the cell is rotated (then it must be chosen in a canonical frame)."""
+    """Whether the edge set changes when the cell is rotated or re-celled (then it is chosen on the conventional
+    cell in the canonical frame; otherwise on its primitive cell, :mod:`stn_plugin.graph.material`)."""
     distance_based: ClassVar[bool]
     """Whether every pair of atoms closer than some distance is an edge (so missing edges mean empty space)."""
 

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from pymatgen.core import Lattice, Structure
 
 from stn_plugin.graph.edges import EdgeList, EdgeStrategy
-from stn_plugin.graph.standardize import canonicalize, identity_cell
+from stn_plugin.graph.standardize import canonicalize, identity_cell, primitive_cell
 from stn_plugin.physics.symmetry import DEFAULT_ANGLE_TOLERANCE, DEFAULT_SYMPREC
 
 
@@ -68,6 +68,15 @@ class PreparedMaterial:
         return self.edges.vectors(self.frac_coords, lattice)
 
 
+def graph_cell(strategy: EdgeStrategy, standardize: bool = True) -> str:
+    """Which cell :func:`prepare_material` builds graphs on: ``"primitive"`` (of the canonical conventional cell,
+    same frame) for a standardised structure and an edge strategy that does not depend on the cell,
+    ``"conventional"`` for one that does (``cell_radius``), ``"as given"`` without standardisation."""
+    if not standardize:
+        return "as given"
+    return "conventional" if strategy.frame_dependent else "primitive"
+
+
 def prepare_material(
     structure: Structure,
     strategy: EdgeStrategy,
@@ -81,13 +90,16 @@ def prepare_material(
         structure: ordered, unstrained crystal, any orientation and cell.
         strategy: edge strategy (see :mod:`stn_plugin.graph.edges`).
         standardize: choose edges on pymatgen's conventional standard cell (canonical frame, see
-            :mod:`stn_plugin.graph.standardize`); if False, use the cell and frame as given (then
-            ``cell_radius`` edges depend on the input's orientation and cell).
+            :mod:`stn_plugin.graph.standardize`), or on its primitive cell in the same frame when the edge
+            strategy does not depend on the cell (``frame_dependent`` False: fewer atoms, the same U); if False,
+            use the cell and frame as given (then ``cell_radius`` edges depend on the input's orientation and cell).
         symprec: spglib distance tolerance (Angstrom).
         angle_tolerance: spglib angle tolerance (degrees).
     """
     cell = canonicalize(structure, symprec, angle_tolerance) if standardize else identity_cell(structure)
     canonical = cell.structure
+    if graph_cell(strategy, standardize) == "primitive":
+        canonical = primitive_cell(canonical)
     return PreparedMaterial(
         lattice=np.array(canonical.lattice.matrix),
         atomic_numbers=np.asarray(canonical.atomic_numbers, dtype=np.int64),

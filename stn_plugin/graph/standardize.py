@@ -9,10 +9,12 @@ so every input gives the same edges and the same multiset of edge lengths.
 
 Frame contract: ``CanonicalCell.rotation`` (R, orthogonal 3x3) maps canonical Cartesian vectors to
 the user's Cartesian frame, ``r_user = R @ r_canonical`` (up to a translation, which no edge vector
-sees). Graphs are built from ``CanonicalCell.user_frame_structure()``: the conventional cell, rotated
-into the user's frame. Its atoms are the conventional cell's (for a centred lattice more atoms than
-the primitive cell, the same per-atom quantities), and its positions are the symmetry-refined ones
-(they differ from the input by at most ``symprec``).
+sees). Graphs are built in the canonical frame (:mod:`stn_plugin.graph.material`); their positions are
+the symmetry-refined ones (they differ from the input by at most ``symprec``). For an edge strategy that
+does not depend on the cell (``radius``, ``crystalnn``), the graphs are built on :func:`primitive_cell`
+of the conventional cell, in the same Cartesian frame: the same crystal strained along the same axes,
+with the same edges around every atom, so the same max-pooled features and U, at a fraction of the
+atoms of a centred cell (a quarter for fcc).
 
 R combines spglib's ``std_rotation_matrix`` (user frame -> spglib's standardised frame) with the
 rigid map from spglib's refined cell to pymatgen's re-oriented conventional cell, which is found by
@@ -45,10 +47,18 @@ from numpy.typing import NDArray
 from pymatgen.core import Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
-from stn_plugin.physics.symmetry import DEFAULT_ANGLE_TOLERANCE, DEFAULT_SYMPREC, point_group_operations
+from stn_plugin.physics.symmetry import (
+    DEFAULT_ANGLE_TOLERANCE,
+    DEFAULT_SYMPREC,
+    cartesian_operations,
+    point_group_operations,
+)
 
 _MATCH_TOL: float = 1e-3
 """Angstrom; refined and conventional positions agree to round-off, so this is a loose bound."""
+PRIMITIVE_TOLERANCE: float = 0.01
+"""Angstrom; translation-equivalent atoms of a symmetry-refined cell agree to round-off, so this is a tight bound
+that no distinct atom meets."""
 _PROBE_ATOMS: int = 8
 """Atoms checked for a candidate translation before all of them."""
 
@@ -151,20 +161,15 @@ def _conventional_to_refined(refined: Structure, conventional: Structure) -> NDA
     return improper
 
 
-def _closest_to_identity(
-    rotation: NDArray[np.float64], structure: Structure, fractional_operations: NDArray[np.int64]
-) -> NDArray[np.float64]:
-    """Among ``g @ rotation`` for the proper point-group operations g of ``structure``, the one with the largest trace.
+def _closest_to_identity(rotation: NDArray[np.float64], user_operations: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Among ``g @ rotation`` for the proper point-group operations g of the user's structure, the one with the
+    largest trace.
 
     Args:
         rotation: a valid canonical-to-user rotation R.
-        structure: the user's structure.
-        fractional_operations: spglib's rotations of ``structure`` (fractional, shape (n, 3, 3)).
+        user_operations: the crystal's point-group operations, Cartesian in the user's frame, (n, 3, 3).
     """
-    basis = structure.lattice.matrix.T  # columns are lattice vectors: r = basis @ x
-    ops = basis @ np.asarray(fractional_operations, dtype=float) @ np.linalg.inv(basis)
-    u, _, vt = np.linalg.svd(ops)  # make exactly orthogonal (the input may be slightly off-symmetric)
-    ops = u @ vt
+    ops = user_operations
     candidates = ops[np.linalg.det(ops) > 0] @ rotation
     return candidates[int(np.argmax(np.trace(candidates, axis1=1, axis2=2)))]
 
@@ -198,15 +203,21 @@ def _fingerprint(structure: Structure, rotation: NDArray[np.float64]) -> float:
 
 
 def _unique_orientation(
-    conventional: Structure, symprec: float, angle_tolerance: float
+    conventional: Structure, crystal: NDArray[np.float64], symprec: float, angle_tolerance: float
 ) -> tuple[Structure, NDArray[np.float64]]:
     """Among the conventional cell rotated by the proper operations h of its lattice, the one with the largest
-    fingerprint, and that h (identity when the crystal has its lattice's full symmetry up to inversion)."""
-    crystal = point_group_operations(conventional, symprec, angle_tolerance)
+    fingerprint, and that h (identity when the crystal has its lattice's full symmetry up to inversion).
+
+    Args:
+        conventional: the conventional standard cell.
+        crystal: the crystal's point-group operations, Cartesian in the frame of ``conventional``, (n, 3, 3).
+        symprec, angle_tolerance: spglib tolerances of the lattice's operations.
+    """
     laue = np.concatenate([crystal, -crystal])
     candidates: list[NDArray[np.float64]] = []
     for h in _proper_lattice_operations(conventional, symprec, angle_tolerance):
-        if not any(np.allclose(np.linalg.inv(h) @ c, laue_op, atol=1e-6) for c in candidates for laue_op in laue):
+        relative = np.linalg.inv(h) @ np.asarray(candidates).reshape(-1, 3, 3)  # (candidates, 3, 3)
+        if not np.isclose(relative[:, None], laue[None], atol=1e-6).all(axis=(-2, -1)).any():
             candidates.append(h)
     if len(candidates) == 1:
         return conventional, np.eye(3)
@@ -248,9 +259,34 @@ def canonicalize(
     refined = sga.get_refined_structure()
     conventional = sga.get_conventional_standard_structure()
     rotation = np.asarray(dataset.std_rotation_matrix, dtype=float).T @ _conventional_to_refined(refined, conventional)
-    conventional, orientation = _unique_orientation(conventional, symprec, angle_tolerance)
-    rotation = _closest_to_identity(rotation @ orientation.T, structure, dataset.rotations)
+    user_operations = cartesian_operations(sga, structure)  # from the dataset: no further spglib run
+    crystal = rotation.T @ user_operations @ rotation  # the same operations in the conventional cell's frame
+    conventional, orientation = _unique_orientation(conventional, crystal, symprec, angle_tolerance)
+    rotation = _closest_to_identity(rotation @ orientation.T, user_operations)
     return CanonicalCell(structure=conventional, rotation=rotation)
+
+
+def primitive_cell(structure: Structure, tolerance: float = PRIMITIVE_TOLERANCE) -> Structure:
+    """The primitive cell of ``structure`` in the same Cartesian frame (pymatgen ``get_primitive_structure``:
+    lattice vectors are lattice translations of ``structure``, sites keep their Cartesian positions).
+
+    Args:
+        structure: an ordered cell, typically the symmetry-refined conventional cell (translation-equivalent
+            atoms agree to round-off).
+        tolerance: Angstrom; two sites are translation-equivalent when they map within it.
+
+    Raises:
+        StandardizationError: the result is not a whole fraction of the cell (number of atoms and volume do
+            not shrink by the same integer factor).
+    """
+    primitive = structure.get_primitive_structure(tolerance=tolerance)
+    factor = len(structure) // len(primitive)
+    if len(structure) % len(primitive) or abs(primitive.volume * factor - structure.volume) > 1e-6 * structure.volume:
+        raise StandardizationError(
+            f"{structure.formula}: the primitive cell ({len(primitive)} atoms, {primitive.volume:.4f} A^3) is not a "
+            f"whole fraction of the cell ({len(structure)} atoms, {structure.volume:.4f} A^3)."
+        )
+    return primitive
 
 
 def identity_cell(structure: Structure) -> CanonicalCell:

@@ -240,6 +240,11 @@ def check_structure(
     return wrapped
 
 
+MAX_CENTRING: int = 4
+"""Most lattice points of a conventional standard cell (F centring): it has at most 4x the atoms of the primitive
+cell, which has at most those of any cell of the crystal."""
+
+
 def _standard_cell_atoms(structure: Structure, symprec: float, angle_tolerance: float) -> int:
     """Atoms of spglib's conventional standard cell of ``structure`` (its own size when spglib finds none)."""
     dataset = SpacegroupAnalyzer(structure, symprec=symprec, angle_tolerance=angle_tolerance).get_symmetry_dataset()
@@ -256,6 +261,8 @@ def check_size(structure: Structure, max_atoms: int, symprec: float, angle_toler
         symprec: spglib distance tolerance of the standardisation (Angstrom).
         angle_tolerance: spglib angle tolerance of the standardisation (degrees).
     """
+    if MAX_CENTRING * len(structure) <= max_atoms:  # no standard cell can exceed the limit: skip the search
+        return
     raise_limit = _RAISE_LIMIT.format(name="max_atoms", option="max-atoms")
     graph_atoms = _standard_cell_atoms(structure, symprec, angle_tolerance)
     if graph_atoms <= max_atoms:

@@ -11,16 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from pymatgen.analysis.elasticity import ElasticTensor
 from pymatgen.core import Structure
 from pymatgen.core.tensors import Tensor
-
-
-def _as_elastic_tensor(elastic_tensor: ArrayLike) -> ElasticTensor:
-    C = np.asarray(elastic_tensor, dtype=float)
-    if C.shape != (6, 6):
-        raise ValueError(f"Expected a 6x6 Voigt elastic tensor, got shape {C.shape}.")
-    return ElasticTensor.from_voigt(C)
 
 
 def rotate_elastic_tensor(elastic_tensor: ArrayLike, rotation: ArrayLike) -> NDArray[np.float64]:
@@ -36,8 +28,28 @@ def rotate_elastic_tensor(elastic_tensor: ArrayLike, rotation: ArrayLike) -> NDA
     R = np.asarray(rotation, dtype=float)
     if R.shape != (3, 3) or not np.allclose(R @ R.T, np.eye(3), atol=1e-6):
         raise ValueError("rotation must be an orthogonal 3x3 matrix.")
-    full = _as_elastic_tensor(elastic_tensor)
-    return np.asarray(Tensor(np.einsum("ia,jb,kc,ld,abcd->ijkl", R, R, R, R, full)).voigt)
+    C = np.asarray(elastic_tensor, dtype=float)
+    if C.shape != (6, 6):
+        raise ValueError(f"Expected a 6x6 Voigt elastic tensor, got shape {C.shape}.")
+    M = bond_matrix(R)
+    return M @ C @ M.T
+
+
+_VOIGT_I, _VOIGT_J = np.array([0, 1, 2, 1, 0, 0]), np.array([0, 1, 2, 2, 2, 1])
+"""Cartesian index pairs (i, j) of the Voigt indices 1..6 (xx, yy, zz, yz, xz, xy)."""
+
+
+def bond_matrix(rotation: ArrayLike) -> NDArray[np.float64]:
+    """Bond's 6x6 matrix M of a rotation R: a Voigt stiffness rotates as ``C' = M C M^T``, exactly the rank-4
+    rotation ``C'_ijkl = R_ia R_jb R_kc R_ld C_abcd`` (Auld, Acoustic Fields and Waves in Solids, Ch. 3).
+
+    ``M[I, J] = R[i, k] R[j, l] + R[i, l] R[j, k]`` for a shear column J = (k, l), k != l, and ``R[i, k] R[j, k]``
+    for a normal one, with I = (i, j), J = (k, l) the Cartesian pairs of the Voigt indices.
+    """
+    R = np.asarray(rotation, dtype=float)
+    i, j = _VOIGT_I[:, None], _VOIGT_J[:, None]
+    k, l = _VOIGT_I[None, :], _VOIGT_J[None, :]  # noqa: E741 - the index names of the formula
+    return R[i, k] * R[j, l] + np.where(k != l, R[i, l] * R[j, k], 0.0)
 
 
 def ieee_rotation(structure: Structure) -> NDArray[np.float64]:

@@ -72,12 +72,12 @@ def point_group_operations(
     Returns:
         shape (n_ops, 3, 3); includes the identity and improper operations.
     """
-    return _cartesian_operations(
+    return cartesian_operations(
         SpacegroupAnalyzer(structure, symprec=symprec, angle_tolerance=angle_tolerance), structure
     )
 
 
-def _cartesian_operations(sga: SpacegroupAnalyzer, structure: Structure) -> NDArray[np.float64]:
+def cartesian_operations(sga: SpacegroupAnalyzer, structure: Structure) -> NDArray[np.float64]:
     """Exactly orthogonal, de-duplicated Cartesian point-group matrices (n, 3, 3) of ``structure``, analysed
     by ``sga``.
 
@@ -241,7 +241,7 @@ def analyze_symmetry(
 ) -> CrystalSymmetry:
     """Point group, value classes (DCV) and structure classes of a crystal in its own frame."""
     sga = SpacegroupAnalyzer(structure, symprec=symprec, angle_tolerance=angle_tolerance)
-    ops = _cartesian_operations(sga, structure)
+    ops = cartesian_operations(sga, structure)
     return CrystalSymmetry(
         crystal_system=sga.get_crystal_system(),
         point_group=sga.get_point_group_symbol(),
