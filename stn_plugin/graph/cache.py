@@ -24,9 +24,10 @@ from stn_plugin.io import atomic_path
 DEFAULT_CACHE_DIR: Path = Path(os.environ.get("STN_PLUGIN_CACHE", Path.home() / ".cache" / "stn_plugin"))
 """Default on-disk cache directory (``$STN_PLUGIN_CACHE`` or ``~/.cache/stn_plugin``)."""
 
-CACHE_FORMAT: int = 3
+CACHE_FORMAT: int = 4
 """Bumped whenever the stored arrays or their meaning change (2: ``cell_radius`` became the box alone;
-3: cells and edges in the canonical frame, unique orientation)."""
+3: cells and edges in the canonical frame, unique orientation; 4: graphs on the primitive cell, the point group
+stored)."""
 
 
 def cache_key(structure: Structure, settings: dict[str, Any]) -> str:
@@ -70,6 +71,7 @@ class MaterialCache:
                 frac_coords=f["frac_coords"],
                 edges=EdgeList(f["src"], f["dst"], f["images"]),
                 rotation=f["rotation"],
+                point_group=f["point_group"],
             )
         if self.in_memory:
             self._memory[key] = material
@@ -92,6 +94,7 @@ class MaterialCache:
                 dst=material.edges.dst,
                 images=material.edges.images,
                 rotation=material.rotation,
+                point_group=material.point_group,
             )
 
     def clear_memory(self) -> None:

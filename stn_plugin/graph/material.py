@@ -33,6 +33,8 @@ class PreparedMaterial:
         frac_coords: (N, 3) fractional coordinates.
         edges: the edge list (indices and images are frame-free).
         rotation: (3, 3) orthogonal R with ``r_user = R @ r_canonical`` (identity without standardisation).
+        point_group: (n, 3, 3) the crystal's point-group operations, Cartesian in the canonical frame (found once,
+            by the standardisation's spglib run; the projection of C onto the point group uses them).
     """
 
     lattice: NDArray[np.float64]
@@ -40,6 +42,7 @@ class PreparedMaterial:
     frac_coords: NDArray[np.float64]
     edges: EdgeList
     rotation: NDArray[np.float64]
+    point_group: NDArray[np.float64]
 
     @property
     def num_atoms(self) -> int:
@@ -96,7 +99,11 @@ def prepare_material(
         symprec: spglib distance tolerance (Angstrom).
         angle_tolerance: spglib angle tolerance (degrees).
     """
-    cell = canonicalize(structure, symprec, angle_tolerance) if standardize else identity_cell(structure)
+    cell = (
+        canonicalize(structure, symprec, angle_tolerance)
+        if standardize
+        else identity_cell(structure, symprec, angle_tolerance)
+    )
     canonical = cell.structure
     if graph_cell(strategy, standardize) == "primitive":
         canonical = primitive_cell(canonical)
@@ -106,4 +113,5 @@ def prepare_material(
         frac_coords=np.array(canonical.frac_coords),
         edges=strategy(canonical),
         rotation=cell.rotation,
+        point_group=cell.point_group,
     )

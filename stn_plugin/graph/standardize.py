@@ -74,10 +74,13 @@ class CanonicalCell:
     Attributes:
         structure: the cell in the canonical orientation (Angstrom).
         rotation: R, shape (3, 3), orthogonal; ``r_user = R @ r_canonical``.
+        point_group: the crystal's point-group operations, Cartesian in the canonical frame, shape (n, 3, 3),
+            exactly orthogonal, identity and improper operations included.
     """
 
     structure: Structure
     rotation: NDArray[np.float64]
+    point_group: NDArray[np.float64]
 
     def user_frame_structure(self) -> Structure:
         """The canonical cell rotated into the user's frame (lattice rows ``a_k @ R.T``, same fractional coords)."""
@@ -167,7 +170,8 @@ def _closest_to_identity(rotation: NDArray[np.float64], user_operations: NDArray
 
     Args:
         rotation: a valid canonical-to-user rotation R.
-        user_operations: the crystal's point-group operations, Cartesian in the user's frame, (n, 3, 3).
+        user_operations: point-group operations of the crystal that map the user's cell onto itself, Cartesian in
+            the user's frame, (n, 3, 3) (spglib's dataset of the user's structure).
     """
     ops = user_operations
     candidates = ops[np.linalg.det(ops) > 0] @ rotation
@@ -259,11 +263,12 @@ def canonicalize(
     refined = sga.get_refined_structure()
     conventional = sga.get_conventional_standard_structure()
     rotation = np.asarray(dataset.std_rotation_matrix, dtype=float).T @ _conventional_to_refined(refined, conventional)
-    user_operations = cartesian_operations(sga, structure)  # from the dataset: no further spglib run
-    crystal = rotation.T @ user_operations @ rotation  # the same operations in the conventional cell's frame
+    # the point group from the conventional cell: the dataset's rotations of a supercell input miss the
+    # operations that do not map its lattice onto itself
+    crystal = point_group_operations(conventional, symprec, angle_tolerance)
     conventional, orientation = _unique_orientation(conventional, crystal, symprec, angle_tolerance)
-    rotation = _closest_to_identity(rotation @ orientation.T, user_operations)
-    return CanonicalCell(structure=conventional, rotation=rotation)
+    rotation = _closest_to_identity(rotation @ orientation.T, cartesian_operations(sga, structure))
+    return CanonicalCell(structure=conventional, rotation=rotation, point_group=orientation @ crystal @ orientation.T)
 
 
 def primitive_cell(structure: Structure, tolerance: float = PRIMITIVE_TOLERANCE) -> Structure:
@@ -289,6 +294,10 @@ def primitive_cell(structure: Structure, tolerance: float = PRIMITIVE_TOLERANCE)
     return primitive
 
 
-def identity_cell(structure: Structure) -> CanonicalCell:
+def identity_cell(
+    structure: Structure, symprec: float = DEFAULT_SYMPREC, angle_tolerance: float = DEFAULT_ANGLE_TOLERANCE
+) -> CanonicalCell:
     """The structure as given, with R = identity (no standardisation; edges depend on the input cell)."""
-    return CanonicalCell(structure=structure, rotation=np.eye(3))
+    return CanonicalCell(
+        structure=structure, rotation=np.eye(3), point_group=point_group_operations(structure, symprec, angle_tolerance)
+    )

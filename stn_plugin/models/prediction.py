@@ -18,7 +18,7 @@ from stn_plugin.physics.frames import rotate_elastic_tensor
 from stn_plugin.physics.moduli import elastic_moduli
 from stn_plugin.physics.sed import elastic_to_sed, sed_to_elastic
 from stn_plugin.physics.stability import BornStability, born_stability
-from stn_plugin.physics.symmetry import point_group_operations, project_elastic_tensor
+from stn_plugin.physics.symmetry import project_elastic_tensor
 from stn_plugin.physics.voigt import from_upper_triangle
 
 
@@ -103,7 +103,7 @@ def elastic_prediction(
     attached to the result (``ElasticPrediction.structure``).
     """
     volume_per_atom = material.volume_per_atom
-    operations = point_group_operations(material.structure()) if symmetrize else None
+    operations = material.point_group if symmetrize else None
 
     def elastic_tensor(components: NDArray[np.floating]) -> NDArray[np.float64]:
         C = sed_to_elastic(from_upper_triangle(np.asarray(components, dtype=float)), volume_per_atom, strain)
