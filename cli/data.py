@@ -178,6 +178,7 @@ def distill(
     """
     from cli.models import load_model
     from stn_plugin.data import write_jsonl
+    from stn_plugin.data.filters import InvalidRecordsError
     from stn_plugin.io import atomic_path, atomic_write_text
     from stn_plugin.training.data import prepare_data
     from stn_plugin.training.distillation import teacher_labelled_records
@@ -186,11 +187,14 @@ def distill(
         fail(f"--data {data}: no such file.", code=2)
     use_threads(threads)
     model = load_model(teacher)
-    with (
-        err_console.status("Loading, checking and de-duplicating the dataset"),
-        quiet_logger("stn_plugin.data.filters"),
-    ):
-        prepared = prepare_data(data, split_seed=seed)
+    try:
+        with (
+            err_console.status("Loading, checking and de-duplicating the dataset"),
+            quiet_logger("stn_plugin.data.filters"),
+        ):
+            prepared = prepare_data(data, split_seed=seed)
+    except InvalidRecordsError as exc:
+        fail(f"{exc}\nFilter the file first: stn data prepare --data {data} --on-invalid drop (filtered.jsonl).")
     todo = sum(r.elastic_tensor is None for r in prepared.part("train"))
     with progress_bar("Predicting teacher labels", todo) as advance:
         try:

@@ -198,7 +198,13 @@ def test_distill_labels_the_training_binaries_with_the_teacher(small_data, tmp_p
     assert combined_split(list(records.values()), seed=1) == split
 
 
-def test_distill_without_the_data_file_exits_2(tmp_path) -> None:
+def test_distill_refuses_a_missing_or_invalid_data_file(small_data, tmp_path) -> None:
     result = runner.invoke(app, ["data", "distill", "--data", str(tmp_path / "none.jsonl")])
     assert result.exit_code == 2
     assert "no such file" in result.stderr
+    records = load_jsonl(small_data) + [make_record("bad-1", cubic_tensor(c11=100.0, c12=200.0))]
+    data = write_jsonl(records, tmp_path / "with_bad.jsonl")
+    result = runner.invoke(app, ["data", "distill", "--data", str(data), "--output", str(tmp_path / "d.jsonl")])
+    assert result.exit_code == 1
+    assert "bad-1 (not_positive_definite" in result.stderr and "--on-invalid drop" in result.stderr
+    assert not (tmp_path / "d.jsonl").exists()
