@@ -10,11 +10,12 @@ registry entry (files' sha256, training data, test metrics).
 
 Usage (from the repository root)::
 
-    python scripts/ship_pretrained.py runs/nodb-seed0 runs/nodb-seed2 runs/sdb-seed0 --name stn-mp-2023-committee \
-        --vector-zero-threshold 1e-4 --note-file configs/stn-mp-2023-committee-card-note.md
-    python scripts/ship_pretrained.py runs/distill-seed0 --name stn-mp-2023 --vector-zero-threshold 1e-4 \
-        --distillation-report runs/distill/distillation_report.json --compare stn-mp-2023-committee \
-        stn-dejong2015-committee --note-file configs/stn-mp-2023-card-note.md
+    python scripts/ship_pretrained.py runs/nodb-seed0 runs/nodb-seed2 runs/sdb-seed0 --name stn-mp-2023-dft-committee \
+        --vector-zero-threshold 1e-4 --note-file configs/stn-mp-2023-dft-committee-card-note.md
+    python scripts/ship_pretrained.py runs/anchored-seed0 runs/nodb-seed0 runs/nodb-seed2 --name stn-mp-2023 \
+        --vector-zero-threshold 1e-4 \
+        --distillation-report runs/anchored/distillation_report.json --teacher-name stn-mp-2023-dft-committee \
+        --compare stn-mp-2023-dft-committee stn-dejong2015-committee --note-file configs/stn-mp-2023-card-note.md
 """
 
 from __future__ import annotations
@@ -51,9 +52,18 @@ PROVENANCE: dict[str, Provenance] = {
 """Provenance of each bundled source (what the card cites)."""
 
 
+DISTILL_CONFIG = "distill"
+"""Name of the training configuration of distilled students (``configs/distill.yaml``)."""
+
+
+def run_config(run: Path) -> dict:
+    """The experiment configuration a training run saved (``config.yaml``)."""
+    return yaml.safe_load((run / "config.yaml").read_text())
+
+
 def member_description(run: Path) -> str:
     """``name`` seed N, best epoch E of T (from ``result.json``, or the best checkpoint of a stopped run)."""
-    config = yaml.safe_load((run / "config.yaml").read_text())
+    config = run_config(run)
     label = f"`{config['name']}` seed {config['training']['seed']}"
     if (run / "result.json").exists():
         result = json.loads((run / "result.json").read_text())
@@ -68,7 +78,9 @@ def shipped_model(runs: list[Path], threshold: float | None) -> StnModel:
     models = [load_model_dir(run / "model") for run in runs]
     if threshold is not None:
         models = [model.with_vector_zero_threshold(threshold) for model in models]
-    return models[0] if len(models) == 1 else StnEnsemble.from_models(models)
+    # every run's split.json is checked against the split in main(); members may differ in statistics (a
+    # distilled student trained on the same split with teacher labels for the moduli-only records)
+    return models[0] if len(models) == 1 else StnEnsemble.from_models(models, check_statistics=False)
 
 
 def metrics_table(columns: dict[str, dict[str, float]]) -> str:
@@ -95,6 +107,7 @@ def main() -> None:
         type=Path,
         help="distillation_report.json of `stn data distill` when the runs trained on its labelled data",
     )
+    parser.add_argument("--teacher-name", help="the distillation teacher's registry name now, if it was renamed")
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -128,7 +141,7 @@ def main() -> None:
         else f"An ensemble (committee; `StnEnsemble`, U_ij = mean of the members') of {len(args.runs)} StrainTensorNets"
     )
     n_tensors = sum(record.has_tensor for record in prepared.part("train"))
-    weights = {yaml.safe_load((run / "config.yaml").read_text())["training"]["moduli_loss_weight"] for run in args.runs}
+    weights = {run_config(run)["training"]["moduli_loss_weight"] for run in args.runs}
     moduli_term = (
         "but carry no loss in these runs (`moduli_loss_weight` 0)"
         if weights == {0.0}
@@ -137,12 +150,20 @@ def main() -> None:
     if args.distillation_report is not None:
         distilled = DistillationReport.model_validate_json(args.distillation_report.read_text())
         n_binaries = sum(not record.has_tensor for record in prepared.part("train"))
-        anchored = " shifted isotropically onto each record's DFT K_VRH and G_VRH," if distilled.anchored else ""
+        anchored = " shifted isotropically onto each record's DFT K_VRH and G_VRH" if distilled.anchored else ""
+        teacher = (
+            f"`{args.teacher_name}` (named `{distilled.teacher}` then)"
+            if args.teacher_name
+            else f"`{distilled.teacher}`"
+        )
+        students = [member_description(run) for run in args.runs if run_config(run)["name"] == DISTILL_CONFIG]
+        others = len(args.runs) - len(students)
         moduli_term = (
-            f"and {len(distilled.labelled)} of the {n_binaries} in the training part were labelled with the "
-            f"tensors of `{distilled.teacher}`{anchored} (`stn data distill`), trained on Eq. 9 like the DFT "
-            f"tensors (distillation); the others {moduli_term.removeprefix('but ')}; validation and test records "
-            "are DFT only"
+            f"and, for {'; '.join(students)}, {len(distilled.labelled)} of the {n_binaries} in the training part "
+            f"were labelled with the tensors of {teacher}{anchored} (`stn data distill`) and trained on "
+            "Eq. 9 like the DFT tensors (distillation)"
+            + ("; for the other members they carry no loss" if others else "")
+            + "; validation and test records are DFT only"
         )
     source_lines = "\n".join(
         f"  * `{source}`: {PROVENANCE[source].source}; {part['train']} train / {part['val']} val / {part['test']} "

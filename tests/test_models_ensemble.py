@@ -104,6 +104,25 @@ def test_members_must_share_the_training_statistics():
         StnEnsemble.from_models(members)
 
 
+def test_members_of_other_labels_keep_their_statistics_through_save_and_load(tmp_path):
+    """A distilled student (same split, other labels, other statistics) joins with check_statistics=False; each
+    member denormalises with its own statistics, also after saving, loading and a new zero-vector threshold."""
+    members = _members(2)
+    members[1].set_normalization(
+        [m + 0.3 for m in STATS["atom_scalar_mean"]], STATS["atom_scalar_std"], 6.0, 2.5 * STATS["sed_std"]
+    )
+    ensemble = StnEnsemble.from_models(members, check_statistics=False).eval()
+    batch = tiny_batch()
+    with torch.no_grad():
+        expected = torch.stack([m.eval().denormalize_sed(m(batch).sed_normalized) for m in members]).mean(0)
+        torch.testing.assert_close(ensemble.denormalize_sed(ensemble(batch).sed_normalized), expected)
+        ensemble.save(tmp_path)
+        loaded = load_model_dir(tmp_path).eval()
+        torch.testing.assert_close(loaded.denormalize_sed(loaded(batch).sed_normalized), expected)
+        rebuilt = loaded.with_vector_zero_threshold(0.0).eval()
+        torch.testing.assert_close(rebuilt.denormalize_sed(rebuilt(batch).sed_normalized), expected)
+
+
 def test_members_must_build_the_same_graphs_and_share_an_architecture():
     def member(architecture="straintensornet", **encoder):
         return {"architecture": architecture, "encoder": {**TINY_ENCODER, **encoder}, "head": TINY_HEAD}

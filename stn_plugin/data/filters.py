@@ -50,6 +50,9 @@ logger = logging.getLogger(__name__)
 
 MODULUS_RANGE_GPA: tuple[float, float] = (0.0, 500.0)
 """Accepted interval (low, high] for K_VRH and G_VRH, GPa."""
+MODULUS_ROUND_OFF: float = 1e-9
+"""Relative round-off allowed above the upper bound of ``MODULUS_RANGE_GPA`` (the Reuss average goes through the
+inverse of C, so a modulus of exactly the bound comes out a few ulp above it)."""
 
 FRAME_MISMATCH_TOLERANCE: float = 0.15
 """Largest relative change of C under projection onto the structure's point group (see the module docstring)."""
@@ -143,6 +146,7 @@ def check_record(
             check (it costs one spglib call, about 10 ms). Moduli-only records skip it.
     """
     low, high = modulus_range
+    high += MODULUS_ROUND_OFF * abs(high)  # a modulus equal to the bound, up to the round-off of C -> S -> K_R
     reasons: list[FilterReason] = []
     if not _is_stable(record):
         reasons.append(FilterReason.NOT_POSITIVE_DEFINITE)

@@ -74,17 +74,26 @@ class StnEnsemble(StnModel):
 
     def with_vector_zero_threshold(self, threshold: float) -> StnEnsemble:
         """A copy whose members all use ``encoder.vector_zero_threshold = threshold`` (same weights)."""
-        return StnEnsemble.from_models([member.with_vector_zero_threshold(threshold) for member in self.members])
+        members = [member.with_vector_zero_threshold(threshold) for member in self.members]
+        return StnEnsemble.from_models(members, check_statistics=False)  # already checked when it was built
 
     @classmethod
-    def from_models(cls, models: Sequence[StnModel]) -> StnEnsemble:
+    def from_models(cls, models: Sequence[StnModel], check_statistics: bool = True) -> StnEnsemble:
         """The ensemble of trained ``models`` (their weights are copied).
+
+        Args:
+            models: two or more trained models of one architecture, graph settings and strain.
+            check_statistics: require equal normalisation statistics (up to ``STATISTICS_RTOL``) as a sign that the
+                members were trained on the same split. False for members trained on the same split with other
+                labels (a student of ``stn data distill`` next to its teacher's members): each member keeps its own
+                statistics, so the ensemble's U is exact either way, and the caller checks the split (as
+                ``scripts/ship_pretrained.py`` does with each run's ``split.json``).
 
         Raises:
             ValueError: fewer than two models, an ensemble among them, or models that differ in architecture,
-                graph settings, strain or normalisation statistics (i.e. were not trained on the same split). The
-                statistics may differ by ``STATISTICS_RTOL``: one split canonicalised with another symmetry
-                tolerance moves a few crystals' U; each member keeps its own statistics, so U stays exact.
+                graph settings, strain or (with ``check_statistics``) normalisation statistics (i.e. were not
+                trained on the same split). The statistics may differ by ``STATISTICS_RTOL``: one split
+                canonicalised with another symmetry tolerance moves a few crystals' U.
         """
         if len(models) < 2:
             raise ValueError(f"an ensemble needs at least two models, got {len(models)}.")
@@ -92,7 +101,7 @@ class StnEnsemble(StnModel):
             raise ValueError("ensembles cannot be members of an ensemble; pass their members instead.")
         first = models[0]
         for i, model in enumerate(models[1:], start=1):
-            for name in (*STATISTICS, "strain"):
+            for name in (*STATISTICS, "strain") if check_statistics else ("strain",):
                 a, b = getattr(first, name), getattr(model, name)
                 rtol = STATISTICS_RTOL if name in STATISTICS else 1e-6
                 if not np.allclose(a.detach().cpu().numpy(), b.detach().cpu().numpy(), rtol=rtol, atol=0.0):
