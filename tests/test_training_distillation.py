@@ -10,6 +10,7 @@ import pytest
 from stn_plugin.data.loaders import read_bundled, read_jsonl
 from stn_plugin.data.records import MP2025_BINARY
 from stn_plugin.models.input_checks import StructureInputError
+from stn_plugin.physics.moduli import isotropic_stiffness
 from stn_plugin.training.data import prepare_data
 from stn_plugin.training.distillation import teacher_labelled_records
 from tests.fixtures.factories import cubic_tensor
@@ -32,8 +33,7 @@ class IsotropicTeacher:
                 results.append(StructureInputError("refused", "none"))
                 continue
             k, g = (1.1 * m for m in self.moduli[key])
-            c11, c12 = k + 4 * g / 3, k - 2 * g / 3
-            tensor = cubic_tensor(c11, c12, g) if key != self.unstable else cubic_tensor(100.0, 150.0, 50.0)
+            tensor = isotropic_stiffness(k, g) if key != self.unstable else cubic_tensor(100.0, 150.0, 50.0)
             results.append(SimpleNamespace(elastic_tensor=SimpleNamespace(voigt=tensor)))
         if progress is not None:
             progress(len(structures))
@@ -87,7 +87,7 @@ def test_an_unknown_split_part_is_refused(prepared) -> None:
 
 
 def test_anchored_label_has_the_dft_moduli_and_the_teacher_anisotropy() -> None:
-    from stn_plugin.physics.moduli import elastic_moduli, isotropic_stiffness
+    from stn_plugin.physics.moduli import elastic_moduli
     from stn_plugin.training.distillation import anchored_to_moduli
 
     teacher = np.diag([0.0, 0, 0, 17.3, 17.3, 15.5])
