@@ -218,6 +218,13 @@ def train(
     ] = None,
     max_epochs: Annotated[int | None, typer.Option(min=1, help="override training.max_epochs")] = None,
     seed: Annotated[int | None, typer.Option(help="override training.seed (initialisation, data order)")] = None,
+    init_from: Annotated[
+        str | None,
+        typer.Option(
+            help="fine-tune: start from this network's weights and statistics (registry name or model folder; "
+            "override training.init_from)"
+        ),
+    ] = None,
     split_seed: Annotated[
         int, typer.Option(help="seed of the train/val/test split (as `stn data prepare --seed`)")
     ] = 0,
@@ -256,6 +263,9 @@ def train(
         stn models train fig6a --data prepared/filtered.jsonl --config my.yaml --register-as my-model
 
         stn models train strain-tensor-net --tracking-uri sqlite:///mlflow.db --experiment paper --run-name s0 --seed 0
+
+        stn models train strain-tensor-net --config runs/s0/config.yaml --init-from runs/s0/model --data more.jsonl
+        --max-epochs 10 --output runs/s0-finetuned
     """
     import sys
 
@@ -269,7 +279,13 @@ def train(
     for option, path in (("--data", data), ("--config", config)):
         if path is not None and not path.is_file():
             fail(f"{option} {path}: no such file.", code=2)
-    optional = {"experiment": experiment, "max_epochs": max_epochs, "seed": seed, "output_dir": output}
+    optional = {
+        "experiment": experiment,
+        "max_epochs": max_epochs,
+        "seed": seed,
+        "init_from": init_from,
+        "output_dir": output,
+    }
     optional["on_invalid"] = on_invalid.value if on_invalid is not None else None
     hide_lightning_tips()
     use_threads(threads or 1)

@@ -113,3 +113,43 @@ def test_refined_structure_from_the_dataset_equals_spglib_refine_cell(name: str)
     np.testing.assert_array_equal(ours.lattice.matrix, reference.lattice.matrix)
     np.testing.assert_array_equal(ours.frac_coords, reference.frac_coords)
     assert ours.atomic_numbers == reference.atomic_numbers
+
+
+def _same_operations(a: np.ndarray, b: np.ndarray) -> bool:
+    return len(a) == len(b) and all(np.abs(b - op).max(axis=(1, 2)).min() < 1e-6 for op in a)
+
+
+@pytest.mark.parametrize("material_id", ["mp-10390", "mp-23262", "mp-13363"])
+@pytest.mark.parametrize("cell", ["as given", "rotated", "supercell"])
+def test_canonical_cell_keeps_the_symmetry_of_a_pseudo_symmetric_lattice(material_id: str, cell: str) -> None:
+    """Monoclinic crystals whose lattice is within spglib's loose tolerance of a higher one (Ta2O5, Bi2O3, Pt3Si):
+    the canonical cell is still the crystal with its whole point group (turning the atoms by a nearly-symmetry of
+    the lattice inside the same lattice made a P-1, Pc or Pm cell of them), and the point group stored with it,
+    from spglib's tables, is the one spglib finds in the canonical cell, also for a supercell input."""
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    structure = bundled_structures()[material_id]
+    given = {
+        "as given": structure,
+        "rotated": rotated(structure, Rotation.random(random_state=11).as_matrix()),
+        "supercell": structure * (1, 2, 1),
+    }[cell]
+    canonical = canonicalize(given)
+    symbol = SpacegroupAnalyzer(structure, symprec=0.1).get_space_group_symbol()
+    assert SpacegroupAnalyzer(canonical.structure, symprec=1e-3).get_space_group_symbol() == symbol
+    assert len(canonical.point_group) == 4
+    assert _same_operations(canonical.point_group, point_group_operations(canonical.structure, symprec=1e-3))
+
+
+def test_canonical_cells_of_p_lattices_are_primitive_and_the_others_are_not() -> None:
+    """``CanonicalCell.primitive`` (the space-group symbol starts with P) lets graph building skip the primitive-cell
+    search: it holds exactly for the cells that the search would not reduce (60 bundled crystals, both kinds)."""
+    from stn_plugin.graph.standardize import primitive_cell
+
+    structures = list(bundled_structures().values())[:60]
+    flags = []
+    for structure in structures:
+        cell = canonicalize(structure)
+        assert cell.primitive == (len(primitive_cell(cell.structure)) == len(cell.structure)), structure.formula
+        flags.append(cell.primitive)
+    assert 0 < sum(flags) < len(flags)

@@ -41,12 +41,31 @@ def test_defaults_use_the_bundled_data_and_the_preset():
     assert args[args.index("--max-epochs") + 1] == "1" and args[args.index("--seed") + 1] == "2"
 
 
+def test_init_from_is_a_repository_folder_or_a_registry_name(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    folder = stn_arguments(["--architecture", "strain-tensor-net", "--init-from", "tests/fixtures/stn-mp-2023-v1"])
+    assert folder[folder.index("--init-from") + 1] == str(REPOSITORY / "tests" / "fixtures" / "stn-mp-2023-v1")
+    name = stn_arguments(["--architecture", "strain-tensor-net", "--init-from", "stn-mp-2023-fast"])
+    assert name[name.index("--init-from") + 1] == "stn-mp-2023-fast"
+    assert "--init-from" not in stn_arguments(["--architecture", "strain-tensor-net"])
+
+
 def test_mlproject_declares_typed_parameters():
     import yaml
 
     spec = yaml.safe_load((PROJECT / "MLproject").read_text())
     params = spec["entry_points"]["main"]["parameters"]
-    assert {"architecture", "data", "preset", "config", "max_epochs", "seed", "register_as", "output"} <= set(params)
+    assert {
+        "architecture",
+        "data",
+        "preset",
+        "config",
+        "max_epochs",
+        "seed",
+        "init_from",
+        "register_as",
+        "output",
+    } <= set(params)
     assert all("type" in p for p in params.values())
     assert (PROJECT / spec["python_env"]).is_file()
 

@@ -41,6 +41,7 @@ def stn_arguments(argv: list[str] | None = None) -> list[str]:
     parser.add_argument("--max-epochs", type=_whole, default=-1)
     parser.add_argument("--seed", type=_whole, default=-1)
     parser.add_argument("--split-seed", type=_whole, default=0)
+    parser.add_argument("--init-from", default="")
     parser.add_argument("--register-as", default="")
     parser.add_argument("--output", default="")
     args = parser.parse_args(argv)
@@ -54,6 +55,9 @@ def stn_arguments(argv: list[str] | None = None) -> list[str]:
         stn += ["--max-epochs", str(args.max_epochs)]
     if args.seed >= 0:
         stn += ["--seed", str(args.seed)]
+    if args.init_from:  # a model folder (relative to the repository root) or a registry name
+        folder = Path(_path(args.init_from))
+        stn += ["--init-from", str(folder) if folder.exists() else args.init_from]
     if args.register_as:
         stn += ["--register-as", args.register_as]
     return stn

@@ -24,10 +24,10 @@ from stn_plugin.io import atomic_path
 DEFAULT_CACHE_DIR: Path = Path(os.environ.get("STN_PLUGIN_CACHE", Path.home() / ".cache" / "stn_plugin"))
 """Default on-disk cache directory (``$STN_PLUGIN_CACHE`` or ``~/.cache/stn_plugin``)."""
 
-CACHE_FORMAT: int = 4
+CACHE_FORMAT: int = 5
 """Bumped whenever the stored arrays or their meaning change (2: ``cell_radius`` became the box alone;
 3: cells and edges in the canonical frame, unique orientation; 4: graphs on the primitive cell, the point group
-stored)."""
+stored; 5: orientation candidates only among exact lattice operations, the point group from spglib's tables)."""
 
 
 def cache_key(structure: Structure, settings: dict[str, Any]) -> str:

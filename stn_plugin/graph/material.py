@@ -105,7 +105,7 @@ def prepare_material(
         else identity_cell(structure, symprec, angle_tolerance)
     )
     canonical = cell.structure
-    if graph_cell(strategy, standardize) == "primitive":
+    if graph_cell(strategy, standardize) == "primitive" and not cell.primitive:
         canonical = primitive_cell(canonical)
     return PreparedMaterial(
         lattice=np.array(canonical.lattice.matrix),

@@ -43,6 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import spglib
 from numpy.typing import NDArray
 from pymatgen.core import Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
@@ -51,6 +52,7 @@ from stn_plugin.physics.symmetry import (
     DEFAULT_ANGLE_TOLERANCE,
     DEFAULT_SYMPREC,
     cartesian_operations,
+    cartesian_rotations,
     point_group_operations,
 )
 
@@ -76,11 +78,14 @@ class CanonicalCell:
         rotation: R, shape (3, 3), orthogonal; ``r_user = R @ r_canonical``.
         point_group: the crystal's point-group operations, Cartesian in the canonical frame, shape (n, 3, 3),
             exactly orthogonal, identity and improper operations included.
+        primitive: whether ``structure`` is known to be a primitive cell (the conventional cell of a lattice
+            without centring, space-group symbol P...); False when it is centred or not known.
     """
 
     structure: Structure
     rotation: NDArray[np.float64]
     point_group: NDArray[np.float64]
+    primitive: bool = False
 
     def user_frame_structure(self) -> Structure:
         """The canonical cell rotated into the user's frame (lattice rows ``a_k @ R.T``, same fractional coords)."""
@@ -184,10 +189,18 @@ _FINGERPRINT_FORM: NDArray[np.float64] = np.random.default_rng(20261201).normal(
 """Fixed generic coefficients of the quartic form of the orientation fingerprint."""
 
 
-def _proper_lattice_operations(structure: Structure, symprec: float, angle_tolerance: float) -> NDArray[np.float64]:
-    """Proper rotations (Cartesian, (n, 3, 3)) that map the lattice of ``structure`` onto itself (its holohedry)."""
+LATTICE_SYMPREC: float = 1e-5
+"""Angstrom; spglib tolerance of the operations of the refined conventional lattice, which hold to round-off. A
+loose tolerance would also return operations that only nearly map the lattice onto itself (a monoclinic lattice
+whose c + a/2 is within 5 degrees of normal to a, as in Bi2O3 mp-23262): atoms turned by one of those inside the
+same lattice are no longer the crystal."""
+
+
+def _proper_lattice_operations(structure: Structure) -> NDArray[np.float64]:
+    """Proper rotations (Cartesian, (n, 3, 3)) that map the lattice of ``structure`` onto itself (its holohedry),
+    to ``LATTICE_SYMPREC``."""
     lattice_only = Structure(structure.lattice, ["H"], [[0.0, 0.0, 0.0]])
-    ops = point_group_operations(lattice_only, symprec, angle_tolerance)
+    ops = point_group_operations(lattice_only, LATTICE_SYMPREC, -1.0)
     return ops[np.linalg.det(ops) > 0]
 
 
@@ -206,20 +219,17 @@ def _fingerprint(structure: Structure, rotation: NDArray[np.float64]) -> float:
     return float(weights @ form)
 
 
-def _unique_orientation(
-    conventional: Structure, crystal: NDArray[np.float64], symprec: float, angle_tolerance: float
-) -> tuple[Structure, NDArray[np.float64]]:
+def _unique_orientation(conventional: Structure, crystal: NDArray[np.float64]) -> tuple[Structure, NDArray[np.float64]]:
     """Among the conventional cell rotated by the proper operations h of its lattice, the one with the largest
     fingerprint, and that h (identity when the crystal has its lattice's full symmetry up to inversion).
 
     Args:
         conventional: the conventional standard cell.
         crystal: the crystal's point-group operations, Cartesian in the frame of ``conventional``, (n, 3, 3).
-        symprec, angle_tolerance: spglib tolerances of the lattice's operations.
     """
     laue = np.concatenate([crystal, -crystal])
     candidates: list[NDArray[np.float64]] = []
-    for h in _proper_lattice_operations(conventional, symprec, angle_tolerance):
+    for h in _proper_lattice_operations(conventional):
         relative = np.linalg.inv(h) @ np.asarray(candidates).reshape(-1, 3, 3)  # (candidates, 3, 3)
         if not np.isclose(relative[:, None], laue[None], atol=1e-6).all(axis=(-2, -1)).any():
             candidates.append(h)
@@ -262,13 +272,20 @@ def canonicalize(
         raise StandardizationError(f"spglib found no symmetry dataset for {structure.formula} (symprec={symprec}).")
     refined = sga.get_refined_structure()
     conventional = sga.get_conventional_standard_structure()
-    rotation = np.asarray(dataset.std_rotation_matrix, dtype=float).T @ _conventional_to_refined(refined, conventional)
-    # the point group from the conventional cell: the dataset's rotations of a supercell input miss the
-    # operations that do not map its lattice onto itself
-    crystal = point_group_operations(conventional, symprec, angle_tolerance)
-    conventional, orientation = _unique_orientation(conventional, crystal, symprec, angle_tolerance)
+    to_refined = _conventional_to_refined(refined, conventional)
+    rotation = np.asarray(dataset.std_rotation_matrix, dtype=float).T @ to_refined
+    # the point group of the standardised cell from spglib's tables (the dataset's rotations of a supercell input
+    # miss the operations that do not map its lattice onto itself), in the conventional cell's frame
+    standard = spglib.get_symmetry_from_database(dataset.hall_number)["rotations"]
+    crystal = to_refined.T @ cartesian_rotations(standard, refined.lattice.matrix) @ to_refined
+    conventional, orientation = _unique_orientation(conventional, crystal)
     rotation = _closest_to_identity(rotation @ orientation.T, cartesian_operations(sga, structure))
-    return CanonicalCell(structure=conventional, rotation=rotation, point_group=orientation @ crystal @ orientation.T)
+    return CanonicalCell(
+        structure=conventional,
+        rotation=rotation,
+        point_group=orientation @ crystal @ orientation.T,
+        primitive=dataset.international.startswith("P"),
+    )
 
 
 def primitive_cell(structure: Structure, tolerance: float = PRIMITIVE_TOLERANCE) -> Structure:

@@ -149,15 +149,18 @@ class StnModel(MatGLModel):
             if module is not self and isinstance(module, StnModel):
                 module.set_normalization(atom_scalar_mean, atom_scalar_std, sed_mean, sed_std)
 
+    @property
+    def statistics(self) -> dict[str, Any]:
+        """The standardisation statistics, as :meth:`set_normalization` takes them (``atom_scalar_mean`` and
+        ``atom_scalar_std``: 4 entries each; ``sed_mean``, ``sed_std``: meV/atom)."""
+        return {key: self._init_args[key] for key in STATISTICS}
+
     def with_vector_zero_threshold(self, threshold: float) -> StnModel:
         """A copy with ``encoder.vector_zero_threshold = threshold`` (a prediction-time setting of the norm
         nonlinearity, ``docs/model.md``) and the same weights and statistics."""
         encoder = self.config.encoder.model_copy(update={"vector_zero_threshold": threshold})
         config = self.config.model_copy(update={"encoder": encoder})
-        statistics = {
-            key: self._init_args[key] for key in ("atom_scalar_mean", "atom_scalar_std", "sed_mean", "sed_std")
-        }
-        copy = type(self)(config, strain=float(self.strain), **statistics)
+        copy = type(self)(config, strain=float(self.strain), **self.statistics)
         copy.load_state_dict(self.state_dict())
         return copy.to(dtype=self.sed_mean.dtype)
 

@@ -48,7 +48,7 @@ class StnEnsemble(StnModel):
     def _build(self) -> None:
         from stn_plugin.models import ARCHITECTURES
 
-        statistics = {key: self._init_args[key] for key in STATISTICS}
+        statistics = self.statistics
         member_configs: list[ModelConfig] = self.config.members
         self.members = nn.ModuleList(
             ARCHITECTURES[config.architecture](config, strain=float(self.strain), **statistics)
@@ -110,7 +110,7 @@ class StnEnsemble(StnModel):
                         "must be trained on the same training split with the same strain."
                     )
         config = EnsembleConfig(members=[model.config for model in models])
-        statistics = {key: first._init_args[key] for key in STATISTICS}
+        statistics = first.statistics
         ensemble = cls(config, strain=float(first.strain), **statistics)
         for target, model in zip(ensemble.members, models, strict=True):
             target.load_state_dict(model.state_dict())

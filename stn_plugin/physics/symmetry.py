@@ -91,8 +91,19 @@ def cartesian_operations(sga: SpacegroupAnalyzer, structure: Structure) -> NDArr
     dataset = sga.get_symmetry_dataset()
     if dataset is None:
         raise ValueError(f"spglib found no symmetry dataset for {structure.formula}.")
-    to_cartesian = structure.lattice.matrix.T
-    ops = to_cartesian @ np.asarray(dataset.rotations, dtype=float) @ np.linalg.inv(to_cartesian)
+    return cartesian_rotations(dataset.rotations, structure.lattice.matrix)
+
+
+def cartesian_rotations(rotations: ArrayLike, lattice: ArrayLike) -> NDArray[np.float64]:
+    """Exactly orthogonal, de-duplicated Cartesian matrices (n, 3, 3) of rotations given in a lattice's basis.
+
+    Args:
+        rotations: integer matrices W acting on fractional coordinates (columns), shape (n, 3, 3).
+        lattice: the lattice vectors as rows L, shape (3, 3), Angstrom; the Cartesian matrix is ``L^T W L^-T``,
+            made exactly orthogonal by polar decomposition.
+    """
+    to_cartesian = np.asarray(lattice, dtype=float).T
+    ops = to_cartesian @ np.asarray(rotations, dtype=float) @ np.linalg.inv(to_cartesian)
     u, _, vt = np.linalg.svd(ops)
     ops = u @ vt
     _, unique = np.unique(np.round(ops, 6).reshape(len(ops), 9), axis=0, return_index=True)

@@ -62,6 +62,12 @@ class TrainingConfig(FrozenConfig):
     val_every_n_epochs: int = Field(1, ge=1, description="validation (all 21 strains per material) cadence")
     val_batch_size: int = Field(4, ge=1)
     num_threads: int | None = Field(None, description="torch.set_num_threads; None = leave as is")
+    init_from: str | None = Field(
+        None,
+        description="fine-tuning: a model (registry name or saved model folder) of one network whose weights and "
+        "standardisation statistics start the training instead of a random initialisation; its architecture "
+        "settings must equal `model` (vector_zero_threshold aside, a prediction-time setting). None = random",
+    )
     seed: int = 0
 
 

@@ -50,12 +50,18 @@ from stn_plugin.data.filters import InvalidRecordsError, OnInvalid, ValidationRe
 from stn_plugin.evaluation import DCVAccuracy, EvaluationData, TableIIMetrics, write_report
 from stn_plugin.graph import DEFAULT_CACHE_DIR
 from stn_plugin.io import atomic_path, atomic_write_text
-from stn_plugin.models import ARCHITECTURES, StnModel, build_model
+from stn_plugin.models import ARCHITECTURES, ModelConfig, StnEnsemble, StnModel, build_model
 from stn_plugin.models.loading import ModelFileError, safe_torch_load, save_model_dir
 from stn_plugin.physics.sed import sed_to_elastic
 from stn_plugin.physics.voigt import N_PAIRS, from_upper_triangle
 from stn_plugin.training.config import ExperimentConfig, load_preset
-from stn_plugin.training.data import MaterialGraphs, StnDataModule, evaluation_samples, prepare_data
+from stn_plugin.training.data import (
+    MaterialGraphs,
+    NormalizationStats,
+    StnDataModule,
+    evaluation_samples,
+    prepare_data,
+)
 from stn_plugin.training.module import StnLightningModule
 from stn_plugin.training.tracking import (
     DEFAULT_EXPERIMENT,
@@ -137,6 +143,59 @@ def resolve_config(architecture: str, config: ExperimentConfig | str | Path | No
             "pass a matching config or the architecture it was written for."
         )
     return config
+
+
+class InitialModelError(ValueError):
+    """``training.init_from`` names a model that cannot start this training (an ensemble, other settings)."""
+
+
+def initial_model(config: ModelConfig, statistics: NormalizationStats, init_from: str | None = None) -> StnModel:
+    """The network a training starts from.
+
+    Args:
+        config: the experiment's model settings.
+        statistics: standardisation statistics of the training split (used for a random initialisation).
+        init_from: None for a random initialisation; else a model of one network (registry name or saved model
+            folder, :func:`stn_plugin.load`) whose weights and statistics start the training (fine-tuning; its
+            statistics are kept so that its output means the same at the first step).
+
+    Raises:
+        InitialModelError: ``init_from`` is an ensemble, or its settings differ from ``config`` (the message
+            lists the differences), or it was trained with another strain magnitude.
+    """
+    model = build_model(config, **statistics.model_dump())
+    if init_from is None:
+        return model
+    import stn_plugin
+
+    start = stn_plugin.load(init_from)
+    if isinstance(start, StnEnsemble) or not isinstance(start, StnModel):
+        raise InitialModelError(
+            f"init_from={init_from!r} is {type(start).__name__}, not one network: fine-tuning starts from one "
+            "network (a member's model folder, e.g. runs/<run>/model, or a single-network registry model)."
+        )
+
+    def settings(model_config: ModelConfig) -> dict[str, str]:
+        flat = flatten(model_config.model_dump(mode="json"))
+        flat.pop("encoder.vector_zero_threshold", None)
+        return flat
+
+    before, now = settings(start.config), settings(config)
+    changed = [f"{key}: {before.get(key)} -> {now.get(key)}" for key in sorted(before.keys() | now.keys())
+               if before.get(key) != now.get(key)]  # fmt: skip
+    if changed:
+        raise InitialModelError(
+            f"init_from={init_from!r} has other model settings than this configuration ({'; '.join(changed[:5])}"
+            f"{'; ...' if len(changed) > 5 else ''}); use the configuration it was trained with (its config.yaml)."
+        )
+    if float(start.strain) != float(model.strain):
+        raise InitialModelError(
+            f"init_from={init_from!r} was trained at strain {float(start.strain)}, this training uses "
+            f"{float(model.strain)}: its U would mean another thing."
+        )
+    model.load_state_dict(start.state_dict())
+    model.set_normalization(**start.statistics)
+    return model
 
 
 def evaluation_data(model: StnModel, materials: Sequence[MaterialGraphs], batch_size: int) -> EvaluationData:
@@ -320,6 +379,7 @@ def train(
     on_invalid: OnInvalid | None = None,
     max_epochs: int | None = None,
     seed: int | None = None,
+    init_from: str | None = None,
     output_dir: str | Path | None = None,
     tracking_uri: str | None = None,
     experiment: str = DEFAULT_EXPERIMENT,
@@ -351,6 +411,8 @@ def train(
             either way.
         max_epochs: overrides ``training.max_epochs``.
         seed: overrides ``training.seed`` (model init, data order, strain and one-hot draws).
+        init_from: overrides ``training.init_from`` (fine-tuning: the network whose weights and statistics start
+            the training, :func:`initial_model`).
         output_dir: training directory; default ``runs/<run_name or <config name>-seed<seed>>``.
         tracking_uri: MLflow tracking URI; default ``$MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db``.
         experiment: MLflow experiment name (ignored inside ``mlflow run``, which fixes the run).
@@ -373,7 +435,9 @@ def train(
         the :class:`TrainResult` (also written to ``result.json``).
     """
     resolved = resolve_config(architecture, config)
-    overrides = {k: v for k, v in (("max_epochs", max_epochs), ("seed", seed)) if v is not None}
+    overrides = {
+        k: v for k, v in (("max_epochs", max_epochs), ("seed", seed), ("init_from", init_from)) if v is not None
+    }
     resolved = resolved.model_copy(update={"training": resolved.training.model_copy(update=overrides)})
     training = resolved.training
     name = run_name or f"{resolved.name}-seed{training.seed}"
@@ -406,7 +470,7 @@ def train(
             atomic_write_text(prepared.report.model_dump_json(indent=1) + "\n", out / "validation_report.json")
         datamodule = StnDataModule(prepared, resolved.model.encoder, training, cache_dir=cache_dir)
         datamodule.setup()
-        model = build_model(resolved.model, **datamodule.normalization.model_dump())
+        model = initial_model(resolved.model, datamodule.normalization, training.init_from)
         module = StnLightningModule(model, training, datamodule.mean_inverse_volume)
         module.set_validation_sources(
             [m.source for m in datamodule.materials["val"]], [m.source for m in datamodule.moduli_materials["val"]]
