@@ -149,6 +149,18 @@ class InitialModelError(ValueError):
     """``training.init_from`` names a model that cannot start this training (an ensemble, other settings)."""
 
 
+def _setting_changes(before: dict[str, Any], now: dict[str, Any], ignore: Sequence[str] = ()) -> str:
+    """The settings that differ between two nested configurations, as ``"key: old -> new"`` joined by ``"; "``
+    (the first five, then ``"..."``); ``""`` when none do. ``ignore``: flattened keys (``"encoder.lmax"``) left out."""
+    old, new = flatten(before), flatten(now)
+    changed = [
+        f"{key}: {old.get(key)} -> {new.get(key)}"
+        for key in sorted((old.keys() | new.keys()) - set(ignore))
+        if old.get(key) != new.get(key)
+    ]
+    return "; ".join(changed[:5]) + ("; ..." if len(changed) > 5 else "")
+
+
 def initial_model(config: ModelConfig, statistics: NormalizationStats, init_from: str | None = None) -> StnModel:
     """The network a training starts from.
 
@@ -163,9 +175,8 @@ def initial_model(config: ModelConfig, statistics: NormalizationStats, init_from
         InitialModelError: ``init_from`` is an ensemble, or its settings differ from ``config`` (the message
             lists the differences), or it was trained with another strain magnitude.
     """
-    model = build_model(config, **statistics.model_dump())
     if init_from is None:
-        return model
+        return build_model(config, **statistics.model_dump())
     import stn_plugin
 
     start = stn_plugin.load(init_from)
@@ -174,27 +185,19 @@ def initial_model(config: ModelConfig, statistics: NormalizationStats, init_from
             f"init_from={init_from!r} is {type(start).__name__}, not one network: fine-tuning starts from one "
             "network (a member's model folder, e.g. runs/<run>/model, or a single-network registry model)."
         )
-
-    def settings(model_config: ModelConfig) -> dict[str, str]:
-        flat = flatten(model_config.model_dump(mode="json"))
-        flat.pop("encoder.vector_zero_threshold", None)
-        return flat
-
-    before, now = settings(start.config), settings(config)
-    changed = [f"{key}: {before.get(key)} -> {now.get(key)}" for key in sorted(before.keys() | now.keys())
-               if before.get(key) != now.get(key)]  # fmt: skip
-    if changed:
+    ignore = ("encoder.vector_zero_threshold",)  # a prediction-time setting
+    if changed := _setting_changes(start.config.model_dump(mode="json"), config.model_dump(mode="json"), ignore):
         raise InitialModelError(
-            f"init_from={init_from!r} has other model settings than this configuration ({'; '.join(changed[:5])}"
-            f"{'; ...' if len(changed) > 5 else ''}); use the configuration it was trained with (its config.yaml)."
+            f"init_from={init_from!r} has other model settings than this configuration ({changed}); use the "
+            "configuration it was trained with (its config.yaml)."
         )
+    model = build_model(config, **start.statistics)
     if float(start.strain) != float(model.strain):
         raise InitialModelError(
             f"init_from={init_from!r} was trained at strain {float(start.strain)}, this training uses "
             f"{float(model.strain)}: its U would mean another thing."
         )
     model.load_state_dict(start.state_dict())
-    model.set_normalization(**start.statistics)
     return model
 
 
@@ -333,18 +336,12 @@ def _check_same_configuration(out: Path, config: ExperimentConfig) -> None:
     saved = out / "config.yaml"
     if not saved.is_file():
         return
-    before = flatten(yaml.safe_load(saved.read_text(encoding="utf-8")) or {})
-    now = flatten(config.model_dump(mode="json"))
-    changed = [
-        f"{key}: {before.get(key)} -> {now.get(key)}"
-        for key in sorted(before.keys() | now.keys())
-        if before.get(key) != now.get(key)
-    ]
+    changed = _setting_changes(yaml.safe_load(saved.read_text(encoding="utf-8")) or {}, config.model_dump(mode="json"))
     if changed:
         raise TrainingFolderError(
-            f"{out} holds a training with another configuration ({'; '.join(changed[:5])}"
-            f"{'; ...' if len(changed) > 5 else ''}). Give the new configuration its own output folder (--output), "
-            "or repeat the original options to resume; the earlier training and its MLflow run are left unchanged."
+            f"{out} holds a training with another configuration ({changed}). Give the new configuration its own "
+            "output folder (--output), or repeat the original options to resume; the earlier training and its MLflow "
+            "run are left unchanged."
         )
 
 
