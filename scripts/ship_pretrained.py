@@ -12,10 +12,18 @@ Usage (from the repository root)::
 
     python scripts/ship_pretrained.py runs/nodb-seed0 runs/nodb-seed2 runs/sdb-seed0 --name stn-mp-2023-dft-committee \
         --vector-zero-threshold 1e-4 --note-file configs/stn-mp-2023-dft-committee-card-note.md
-    python scripts/ship_pretrained.py runs/anchored-seed0 runs/nodb-seed0 runs/nodb-seed2 --name stn-mp-2023 \
+    python scripts/ship_pretrained.py runs/anchored-seed0 runs/nodb-seed0 runs/nodb-seed2 --name stn-mp-2023-committee \
         --vector-zero-threshold 1e-4 \
         --distillation-report runs/anchored/distillation_report.json --teacher-name stn-mp-2023-dft-committee \
-        --compare stn-mp-2023-dft-committee stn-dejong2015-committee --note-file configs/stn-mp-2023-card-note.md
+        --compare stn-mp-2023-dft-committee stn-dejong2015-committee --note-file configs/stn-mp-2023-committee-card-note.md
+    python scripts/ship_pretrained.py runs/anchored-seed0 runs/nodb-seed0 --name stn-mp-2023 \
+        --vector-zero-threshold 1e-4 \
+        --distillation-report runs/anchored/distillation_report.json --teacher-name stn-mp-2023-dft-committee \
+        --compare stn-mp-2023-committee stn-mp-2023-dft-committee stn-dejong2015-committee \
+        --note-file configs/stn-mp-2023-card-note.md
+    python scripts/ship_pretrained.py runs/anchored-seed0 --name stn-mp-2023-fast --vector-zero-threshold 1e-4 \
+        --distillation-report runs/anchored/distillation_report.json --teacher-name stn-mp-2023-dft-committee \
+        --compare stn-mp-2023 stn-mp-2023-committee --note-file configs/stn-mp-2023-fast-card-note.md
 """
 
 from __future__ import annotations

@@ -153,3 +153,32 @@ def test_canonical_cells_of_p_lattices_are_primitive_and_the_others_are_not() ->
         assert cell.primitive == (len(primitive_cell(cell.structure)) == len(cell.structure)), structure.formula
         flags.append(cell.primitive)
     assert 0 < sum(flags) < len(flags)
+
+
+def test_primitive_cell_is_pymatgens_primitive_lattice_in_the_same_frame() -> None:
+    """``primitive_cell`` (translations of the atoms, a cell of 1/n the volume) gives the lattice of pymatgen's
+    ``get_primitive_structure`` (a unimodular change of basis, same Cartesian frame), the same atoms and the same
+    neighbour distances, for the centred canonical cells of bundled crystals of every centring (F, I, A/B/C, R) and
+    for a supercell, which takes pymatgen's search."""
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    from stn_plugin.graph.standardize import primitive_cell
+
+    cells = {}
+    for structure in bundled_structures().values():
+        cell = canonicalize(structure)
+        symbol = SpacegroupAnalyzer(cell.structure, symprec=1e-3).get_space_group_symbol()
+        if not cell.primitive and symbol[0] not in cells:
+            cells[symbol[0]] = cell.structure
+    assert set(cells) >= {"F", "I", "R"} and set(cells) & {"A", "B", "C"}, sorted(cells)
+    cells["supercell"] = cells["F"] * (2, 1, 1)
+    for name, conventional in cells.items():
+        reference = conventional.get_primitive_structure(tolerance=0.01)
+        primitive = primitive_cell(conventional)
+        assert len(primitive) == len(reference) < len(conventional), name
+        assert sorted(primitive.atomic_numbers) == sorted(reference.atomic_numbers), name
+        change = primitive.lattice.matrix @ np.linalg.inv(reference.lattice.matrix)
+        np.testing.assert_allclose(change, np.round(change), atol=1e-9, err_msg=name)
+        assert abs(abs(np.linalg.det(change)) - 1.0) < 1e-9, name
+        distances = [np.sort(s.get_neighbor_list(5.0)[3]) for s in (primitive, reference)]
+        np.testing.assert_allclose(*distances, atol=1e-8, err_msg=name)

@@ -7,7 +7,9 @@ import pytest
 import torch
 from e3nn import o3
 from pymatgen.core import Lattice, Structure
+from torch_geometric.data import Batch
 
+from stn_plugin.models import StnEnsemble
 from stn_plugin.models.input_checks import StructureInputError
 from stn_plugin.models.prediction import ElasticPrediction
 from stn_plugin.models.predictor import ElasticPredictor
@@ -27,27 +29,55 @@ def _crystal(name: str):
 
 
 @pytest.fixture(scope="module")
-def invariant_models() -> dict[bool, torch.nn.Module]:
-    """Fig. 6(a) networks (no one-hot input), float64, without and with the strain-direction scalar."""
+def invariant_models() -> dict[str, torch.nn.Module]:
+    """Random networks in float64: StrainTensorNet (one-hot input) with and without the strain-direction scalar,
+    Fig. 6(a) (no one-hot), and an ensemble of two StrainTensorNets."""
     torch.manual_seed(0)
-    return {flag: tiny_model("fig6a", strain_direction=flag).double().eval() for flag in (False, True)}
+    models = {
+        "straintensornet": tiny_model(),
+        "straintensornet-direction": tiny_model(strain_direction=True),
+        "fig6a": tiny_model("fig6a"),
+        "ensemble": StnEnsemble.from_models([tiny_model(), tiny_model()]),
+    }
+    return {name: model.double().eval() for name, model in models.items()}
 
 
-@pytest.mark.parametrize("strain_direction", [False, True])
+@pytest.mark.parametrize("network", ["straintensornet", "straintensornet-direction", "fig6a", "ensemble"])
 @pytest.mark.parametrize("name", SYSTEMS)
-def test_class_representatives_give_the_u_of_all_21_states(invariant_models, name: str, strain_direction: bool) -> None:
-    """Strained cells of one structure class are the same crystal rotated: an invariant network (Fig. 6(a), no
-    one-hot) gives them the same U, so one representative per class predicts all 21 (float round-off)."""
-    model = invariant_models[strain_direction]
+def test_class_representatives_give_the_u_of_all_21_states(invariant_models, name: str, network: str) -> None:
+    """Strained cells of one structure class are the same crystal rotated: the invariant encoder runs on one graph
+    per class and the heads on every pair's one-hot, which gives the U, DCV and members' U of all 21 graphs (float
+    round-off) with fewer graphs."""
+    model = invariant_models[network]
     structure = _crystal(name)
-    full = ElasticPredictor(model).predict_structure(structure, symmetrize=False)
-    shortcut_predictor = ElasticPredictor(model, class_representatives=True)
-    shortcut = shortcut_predictor.predict_structure(structure, symmetrize=False)
-    _, graphs, labels = shortcut_predictor.strained_graphs(structure)
+    full_predictor = ElasticPredictor(model, class_representatives=False)
+    full = full_predictor.predict_structure(structure, symmetrize=False)
+    shortcut = model.predictor.predict_structure(structure, symmetrize=False)  # the default
+    _, graphs, labels = model.predictor.strained_graphs(structure)
+    assert len(full_predictor.strained_graphs(structure)[1]) == N_PAIRS
     assert len(graphs) == len(set(labels.tolist())) <= N_PAIRS
-    np.testing.assert_allclose(shortcut.sed, full.sed, rtol=1e-6, atol=1e-9 * np.abs(full.sed).max())
+    assert sum(int(g.num_readouts) for g in graphs) == N_PAIRS
+    scale = np.abs(full.sed).max()
+    np.testing.assert_allclose(shortcut.sed, full.sed, rtol=1e-6, atol=1e-9 * scale)
+    if full.dcv is not None:
+        np.testing.assert_allclose(shortcut.dcv, full.dcv, atol=1e-9)
+    if full.elastic_tensor_std is not None:
+        np.testing.assert_allclose(shortcut.elastic_tensor_std, full.elastic_tensor_std, atol=1e-6)
     if name == "cubic":
-        assert len(graphs) < N_PAIRS
+        assert len(graphs) == 6
+
+
+def test_class_readouts_need_a_model_that_reads_them() -> None:
+    """Fig. 6(b, c) read each graph's own true DCV: their predictor builds all 21 graphs, and asking for one graph
+    per class, or passing class readouts to them, is an error that says why."""
+    model = tiny_model("fig6b").eval()
+    assert not model.predictor.class_representatives
+    assert len(model.predictor.strained_graphs(rocksalt())[1]) == N_PAIRS
+    with pytest.raises(ValueError, match="own DCV"):
+        ElasticPredictor(model, class_representatives=True)
+    graphs = ElasticPredictor(tiny_model().eval()).strained_graphs(rocksalt())[1]
+    with pytest.raises(ValueError, match="class readouts"):
+        model(Batch.from_data_list(graphs))
 
 
 def test_skip_keeps_every_good_result_in_input_order() -> None:

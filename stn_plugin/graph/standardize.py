@@ -40,6 +40,7 @@ pair of orientations in which a rank-4 tensor (the elastic tensor) can differ.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,16 +109,21 @@ class _DatasetRefinement(SpacegroupAnalyzer):
     def __init__(self, structure: Structure, symprec: float, angle_tolerance: float) -> None:
         super().__init__(structure, symprec=symprec, angle_tolerance=angle_tolerance)
         self._input_structure = structure
+        self._refined: Structure | None = None
 
     def get_refined_structure(self, keep_site_properties: bool = False) -> Structure:
+        """The standardised cell of the dataset (built once; ``get_conventional_standard_structure`` asks again and
+        only reads it)."""
         if keep_site_properties:
             return super().get_refined_structure(keep_site_properties=True)
-        dataset = self.get_symmetry_dataset()
-        species = {
-            int(p): site.specie for site, p in zip(self._input_structure, dataset.mapping_to_primitive, strict=True)
-        }
-        std_species = [species[int(p)] for p in dataset.std_mapping_to_primitive]
-        return Structure(dataset.std_lattice, std_species, dataset.std_positions).get_sorted_structure()
+        if self._refined is None:
+            dataset = self.get_symmetry_dataset()
+            species = {
+                int(p): site.specie for site, p in zip(self._input_structure, dataset.mapping_to_primitive, strict=True)
+            }
+            std_species = [species[int(p)] for p in dataset.std_mapping_to_primitive]
+            self._refined = Structure(dataset.std_lattice, std_species, dataset.std_positions).get_sorted_structure()
+        return self._refined
 
 
 def _all_matched(b: Structure, frac: NDArray[np.float64], different: NDArray[np.bool_]) -> bool:
@@ -198,10 +204,19 @@ same lattice are no longer the crystal."""
 
 def _proper_lattice_operations(structure: Structure) -> NDArray[np.float64]:
     """Proper rotations (Cartesian, (n, 3, 3)) that map the lattice of ``structure`` onto itself (its holohedry),
-    to ``LATTICE_SYMPREC``."""
-    lattice_only = Structure(structure.lattice, ["H"], [[0.0, 0.0, 0.0]])
-    ops = point_group_operations(lattice_only, LATTICE_SYMPREC, -1.0)
+    to ``LATTICE_SYMPREC`` (spglib on the lattice with one atom)."""
+    lattice = structure.lattice.matrix
+    symmetry = spglib.get_symmetry((lattice, [[0.0, 0.0, 0.0]], [1]), symprec=LATTICE_SYMPREC, angle_tolerance=-1.0)
+    ops = cartesian_rotations(symmetry["rotations"], lattice)
     return ops[np.linalg.det(ops) > 0]
+
+
+def _proper_parts(operations: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The distinct proper rotations ``det(g) g`` of point-group operations (n, 3, 3): the rotation group of their
+    Laue class."""
+    proper = operations * np.linalg.det(operations)[:, None, None]
+    _, unique = np.unique(np.round(proper, 6).reshape(len(proper), 9), axis=0, return_index=True)
+    return proper[np.sort(unique)]
 
 
 def _fingerprint(structure: Structure, rotation: NDArray[np.float64]) -> float:
@@ -227,11 +242,14 @@ def _unique_orientation(conventional: Structure, crystal: NDArray[np.float64]) -
         conventional: the conventional standard cell.
         crystal: the crystal's point-group operations, Cartesian in the frame of ``conventional``, (n, 3, 3).
     """
-    laue = np.concatenate([crystal, -crystal])
-    candidates: list[NDArray[np.float64]] = []
-    for h in _proper_lattice_operations(conventional):
-        relative = np.linalg.inv(h) @ np.asarray(candidates).reshape(-1, 3, 3)  # (candidates, 3, 3)
-        if not np.isclose(relative[:, None], laue[None], atol=1e-6).all(axis=(-2, -1)).any():
+    rotations = _proper_parts(crystal)  # the crystal's Laue group is rotations and -rotations
+    lattice = _proper_lattice_operations(conventional)
+    if len(lattice) == len(rotations):  # the rotations are lattice operations, so the two groups are equal
+        return conventional, np.eye(3)
+    candidates: list[NDArray[np.float64]] = []  # one h per coset h G of the crystal's rotation group G
+    for h in lattice:
+        relative = h.T @ np.asarray(candidates).reshape(-1, 3, 3)  # h^-1 c
+        if not (np.abs(relative[:, None] - rotations[None]).max(axis=(-2, -1)) < 1e-6).any():
             candidates.append(h)
     if len(candidates) == 1:
         return conventional, np.eye(3)
@@ -288,9 +306,30 @@ def canonicalize(
     )
 
 
+def _lattice_translations(structure: Structure, tolerance: float) -> NDArray[np.float64]:
+    """The pure translations (fractional, each in [-1/2, 1/2), the zero first) that map every atom of ``structure``
+    onto an atom of its element within ``tolerance`` Angstrom: differences of positions of the rarest element,
+    checked on all atoms at once."""
+    frac, species = structure.frac_coords, np.array(structure.atomic_numbers)
+    values, counts = np.unique(species, return_counts=True)
+    rarest = np.flatnonzero(species == values[np.argmin(counts)])
+    candidates = frac[rarest] - frac[rarest[0]]
+    candidates -= np.round(candidates)
+    diff = frac[None, :, None, :] + candidates[:, None, None, :] - frac[None, None, :, :]  # (k, N, N, 3)
+    diff -= np.round(diff)
+    close = np.linalg.norm(diff @ structure.lattice.matrix, axis=-1) < tolerance
+    maps = np.any(close & (species[:, None] == species[None, :]), axis=-1).all(axis=-1)
+    return candidates[maps]
+
+
 def primitive_cell(structure: Structure, tolerance: float = PRIMITIVE_TOLERANCE) -> Structure:
-    """The primitive cell of ``structure`` in the same Cartesian frame (pymatgen ``get_primitive_structure``:
-    lattice vectors are lattice translations of ``structure``, sites keep their Cartesian positions).
+    """The primitive cell of ``structure`` in the same Cartesian frame: its lattice vectors are lattice translations
+    of ``structure`` and its sites keep their Cartesian positions (up to lattice vectors).
+
+    The n pure translations of the atoms (:func:`_lattice_translations`) and the three cell vectors offer the new
+    basis: the first three of them spanning a cell of 1/n the volume, each atom kept once per translation orbit
+    (a tenth of the time of pymatgen's ``get_primitive_structure``, which also Niggli-reduces the lattice and is
+    used when no such three exist). The edges of a distance-based strategy do not depend on the choice.
 
     Args:
         structure: an ordered cell, typically the symmetry-refined conventional cell (translation-equivalent
@@ -301,7 +340,29 @@ def primitive_cell(structure: Structure, tolerance: float = PRIMITIVE_TOLERANCE)
         StandardizationError: the result is not a whole fraction of the cell (number of atoms and volume do
             not shrink by the same integer factor).
     """
-    primitive = structure.get_primitive_structure(tolerance=tolerance)
+    translations = _lattice_translations(structure, tolerance)
+    n = len(translations)
+    if n == 1:
+        return structure
+    vectors = np.concatenate([translations[1:], np.eye(3)])
+    triples = np.array(list(itertools.combinations(range(len(vectors)), 3)))
+    spanning = np.flatnonzero(np.abs(np.abs(np.linalg.det(vectors[triples])) * n - 1.0) < 1e-6)
+    if not len(spanning):
+        primitive = structure.get_primitive_structure(tolerance=tolerance)
+    else:
+        basis = vectors[triples[spanning[0]]]
+        if np.linalg.det(basis) < 0:
+            basis = basis[[1, 0, 2]]
+        lattice = basis @ structure.lattice.matrix
+        frac = structure.cart_coords @ np.linalg.inv(lattice)
+        frac -= np.floor(frac + 1e-9)
+        keep: list[int] = []
+        for k in range(len(structure)):
+            diff = frac[keep] - frac[k]
+            diff -= np.round(diff)
+            if not np.any(np.linalg.norm(diff @ lattice, axis=1) < tolerance):
+                keep.append(k)
+        primitive = Structure(lattice, [structure[k].species for k in keep], frac[keep])
     factor = len(structure) // len(primitive)
     if len(structure) % len(primitive) or abs(primitive.volume * factor - structure.volume) > 1e-6 * structure.volume:
         raise StandardizationError(

@@ -29,17 +29,37 @@ STATISTICS: tuple[str, ...] = ("atom_scalar_mean", "atom_scalar_std", "sed_mean"
 
 
 class StnOutput(NamedTuple):
-    """Model output for B strained graphs.
+    """Model output for B strained graphs: one row per graph, or per class readout (P rows, :func:`class_readouts`).
 
     Attributes:
-        sed_normalized: (B,) normalised U_ij; U (meV/atom) = sed_normalized * sed_std + sed_mean.
-        dcv_logits: (B, 21) DCV logits of the classifier; None for models without one.
-        member_sed_normalized: (K, B) the normalised U of each member of an ensemble; None for one network.
+        sed_normalized: (B,) or (P,) normalised U_ij; U (meV/atom) = sed_normalized * sed_std + sed_mean.
+        dcv_logits: (B, 21) or (P, 21) DCV logits of the classifier; None for models without one.
+        member_sed_normalized: (K, B) or (K, P) the normalised U of each member of an ensemble; None for one network.
     """
 
     sed_normalized: Tensor
     dcv_logits: Tensor | None
     member_sed_normalized: Tensor | None = None
+
+
+def class_readouts(data: Data) -> tuple[Tensor, Tensor | None]:
+    """The strain one-hots whose U a forward pass returns, and the graph each is read from.
+
+    The strained cells of one structure class are the same crystal rotated (``docs/conventions.md``), so an
+    invariant encoder gives them the same pooled features; only the one-hot differs. A graph may therefore stand
+    for its whole class: ``readout_onehot`` (n, 21) holds the one-hots of the class's pairs and ``num_readouts``
+    (1,) their number n (``ElasticPredictor`` attaches them). The heads then run once per one-hot on the features of
+    its graph, which is the prediction of all 21 strained graphs at the encoder cost of one per class.
+
+    Returns:
+        (P, 21) one-hots and (P,) the index of the graph of each (readouts of graph 0 first), or the graphs' own
+        ``strain_onehot`` (B, 21) and None when the batch carries no readouts.
+    """
+    onehot = getattr(data, "readout_onehot", None)
+    if onehot is None:
+        return data.strain_onehot, None
+    counts = data.num_readouts
+    return onehot, torch.repeat_interleave(torch.arange(len(counts), device=counts.device), counts)
 
 
 class StnModel(MatGLModel):
@@ -63,6 +83,9 @@ class StnModel(MatGLModel):
     config_class: ClassVar[type[BaseModel]]
     reads_graph_dcv: ClassVar[bool] = False
     """Whether ``forward`` reads the graphs' true ``dcv`` field; if not, prediction skips the symmetry analysis."""
+    reads_class_readouts: ClassVar[bool] = False
+    """Whether ``forward`` reads the graphs' class readouts (:func:`class_readouts`); the predictor then builds one
+    strained graph per structure class instead of 21."""
 
     def __init__(
         self,
@@ -97,7 +120,8 @@ class StnModel(MatGLModel):
 
     @abc.abstractmethod
     def forward(self, data: Data, dcv_input: Tensor | None = None) -> StnOutput:
-        """B strained graphs (graph contract, batched) -> :class:`StnOutput`.
+        """B strained graphs (graph contract, batched) -> :class:`StnOutput` (one row per graph, or per class
+        readout for a model that :attr:`reads_class_readouts`).
 
         Args:
             data: a PyG ``Batch`` (or one ``Data``) following the graph contract.

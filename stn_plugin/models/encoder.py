@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 from e3nn import o3
 from torch import Tensor, nn
@@ -21,12 +20,12 @@ from stn_plugin.layers import (
     sh_irreps,
 )
 from stn_plugin.models.config import EncoderConfig
-from stn_plugin.physics.voigt import VOIGT_PAIRS, voigt_strain_matrix
+from stn_plugin.physics.voigt import voigt_strain_matrices
 
 
 def unit_strain_tensors() -> Tensor:
     """(21, 3, 3) strain tensors of the ``VOIGT_PAIRS`` states divided by their Frobenius norm."""
-    eps = torch.as_tensor(np.stack([voigt_strain_matrix(i, j, 1.0) for i, j in VOIGT_PAIRS]))
+    eps = torch.tensor(voigt_strain_matrices(1.0))
     return eps / eps.flatten(1).norm(dim=1)[:, None, None]
 
 

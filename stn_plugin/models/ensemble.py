@@ -45,6 +45,11 @@ class StnEnsemble(StnModel):
         """Whether a member reads the graphs' true DCV (Fig. 6 b, c)."""
         return any(member.reads_graph_dcv for member in self.members)
 
+    @property
+    def reads_class_readouts(self) -> bool:  # type: ignore[override]
+        """Whether every member reads class readouts (:func:`~stn_plugin.models.base.class_readouts`)."""
+        return all(member.reads_class_readouts for member in self.members)
+
     def _build(self) -> None:
         from stn_plugin.models import ARCHITECTURES
 

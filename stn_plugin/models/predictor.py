@@ -6,9 +6,11 @@ everything between a pymatgen ``Structure`` and an :class:`~stn_plugin.models.pr
 
 1. input checks, bounded before any neighbour search or spglib call (:mod:`.input_checks`);
 2. the canonical cell and its edges (:mod:`stn_plugin.graph.standardize`, ``StrainedGraphConverter.prepare``);
-3. the strained graphs of the 21 Voigt states along the canonical axes, or with ``class_representatives`` only
-   one state per structure class (strained cells of one class are the same crystal rotated, so they have the
-   same U; the network is trained on exactly these representatives, ``training.data``);
+3. the strained graphs of the 21 Voigt states along the canonical axes, or with ``class_representatives``
+   (the default for networks that read class readouts) one per structure class: the strained cells of one class
+   are the same crystal rotated, so the invariant encoder runs once per class and the heads once per pair on its
+   features (:func:`~stn_plugin.models.base.class_readouts`); the U of all 21 pairs, as predicted from all 21
+   graphs (float round-off), at 6 of 21 encoder passes for a cubic crystal;
 4. forward passes of bounded edge count, denormalised U (and an ensemble's members' U);
 5. U -> C (Eq. 3) -> projection onto the point group -> C in the user's frame -> moduli
    (:func:`~stn_plugin.models.prediction.elastic_prediction`; ``docs/conventions.md``, "Frames").
@@ -33,7 +35,7 @@ from stn_plugin.graph.material import PreparedMaterial
 from stn_plugin.limits import MAX_ATOMS, MAX_EDGES
 from stn_plugin.models.input_checks import StructureInputError, check_edges, check_size, check_structure
 from stn_plugin.models.prediction import ElasticPrediction, elastic_prediction
-from stn_plugin.physics.symmetry import analyze_symmetry
+from stn_plugin.physics.symmetry import structure_classes
 from stn_plugin.physics.voigt import N_PAIRS
 
 if TYPE_CHECKING:
@@ -47,13 +49,26 @@ class ElasticPredictor:
 
     Args:
         model: the network (its edge settings, strain magnitude and normalisation are read from it).
-        class_representatives: predict one strain state per structure class and copy its U to the class
-            (fewer forward passes: 6 of 21 for a cubic crystal); False predicts all 21 states.
+        class_representatives: build one strained graph per structure class and read the U of every pair of the
+            class from it (fewer encoder passes: 6 of 21 for a cubic crystal; the same U as all 21 graphs);
+            False builds all 21 graphs; None (default) = whether the model reads class readouts
+            (``StnModel.reads_class_readouts``: StrainTensorNet and Fig. 6(a), not the models that read the
+            graphs' true DCV).
+
+    Raises:
+        ValueError: ``class_representatives=True`` for a model that does not read class readouts.
     """
 
-    def __init__(self, model: StnModel, class_representatives: bool = False) -> None:
+    def __init__(self, model: StnModel, class_representatives: bool | None = None) -> None:
+        if class_representatives and not model.reads_class_readouts:
+            raise ValueError(
+                f"{type(model).__name__} reads each strained graph's own DCV: it cannot predict one graph per "
+                "structure class (class_representatives=True)."
+            )
         self.model = model
-        self.class_representatives = class_representatives
+        self.class_representatives = (
+            model.reads_class_readouts if class_representatives is None else class_representatives
+        )
         self.converter = StrainedGraphConverter(
             edges=model.config.encoder.build_edge_strategy(),
             magnitude=float(model.strain),
@@ -64,7 +79,9 @@ class ElasticPredictor:
         self, structure: Structure, max_atoms: int = MAX_ATOMS, max_edges: int = MAX_EDGES
     ) -> tuple[PreparedMaterial, list[Data], np.ndarray]:
         """The canonical cell of ``structure``, the strained graphs to predict, and the structure-class label
-        of each of the 21 pairs (identity labels when all 21 are predicted).
+        of each of the 21 pairs (identity labels when all 21 graphs are built). With ``class_representatives``
+        the graphs are one per class, each with the class readouts of its pairs (``readout_onehot``,
+        ``num_readouts``), so that a forward pass returns the 21 pairs in the order ``argsort(labels)``.
 
         Raises:
             StructureInputError: (a subclass naming the problem and the fix) for a structure the model cannot
@@ -76,13 +93,17 @@ class ElasticPredictor:
         material = self.converter.prepare(structure)
         note = f"{encoder.edge_strategy} {encoder.edge_cutoff} Angstrom"
         check_edges(material, max_edges, note, self.converter.edges.distance_based)
-        labels = np.arange(N_PAIRS)
-        if self.class_representatives:
-            symmetry = analyze_symmetry(
-                material.structure(), self.converter.symprec, self.converter.angle_tolerance, self.converter.magnitude
-            )
-            labels = np.asarray(symmetry.structure_classes)
-        return material, self.converter.strained_graphs(material, pairs=sorted(set(labels.tolist()))), labels
+        if not self.class_representatives:
+            return material, self.converter.strained_graphs(material), np.arange(N_PAIRS)
+        labels = structure_classes(material.point_group, self.converter.magnitude)
+        representatives = sorted(set(labels.tolist()))
+        graphs = self.converter.strained_graphs(material, pairs=representatives)
+        onehots = torch.eye(N_PAIRS, dtype=torch.float32)
+        for graph, representative in zip(graphs, representatives, strict=True):
+            pairs = np.flatnonzero(labels == representative)
+            graph.readout_onehot = onehots[pairs]
+            graph.num_readouts = torch.tensor([len(pairs)])
+        return material, graphs, labels
 
     def predict_structure(
         self,
@@ -192,20 +213,16 @@ class ElasticPredictor:
         structures: Sequence[Structure] | None = None,
     ) -> list[ElasticPrediction]:
         """Predictions (user frames) of M materials from the :meth:`_predict_graphs` outputs of their graphs
-        (material-major), each material's representatives' U copied to the 21 pairs by its class labels;
+        (material-major, 21 rows a material: pair ``argsort(labels)[r]`` in row r, see :meth:`strained_graphs`);
         ``structures`` (the user's, M) are attached to the results."""
         strain = float(self.model.strain)
         results = []
-        offset = 0
-        for m, (material, graphs, labels) in enumerate(prepared):
-            rows = slice(offset, offset + len(graphs))
-            offset += len(graphs)
-            pairs = sorted(set(labels.tolist()))
-            column = np.searchsorted(pairs, labels)  # pair k -> its representative's graph
-
-            sed_rows = sed[rows].double().numpy()[column]
-            dcv_rows = None if dcv is None else dcv[rows].double().numpy()[column]
-            members = None if member_sed is None else member_sed[:, rows].double().numpy()[:, column]
+        for m, (material, _, labels) in enumerate(prepared):
+            rows = slice(m * N_PAIRS, (m + 1) * N_PAIRS)
+            row_of_pair = np.argsort(np.argsort(labels, kind="stable"))
+            sed_rows = sed[rows].double().numpy()[row_of_pair]
+            dcv_rows = None if dcv is None else dcv[rows].double().numpy()[row_of_pair]
+            members = None if member_sed is None else member_sed[:, rows].double().numpy()[:, row_of_pair]
             structure = None if structures is None else structures[m]
             results.append(elastic_prediction(material, sed_rows, dcv_rows, strain, symmetrize, members, structure))
         return results
@@ -213,8 +230,8 @@ class ElasticPredictor:
     def _predict_graphs(
         self, graphs: Sequence[Data], max_edges_per_pass: int | None
     ) -> tuple[Tensor, Tensor | None, Tensor | None]:
-        """U (meV/atom, (G,)), DCV probabilities ((G, 21) or None) and, for an ensemble, its members' U
-        ((K, G), else None) of G graphs, in edge-bounded passes."""
+        """U (meV/atom, (P,)), DCV probabilities ((P, 21) or None) and, for an ensemble, its members' U
+        ((K, P), else None) of the P readouts of G graphs (P = G without class readouts), in edge-bounded passes."""
         model = self.model
         seds: list[Tensor] = []
         dcvs: list[Tensor] = []

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from stn_plugin.models.base import NUM_ATOM_SCALARS, StnModel, StnOutput
+from stn_plugin.models.base import NUM_ATOM_SCALARS, StnModel, StnOutput, class_readouts
 from stn_plugin.models.config import StrainTensorNetConfig
 from stn_plugin.models.encoder import StnEncoder
 from stn_plugin.models.heads import ConditionedHead
@@ -27,6 +27,7 @@ class StrainTensorNet(StnModel):
     """
 
     config_class = StrainTensorNetConfig
+    reads_class_readouts = True
 
     def _build(self) -> None:
         enc, head = self.config.encoder, self.config.head
@@ -35,9 +36,13 @@ class StrainTensorNet(StnModel):
         self.regressor = ConditionedHead(enc.readout_dim, head.cond_hidden, head.hidden, 1)
 
     def forward(self, data: Data, dcv_input: Tensor | None = None) -> StnOutput:
-        """B graphs (needs ``strain_onehot`` (B, 21)) -> U (B,) normalised and DCV logits (B, 21)."""
+        """B graphs (needs ``strain_onehot`` (B, 21)) -> U (B,) normalised and DCV logits (B, 21); with class
+        readouts (:func:`~stn_plugin.models.base.class_readouts`) U (P,) and logits (P, 21), one per readout."""
         pooled = self.encoder(data, self.standardized_atom_scalars(data))
-        logits = self.classifier(data.strain_onehot, pooled["class"])
+        onehot, graph_of_readout = class_readouts(data)
+        if graph_of_readout is not None:
+            pooled = {name: features.index_select(0, graph_of_readout) for name, features in pooled.items()}
+        logits = self.classifier(onehot, pooled["class"])
         dcv = torch.sigmoid(self.config.dcv_sharpness * logits) if dcv_input is None else dcv_input.to(logits.dtype)
         sed = self.regressor(dcv, pooled["reg"]).squeeze(-1)
         self.feature_dict = {"pooled_reg": pooled["reg"], "pooled_class": pooled["class"], "dcv": dcv}

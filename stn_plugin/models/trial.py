@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from torch import Tensor
 from torch_geometric.data import Data
 
-from stn_plugin.models.base import NUM_ATOM_SCALARS, StnModel, StnOutput
+from stn_plugin.models.base import NUM_ATOM_SCALARS, StnModel, StnOutput, class_readouts
 from stn_plugin.models.config import TrialModelConfig
 from stn_plugin.models.encoder import StnEncoder, graph_index
 from stn_plugin.models.heads import ConditionedHead, mlp
@@ -32,6 +32,8 @@ class _TrialModel(StnModel):
         return super()._validate_config(config)
 
     def _known_dcv(self, data: Data, dcv_input: Tensor | None) -> Tensor:
+        if getattr(data, "readout_onehot", None) is not None:
+            raise ValueError(f"{type(self).__name__} reads each graph's own DCV and cannot predict class readouts.")
         dcv = data.dcv if dcv_input is None else dcv_input
         return dcv.to(self.sed_mean.dtype)
 
@@ -40,6 +42,7 @@ class MinimalModel(_TrialModel):
     """Fig. 6(a): graph only -> pooled f_reg -> MLP -> normalised U_ij (``dcv_input`` is ignored)."""
 
     architecture = "fig6a"
+    reads_class_readouts = True
 
     def _build(self) -> None:
         enc, head = self.config.encoder, self.config.head
@@ -47,8 +50,11 @@ class MinimalModel(_TrialModel):
         self.regressor = mlp([enc.readout_dim, head.hidden, 1])
 
     def forward(self, data: Data, dcv_input: Tensor | None = None) -> StnOutput:
-        """B graphs -> U (B,) normalised; no logits."""
+        """B graphs -> U (B,) normalised ((P,) with class readouts); no logits."""
         pooled = self.encoder(data, self.standardized_atom_scalars(data))["reg"]
+        _, graph_of_readout = class_readouts(data)
+        if graph_of_readout is not None:
+            pooled = pooled.index_select(0, graph_of_readout)
         self.feature_dict = {"pooled_reg": pooled}
         return StnOutput(self.regressor(pooled).squeeze(-1), None)
 

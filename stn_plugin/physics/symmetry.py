@@ -24,6 +24,7 @@ which zeroes every symmetry-forbidden component exactly.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,10 +37,9 @@ from stn_plugin.physics.voigt import (
     DEFAULT_STRAIN,
     N_PAIRS,
     VOIGT_COMPONENTS,
-    VOIGT_PAIRS,
     from_upper_triangle,
     upper_triangle,
-    voigt_strain_matrix,
+    voigt_strain_matrices,
 )
 
 DEFAULT_SYMPREC: float = 0.1
@@ -193,8 +193,16 @@ def structure_classes(operations: ArrayLike, magnitude: float = DEFAULT_STRAIN) 
     Returns:
         shape (21,), the class label of each pair (the index of the first member of its class).
     """
-    R = np.asarray(operations, dtype=float)
-    eps = np.stack([voigt_strain_matrix(i, j, magnitude) for i, j in VOIGT_PAIRS])
+    rounded = np.round(np.asarray(operations, dtype=float), 9)
+    return _structure_classes(rounded.tobytes(), float(magnitude)).copy()
+
+
+@functools.lru_cache(maxsize=512)
+def _structure_classes(operations: bytes, magnitude: float) -> NDArray[np.int64]:
+    """:func:`structure_classes` of the float64 matrices in ``operations`` (bytes of (n, 3, 3)), computed once per
+    set: in the canonical frame the crystals of one point group share their matrices, so prediction meets few sets."""
+    R = np.frombuffer(operations).reshape(-1, 3, 3)
+    eps = voigt_strain_matrices(magnitude)
     images = np.einsum("nab,kbc,ndc->nkad", R, eps, R)  # (n_ops, 21, 3, 3): R eps_k R^T
     dist = np.abs(images[:, :, None] - eps[None, None, :]).max(axis=(-1, -2)).min(axis=0)
     return _labels_from_equivalence(dist < _CLASS_TOL * magnitude)

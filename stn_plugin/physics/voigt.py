@@ -15,6 +15,8 @@ Conventions used everywhere in the package:
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numpy.typing import NDArray
 from pymatgen.analysis.elasticity import Strain
@@ -100,9 +102,18 @@ def deformation_gradient(i: int, j: int, magnitude: float = DEFAULT_STRAIN) -> N
     return np.eye(3) + voigt_strain_matrix(i, j, magnitude)
 
 
+@functools.lru_cache(maxsize=8)
+def voigt_strain_matrices(magnitude: float = DEFAULT_STRAIN) -> NDArray[np.float64]:
+    """Strain tensors of the 21 strain states in ``VOIGT_PAIRS`` order, shape (21, 3, 3) (read-only, computed
+    once per magnitude: :func:`voigt_strain_matrix` goes through pymatgen and costs about 0.7 ms a pair)."""
+    eps = np.stack([voigt_strain_matrix(i, j, magnitude) for i, j in VOIGT_PAIRS])
+    eps.flags.writeable = False
+    return eps
+
+
 def all_deformation_gradients(magnitude: float = DEFAULT_STRAIN) -> NDArray[np.float64]:
     """Deformation gradients of the 21 strain states in ``VOIGT_PAIRS`` order, shape (21, 3, 3)."""
-    return np.stack([deformation_gradient(i, j, magnitude) for i, j in VOIGT_PAIRS])
+    return np.eye(3) + voigt_strain_matrices(magnitude)
 
 
 def max_stretch(magnitude: float = DEFAULT_STRAIN) -> float:
