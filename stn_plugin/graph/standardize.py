@@ -54,6 +54,7 @@ from stn_plugin.physics.symmetry import (
     DEFAULT_SYMPREC,
     cartesian_operations,
     cartesian_rotations,
+    distinct_matrices,
     point_group_operations,
 )
 
@@ -214,9 +215,7 @@ def _proper_lattice_operations(structure: Structure) -> NDArray[np.float64]:
 def _proper_parts(operations: NDArray[np.float64]) -> NDArray[np.float64]:
     """The distinct proper rotations ``det(g) g`` of point-group operations (n, 3, 3): the rotation group of their
     Laue class."""
-    proper = operations * np.linalg.det(operations)[:, None, None]
-    _, unique = np.unique(np.round(proper, 6).reshape(len(proper), 9), axis=0, return_index=True)
-    return proper[np.sort(unique)]
+    return distinct_matrices(operations * np.linalg.det(operations)[:, None, None])
 
 
 def _fingerprint(structure: Structure, rotation: NDArray[np.float64]) -> float:
@@ -336,6 +335,19 @@ def _lattice_translations(structure: Structure, tolerance: float) -> NDArray[np.
     return np.array(found)
 
 
+def _primitive_basis(translations: NDArray[np.float64]) -> NDArray[np.float64] | None:
+    """Three of the n pure translations (zero first) and the cell vectors (fractional rows, right-handed) that span a
+    cell of 1/n the volume, or None when no three of them do."""
+    vectors = np.concatenate([translations[1:], np.eye(3)])
+    triples = np.array(list(itertools.combinations(range(len(vectors)), 3)))
+    volumes = np.abs(np.linalg.det(vectors[triples]))
+    spanning = np.flatnonzero(np.abs(volumes * len(translations) - 1.0) < 1e-6)
+    if not len(spanning):
+        return None
+    basis = vectors[triples[spanning[0]]]
+    return basis if np.linalg.det(basis) > 0 else basis[[1, 0, 2]]
+
+
 def primitive_cell(structure: Structure, tolerance: float = PRIMITIVE_TOLERANCE) -> Structure:
     """The primitive cell of ``structure`` in the same Cartesian frame: its lattice vectors are lattice translations
     of ``structure`` and its sites keep their Cartesian positions (up to lattice vectors).
@@ -359,22 +371,14 @@ def primitive_cell(structure: Structure, tolerance: float = PRIMITIVE_TOLERANCE)
     translations = _lattice_translations(structure, tolerance)
     if translations is not None and len(translations) == 1:
         return structure
-    spanning: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
-    if translations is not None:
-        n = len(translations)
-        vectors = np.concatenate([translations[1:], np.eye(3)])
-        triples = np.array(list(itertools.combinations(range(len(vectors)), 3)))
-        spanning = np.flatnonzero(np.abs(np.abs(np.linalg.det(vectors[triples])) * n - 1.0) < 1e-6)
-    if not len(spanning):
+    basis = None if translations is None else _primitive_basis(translations)
+    if basis is None:
         primitive = structure.get_primitive_structure(tolerance=tolerance)
     else:
-        basis = vectors[triples[spanning[0]]]
-        if np.linalg.det(basis) < 0:
-            basis = basis[[1, 0, 2]]
         lattice = basis @ structure.lattice.matrix
         frac = structure.cart_coords @ np.linalg.inv(lattice)
         frac -= np.floor(frac + 1e-9)
-        keep: list[int] = []
+        keep: list[int] = []  # one atom of every translation orbit
         for k in range(len(structure)):
             diff = frac[keep] - frac[k]
             diff -= np.round(diff)

@@ -105,9 +105,13 @@ def cartesian_rotations(rotations: ArrayLike, lattice: ArrayLike) -> NDArray[np.
     to_cartesian = np.asarray(lattice, dtype=float).T
     ops = to_cartesian @ np.asarray(rotations, dtype=float) @ np.linalg.inv(to_cartesian)
     u, _, vt = np.linalg.svd(ops)
-    ops = u @ vt
-    _, unique = np.unique(np.round(ops, 6).reshape(len(ops), 9), axis=0, return_index=True)
-    return ops[np.sort(unique)]
+    return distinct_matrices(u @ vt)
+
+
+def distinct_matrices(matrices: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The distinct 3x3 matrices of (n, 3, 3) (equal to 1e-6), in their first order of appearance."""
+    _, unique = np.unique(np.round(matrices, 6).reshape(len(matrices), 9), axis=0, return_index=True)
+    return matrices[np.sort(unique)]
 
 
 def voigt_rotations(operations: ArrayLike) -> NDArray[np.float64]:

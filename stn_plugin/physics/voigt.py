@@ -105,7 +105,7 @@ def deformation_gradient(i: int, j: int, magnitude: float = DEFAULT_STRAIN) -> N
 @functools.lru_cache(maxsize=8)
 def voigt_strain_matrices(magnitude: float = DEFAULT_STRAIN) -> NDArray[np.float64]:
     """Strain tensors of the 21 strain states in ``VOIGT_PAIRS`` order, shape (21, 3, 3) (read-only, computed
-    once per magnitude: :func:`voigt_strain_matrix` goes through pymatgen and costs about 0.7 ms a pair)."""
+    once per magnitude: :func:`voigt_strain_matrix` goes through pymatgen's ``Strain``)."""
     eps = np.stack([voigt_strain_matrix(i, j, magnitude) for i, j in VOIGT_PAIRS])
     eps.flags.writeable = False
     return eps
