@@ -60,10 +60,6 @@ PROVENANCE: dict[str, Provenance] = {
 """Provenance of each bundled source (what the card cites)."""
 
 
-DISTILL_CONFIG = "distill"
-"""Name of the training configuration of distilled students (``configs/distill.yaml``)."""
-
-
 def run_config(run: Path) -> dict:
     """The experiment configuration a training run saved (``config.yaml``)."""
     return yaml.safe_load((run / "config.yaml").read_text())
@@ -72,13 +68,23 @@ def run_config(run: Path) -> dict:
 def member_description(run: Path) -> str:
     """``name`` seed N, best epoch E of T (from ``result.json``, or the best checkpoint of a stopped run)."""
     config = run_config(run)
-    label = f"`{config['name']}` seed {config['training']['seed']}"
+    bond = (
+        " (with the bond-strain energy, `bond_energy`; not in the paper)" if config["model"].get("bond_energy") else ""
+    )
+    label = f"`{config['name']}` seed {config['training']['seed']}{bond}"
     if (run / "result.json").exists():
         result = json.loads((run / "result.json").read_text())
         return f"{label}, best epoch {result['best_epoch']} of {result['epochs_trained']}"
     best = torch.load(run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
     last = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     return f"{label}, best epoch {best['epoch']} of {last['epoch'] + 1} (stopped by hand, best checkpoint exported)"
+
+
+def trained_on_teacher_labels(run: Path, n_binaries: int) -> bool:
+    """Whether the run trained on distilled data: fewer moduli-only training records than the split's binaries (the
+    rest were labelled with tensors by ``stn data distill``); a run stopped by hand (no ``result.json``) did not."""
+    result = run / "result.json"
+    return result.exists() and json.loads(result.read_text())["counts"]["train_moduli_only"] < n_binaries
 
 
 def shipped_model(runs: list[Path], threshold: float | None) -> StnModel:
@@ -164,7 +170,7 @@ def main() -> None:
             if args.teacher_name
             else f"`{distilled.teacher}`"
         )
-        students = [member_description(run) for run in args.runs if run_config(run)["name"] == DISTILL_CONFIG]
+        students = [member_description(run) for run in args.runs if trained_on_teacher_labels(run, n_binaries)]
         others = len(args.runs) - len(students)
         moduli_term = (
             f"and, for {'; '.join(students)}, {len(distilled.labelled)} of the {n_binaries} in the training part "

@@ -31,18 +31,21 @@ def _crystal(name: str):
 @pytest.fixture(scope="module")
 def invariant_models() -> dict[str, torch.nn.Module]:
     """Random networks in float64: StrainTensorNet (one-hot input) with and without the strain-direction scalar,
-    Fig. 6(a) (no one-hot), and an ensemble of two StrainTensorNets."""
+    with the bond-strain energy, Fig. 6(a) (no one-hot), and an ensemble of two StrainTensorNets."""
     torch.manual_seed(0)
     models = {
         "straintensornet": tiny_model(),
         "straintensornet-direction": tiny_model(strain_direction=True),
+        "straintensornet-bond": tiny_model(bond_energy=True),
         "fig6a": tiny_model("fig6a"),
         "ensemble": StnEnsemble.from_models([tiny_model(), tiny_model()]),
     }
     return {name: model.double().eval() for name, model in models.items()}
 
 
-@pytest.mark.parametrize("network", ["straintensornet", "straintensornet-direction", "fig6a", "ensemble"])
+@pytest.mark.parametrize(
+    "network", ["straintensornet", "straintensornet-direction", "straintensornet-bond", "fig6a", "ensemble"]
+)
 @pytest.mark.parametrize("name", SYSTEMS)
 def test_class_representatives_give_the_u_of_all_21_states(invariant_models, name: str, network: str) -> None:
     """Strained cells of one structure class are the same crystal rotated: the invariant encoder runs on one graph

@@ -48,8 +48,10 @@ STATS = {
 }
 
 
-def tiny_model(architecture: str = "straintensornet", **encoder) -> torch.nn.Module:
+def tiny_model(architecture: str = "straintensornet", bond_energy: bool = False, **encoder) -> torch.nn.Module:
     config = {"architecture": architecture, "encoder": {**TINY_ENCODER, **encoder}, "head": TINY_HEAD}
+    if bond_energy:
+        config["bond_energy"] = True
     return ARCHITECTURES[architecture](config, **STATS)
 
 

@@ -59,3 +59,17 @@ def tiny_config(architecture: str = "straintensornet", **training) -> Experiment
     )
     config["name"] = f"tiny-{architecture}"
     return ExperimentConfig.model_validate(config)
+
+
+def test_lazy_names_of_the_training_package_are_the_functions() -> None:
+    """`train` is a submodule and the function of that name: in a fresh interpreter, whichever name is imported
+    first, `stn_plugin.training.train` is the function (benchmarks.learning_curve imports it after resolve_config)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from stn_plugin.training import prepare_data, resolve_config, train\n"
+        "import inspect; assert inspect.isfunction(train), train\n"
+        "import stn_plugin.training as t; assert t.train is train and inspect.isfunction(t.resolve_config)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -158,6 +158,12 @@ class StrainTensorNetConfig(FrozenConfig):
     encoder: EncoderConfig = EncoderConfig()
     head: HeadConfig = HeadConfig()
     dcv_sharpness: float = Field(10.0, gt=0, description="DCV fed to the regressor = sigmoid(sharpness * logits)")
+    bond_energy: bool = Field(
+        False,
+        description="add to the regressor's U a sum of learned bond springs times the squared strain projected on "
+        "each bond (BondStrainEnergy); gives the SED the direction of the strain relative to the bonds; not in "
+        "the paper",
+    )
 
 
 class TrialModelConfig(FrozenConfig):

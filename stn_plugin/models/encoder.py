@@ -19,6 +19,7 @@ from stn_plugin.layers import (
     hidden_irreps,
     sh_irreps,
 )
+from stn_plugin.layers.irreps import scalar_indices
 from stn_plugin.models.config import EncoderConfig
 from stn_plugin.physics.voigt import voigt_strain_matrices
 
@@ -32,6 +33,12 @@ def unit_strain_tensors() -> Tensor:
 def projected_edge_strain(edge_vec: Tensor, edge_strain: Tensor) -> Tensor:
     """``r^T eps r / |r|^2`` per edge: (E, 3) vectors and (E, 3, 3) strain tensors -> (E,)."""
     return torch.einsum("ea,eab,eb->e", edge_vec, edge_strain, edge_vec) / (edge_vec * edge_vec).sum(-1)
+
+
+def edge_strain(data: Data, strains: Tensor) -> Tensor:
+    """(E, 3, 3) strain tensor of each edge's graph: ``strains`` (21, 3, 3) indexed by the graph's ``strain_pair``."""
+    graph_of_edge = graph_index(data)[0].index_select(0, data.edge_index[1])
+    return strains[data.strain_pair.index_select(0, graph_of_edge)]
 
 
 def graph_index(data: Data) -> tuple[Tensor, int]:
@@ -98,6 +105,7 @@ class StnEncoder(nn.Module):
                 )
             )
             self.nonlinearities.append(NormNonlinearity(irreps_hidden, zero_threshold=config.vector_zero_threshold))
+        self.scalar_index = nn.Buffer(torch.tensor(scalar_indices(irreps_hidden)), persistent=False)
         self.readouts = nn.ModuleDict(
             {name: TFNConvolution(irreps_hidden, o3.Irreps(f"{config.readout_dim}x0e"), **radial) for name in readouts}
         )
@@ -109,8 +117,7 @@ class StnEncoder(nn.Module):
         if self.unit_strains is None:
             unique, index = torch.unique(lengths, return_inverse=True)
             return self.radial_basis(unique), index
-        graph_of_edge = graph_index(data)[0].index_select(0, data.edge_index[1])
-        strain = self.unit_strains.to(edge_vec.dtype)[data.strain_pair.index_select(0, graph_of_edge)]
+        strain = edge_strain(data, self.unit_strains.to(edge_vec.dtype))
         invariants = torch.stack([lengths, projected_edge_strain(edge_vec, strain)], dim=1)
         unique, index = torch.unique(invariants, dim=0, return_inverse=True)
         basis = self.radial_basis(unique[:, 0])
@@ -119,6 +126,11 @@ class StnEncoder(nn.Module):
     def forward(self, data: Data, node_features: Tensor) -> dict[str, Tensor]:
         """Graph (contract fields ``atomic_numbers``, ``edge_index``, ``edge_vec``) and (N, F) features
         -> ``{readout: (B, readout_dim)}`` max-pooled invariant features."""
+        return self.encode(data, node_features)[0]
+
+    def encode(self, data: Data, node_features: Tensor) -> tuple[dict[str, Tensor], Tensor]:
+        """As :meth:`forward`, and also the (N, channels) invariant (``0e``) hidden features of the nodes after
+        the last attention layer."""
         edge_index = data.edge_index
         edge_vec = data.edge_vec.to(node_features.dtype)
         edge_sh = self.spherical_harmonics(edge_vec)
@@ -130,7 +142,8 @@ class StnEncoder(nn.Module):
         for attention, nonlinearity in zip(self.attention, self.nonlinearities, strict=True):
             x = nonlinearity(attention(x, *edge))
         batch, num_graphs = graph_index(data)
-        return {
+        pooled = {
             name: scatter(conv(x, *edge), batch, dim=0, dim_size=num_graphs, reduce="max")
             for name, conv in self.readouts.items()
         }
+        return pooled, x.index_select(1, self.scalar_index)

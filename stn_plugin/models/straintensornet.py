@@ -7,6 +7,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 
 from stn_plugin.models.base import NUM_ATOM_SCALARS, StnModel, StnOutput, class_readouts
+from stn_plugin.models.bond_energy import BondStrainEnergy
 from stn_plugin.models.config import StrainTensorNetConfig
 from stn_plugin.models.encoder import StnEncoder
 from stn_plugin.models.heads import ConditionedHead
@@ -22,8 +23,11 @@ class StrainTensorNet(StnModel):
       forcing) if given, else ``sigmoid(dcv_sharpness * y)``. The one-hot never reaches the
       regressor directly; gradients of the regression loss flow into the classifier.
 
+    With ``config.bond_energy`` the normalised U is the regressor's output plus the
+    :class:`~stn_plugin.models.bond_energy.BondStrainEnergy` of the graph (not in the paper).
+
     ``feature_dict`` holds the latents of the last pass: ``pooled_reg`` (A in Fig. 3),
-    ``pooled_class`` and ``dcv``. See :class:`StnModel` for the constructor.
+    ``pooled_class``, ``dcv`` (and ``bond_energy``). See :class:`StnModel` for the constructor.
     """
 
     config_class = StrainTensorNetConfig
@@ -34,11 +38,18 @@ class StrainTensorNet(StnModel):
         self.encoder = StnEncoder(enc, NUM_ATOM_SCALARS, readouts=("reg", "class"))
         self.classifier = ConditionedHead(enc.readout_dim, head.cond_hidden, head.hidden, N_PAIRS)
         self.regressor = ConditionedHead(enc.readout_dim, head.cond_hidden, head.hidden, 1)
+        self.bond_energy = (
+            BondStrainEnergy(enc.channels, enc.num_radial_basis, enc.radial_cutoff, head.hidden)
+            if self.config.bond_energy
+            else None
+        )
 
     def forward(self, data: Data, dcv_input: Tensor | None = None) -> StnOutput:
         """B graphs (needs ``strain_onehot`` (B, 21)) -> U (B,) normalised and DCV logits (B, 21); with class
         readouts (:func:`~stn_plugin.models.base.class_readouts`) U (P,) and logits (P, 21), one per readout."""
-        pooled = self.encoder(data, self.standardized_atom_scalars(data))
+        pooled, node_scalars = self.encoder.encode(data, self.standardized_atom_scalars(data))
+        if self.bond_energy is not None:
+            pooled["bond_energy"] = self.bond_energy(data, node_scalars)
         onehot, graph_of_readout = class_readouts(data)
         if graph_of_readout is not None:
             pooled = {name: features.index_select(0, graph_of_readout) for name, features in pooled.items()}
@@ -46,4 +57,7 @@ class StrainTensorNet(StnModel):
         dcv = torch.sigmoid(self.config.dcv_sharpness * logits) if dcv_input is None else dcv_input.to(logits.dtype)
         sed = self.regressor(dcv, pooled["reg"]).squeeze(-1)
         self.feature_dict = {"pooled_reg": pooled["reg"], "pooled_class": pooled["class"], "dcv": dcv}
+        if self.bond_energy is not None:
+            sed = sed + pooled["bond_energy"]
+            self.feature_dict["bond_energy"] = pooled["bond_energy"]
         return StnOutput(sed, logits)

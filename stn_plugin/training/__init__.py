@@ -43,6 +43,10 @@ __all__ = sorted(_SOURCES)
 def __getattr__(name: str) -> Any:
     if name not in _SOURCES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{_SOURCES[name]}"), name)
-    globals()[name] = value
-    return value
+    module = import_module(f"{__name__}.{_SOURCES[name]}")
+    # Importing the submodule `train` binds the package attribute `train` to it; bind every public name of the
+    # submodule at once, so that the function `train` wins whichever name was asked for first.
+    for public, source in _SOURCES.items():
+        if source == _SOURCES[name]:
+            globals()[public] = getattr(module, public)
+    return globals()[name]
