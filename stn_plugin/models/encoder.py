@@ -35,9 +35,13 @@ def projected_edge_strain(edge_vec: Tensor, edge_strain: Tensor) -> Tensor:
     return torch.einsum("ea,eab,eb->e", edge_vec, edge_strain, edge_vec) / (edge_vec * edge_vec).sum(-1)
 
 
-def edge_strain(data: Data, strains: Tensor) -> Tensor:
+def edge_graph_index(data: Data) -> Tensor:
+    """(E,) graph index of every edge (the graph of its receiving node)."""
+    return graph_index(data)[0].index_select(0, data.edge_index[1])
+
+
+def edge_strain(data: Data, strains: Tensor, graph_of_edge: Tensor) -> Tensor:
     """(E, 3, 3) strain tensor of each edge's graph: ``strains`` (21, 3, 3) indexed by the graph's ``strain_pair``."""
-    graph_of_edge = graph_index(data)[0].index_select(0, data.edge_index[1])
     return strains[data.strain_pair.index_select(0, graph_of_edge)]
 
 
@@ -117,7 +121,7 @@ class StnEncoder(nn.Module):
         if self.unit_strains is None:
             unique, index = torch.unique(lengths, return_inverse=True)
             return self.radial_basis(unique), index
-        strain = edge_strain(data, self.unit_strains.to(edge_vec.dtype))
+        strain = edge_strain(data, self.unit_strains.to(edge_vec.dtype), edge_graph_index(data))
         invariants = torch.stack([lengths, projected_edge_strain(edge_vec, strain)], dim=1)
         unique, index = torch.unique(invariants, dim=0, return_inverse=True)
         basis = self.radial_basis(unique[:, 0])
