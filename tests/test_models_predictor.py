@@ -31,12 +31,15 @@ def _crystal(name: str):
 @pytest.fixture(scope="module")
 def invariant_models() -> dict[str, torch.nn.Module]:
     """Random networks in float64: StrainTensorNet (one-hot input) with and without the strain-direction scalar,
-    with the bond-strain energy, Fig. 6(a) (no one-hot), and an ensemble of two StrainTensorNets."""
+    with the bond-strain energy (alone, and first-shell with bending and volume terms), Fig. 6(a) (no one-hot), and an ensemble of two StrainTensorNets."""
     torch.manual_seed(0)
     models = {
         "straintensornet": tiny_model(),
         "straintensornet-direction": tiny_model(strain_direction=True),
         "straintensornet-bond": tiny_model(bond_energy=True),
+        "straintensornet-bond-angle-volume": tiny_model(
+            bond_energy=True, bond_shell=1.15, bond_angles=True, volume_energy=True
+        ),
         "fig6a": tiny_model("fig6a"),
         "ensemble": StnEnsemble.from_models([tiny_model(), tiny_model()]),
     }
@@ -44,7 +47,15 @@ def invariant_models() -> dict[str, torch.nn.Module]:
 
 
 @pytest.mark.parametrize(
-    "network", ["straintensornet", "straintensornet-direction", "straintensornet-bond", "fig6a", "ensemble"]
+    "network",
+    [
+        "straintensornet",
+        "straintensornet-direction",
+        "straintensornet-bond",
+        "straintensornet-bond-angle-volume",
+        "fig6a",
+        "ensemble",
+    ],
 )
 @pytest.mark.parametrize("name", SYSTEMS)
 def test_class_representatives_give_the_u_of_all_21_states(invariant_models, name: str, network: str) -> None:

@@ -48,10 +48,19 @@ STATS = {
 }
 
 
-def tiny_model(architecture: str = "straintensornet", bond_energy: bool = False, **encoder) -> torch.nn.Module:
+def tiny_model(
+    architecture: str = "straintensornet",
+    bond_energy: bool = False,
+    bond_shell: float | None = None,
+    bond_angles: bool = False,
+    volume_energy: bool = False,
+    **encoder,
+) -> torch.nn.Module:
     config = {"architecture": architecture, "encoder": {**TINY_ENCODER, **encoder}, "head": TINY_HEAD}
-    if bond_energy:
-        config["bond_energy"] = True
+    if bond_energy or volume_energy:
+        config.update(
+            bond_energy=bond_energy, bond_shell=bond_shell, bond_angles=bond_angles, volume_energy=volume_energy
+        )
     return ARCHITECTURES[architecture](config, **STATS)
 
 

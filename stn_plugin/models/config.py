@@ -164,6 +164,33 @@ class StrainTensorNetConfig(FrozenConfig):
         "each bond (BondStrainEnergy); gives the SED the direction of the strain relative to the bonds; not in "
         "the paper",
     )
+    bond_shell: float | None = Field(
+        None,
+        ge=1.0,
+        description="keep only first-shell bonds in the bond energy: a bond of length r between atoms whose nearest "
+        "neighbours are d_i, d_j away keeps its spring for r <= bond_shell * max(d_i, d_j) and loses it smoothly "
+        "by (bond_shell + SHELL_FADE) * max(d_i, d_j) (first_shell_weight); None = every edge of the graph",
+    )
+    bond_angles: bool = Field(
+        False,
+        description="add a Keating bond-bending energy over the pairs of first-shell bonds at each atom "
+        "(BondAngleEnergy); breaks the Cauchy relations of central springs; needs bond_shell; not in the paper",
+    )
+    volume_energy: bool = Field(
+        False,
+        description="add a learned per-atom stiffness times the squared volume change of the strain "
+        "(VolumeStrainEnergy); gives the positive Cauchy pressure of metals; not in the paper",
+    )
+
+    @model_validator(mode="after")
+    def _bond_options(self) -> StrainTensorNetConfig:
+        if self.bond_shell is not None and not self.bond_energy:
+            raise ValueError("bond_shell selects the bonds of the bond energy: set bond_energy: true with it.")
+        if self.bond_angles and self.bond_shell is None:
+            raise ValueError(
+                "bond_angles pairs the first-shell bonds of each atom: set bond_shell (e.g. 1.15) with it."
+            )
+        return self
 
 
 class TrialModelConfig(FrozenConfig):
