@@ -12,18 +12,24 @@ Usage (from the repository root)::
 
     python scripts/ship_pretrained.py runs/nodb-seed0 runs/nodb-seed2 runs/sdb-seed0 --name stn-mp-2023-dft-committee \
         --vector-zero-threshold 1e-4 --note-file configs/stn-mp-2023-dft-committee-card-note.md
-    python scripts/ship_pretrained.py runs/anchored-seed0 runs/nodb-seed0 runs/nodb-seed2 --name stn-mp-2023-committee \
-        --vector-zero-threshold 1e-4 \
+    python scripts/ship_pretrained.py runs/bavA-seed1 runs/bondA0-shipped runs/bondA1-shipped \
+        --name stn-mp-2023-committee --vector-zero-threshold 1e-4 \
         --distillation-report runs/anchored/distillation_report.json --teacher-name stn-mp-2023-dft-committee \
         --compare stn-mp-2023-dft-committee stn-dejong2015-committee --note-file configs/stn-mp-2023-committee-card-note.md
-    python scripts/ship_pretrained.py runs/anchored-seed0 runs/nodb-seed0 --name stn-mp-2023 \
+    python scripts/ship_pretrained.py runs/bavA-seed1 runs/bondA1-shipped --name stn-mp-2023 \
         --vector-zero-threshold 1e-4 \
         --distillation-report runs/anchored/distillation_report.json --teacher-name stn-mp-2023-dft-committee \
         --compare stn-mp-2023-committee stn-mp-2023-dft-committee stn-dejong2015-committee \
         --note-file configs/stn-mp-2023-card-note.md
-    python scripts/ship_pretrained.py runs/anchored-seed0 --name stn-mp-2023-fast --vector-zero-threshold 1e-4 \
+    python scripts/ship_pretrained.py runs/bavA-seed1 --name stn-mp-2023-fast --vector-zero-threshold 1e-4 \
         --distillation-report runs/anchored/distillation_report.json --teacher-name stn-mp-2023-dft-committee \
         --compare stn-mp-2023 stn-mp-2023-committee --note-file configs/stn-mp-2023-fast-card-note.md
+
+``runs/bavA-seed1`` is ``stn models train strain-tensor-net --config configs/bond-angle-volume.yaml --seed 1 --data
+runs/anchored/distilled.jsonl --output runs/bavA-seed1``. ``runs/bondA0-shipped`` and ``runs/bondA1-shipped`` hold the
+session-24 members (``configs/bond.yaml`` seeds 0 and 1 on the same data): ``member.save(...)`` of members 2 and 3 of
+``stn_plugin.load("stn-mp-2023-committee").members`` at commit a8a6115, with their config, best epoch (from that
+card) and counts; their training run folders were not kept.
 """
 
 from __future__ import annotations
@@ -68,10 +74,19 @@ def run_config(run: Path) -> dict:
 def member_description(run: Path) -> str:
     """``name`` seed N, best epoch E of T (from ``result.json``, or the best checkpoint of a stopped run)."""
     config = run_config(run)
-    bond = (
-        " (with the bond-strain energy, `bond_energy`; not in the paper)" if config["model"].get("bond_energy") else ""
-    )
-    label = f"`{config['name']}` seed {config['training']['seed']}{bond}"
+    model = config["model"]
+    terms = [
+        term
+        for term, on in (
+            ("the bond-strain energy, `bond_energy`", model.get("bond_energy")),
+            ("first-shell springs, `bond_shell`", model.get("bond_shell")),
+            ("bond bending, `bond_angles`", model.get("bond_angles")),
+            ("the volume term, `volume_energy`", model.get("volume_energy")),
+        )
+        if on
+    ]
+    extras = f" (with {', '.join(terms)}; not in the paper)" if terms else ""
+    label = f"`{config['name']}` seed {config['training']['seed']}{extras}"
     if (run / "result.json").exists():
         result = json.loads((run / "result.json").read_text())
         return f"{label}, best epoch {result['best_epoch']} of {result['epochs_trained']}"
