@@ -1,5 +1,6 @@
 """First-shell bonds and the Keating bond-bending term: pair enumeration, shells of real lattices, the numpy sum,
-the Cauchy relation it and the volume term break, layers it leaves soft, and the model with it (round trip, rotation, class readouts)."""
+the Cauchy relation it and the volume term break, layers it leaves soft, and the model with it (round trip,
+rotation; class readouts in test_models_predictor.py)."""
 
 from __future__ import annotations
 
@@ -175,7 +176,8 @@ def test_bond_options_are_checked() -> None:
 
 def test_angle_model_round_trip_gradients_and_rotation(tmp_path) -> None:
     """A StrainTensorNet with first-shell springs, bending and the volume term: U is the regressor's output plus the
-    three terms, bending and volume constants learn, the model round-trips bit for bit, and a rotated crystal gets the rotated tensor."""
+    three terms, bending and volume constants learn, the model round-trips bit for bit, and a rotated crystal gets
+    the rotated tensor."""
     torch.manual_seed(0)
     model = tiny_model(bond_energy=True, bond_shell=SHELL, bond_angles=True, volume_energy=True)
     batch = tiny_batch()

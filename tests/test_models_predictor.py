@@ -31,7 +31,8 @@ def _crystal(name: str):
 @pytest.fixture(scope="module")
 def invariant_models() -> dict[str, torch.nn.Module]:
     """Random networks in float64: StrainTensorNet (one-hot input) with and without the strain-direction scalar,
-    with the bond-strain energy (alone, and first-shell with bending and volume terms), Fig. 6(a) (no one-hot), and an ensemble of two StrainTensorNets."""
+    with the bond-strain energy (alone, and first-shell with bending and volume terms), Fig. 6(a) (no one-hot), and
+    an ensemble of two StrainTensorNets."""
     torch.manual_seed(0)
     models = {
         "straintensornet": tiny_model(),

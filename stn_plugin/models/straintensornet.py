@@ -32,7 +32,8 @@ class StrainTensorNet(StnModel):
     :class:`~stn_plugin.models.volume_energy.VolumeStrainEnergy` (not in the paper).
 
     ``feature_dict`` holds the latents of the last pass: ``pooled_reg`` (A in Fig. 3),
-    ``pooled_class``, ``dcv`` (and ``bond_energy``, ``angle_energy``, ``volume_energy``). See :class:`StnModel` for the constructor.
+    ``pooled_class``, ``dcv`` (and ``bond_energy``, ``angle_energy``, ``volume_energy``). See :class:`StnModel`
+    for the constructor.
     """
 
     config_class = StrainTensorNetConfig

@@ -1,0 +1,61 @@
+"""The crystals whose universal anisotropy index A_U a model gets most wrong, on one JSON-lines split.
+
+A_U = 5 G_V/G_R + K_V/K_R - 6 (``stn_plugin.evaluation.records.anisotropy_metrics`` averages its absolute error);
+a nearly singular predicted C makes it huge, so a few crystals can dominate the mean. Prints, for the first
+model's worst ``--top`` crystals, the DFT A_U and every model's, and the first model's mean error without them.
+
+Usage (from the repository root)::
+
+    python -m benchmarks.anisotropy_outliers --data prepared/val.jsonl --models stn-mp-2023 runs/shipped/bondA1
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+
+import stn_plugin
+from stn_plugin.data import load_jsonl
+from stn_plugin.evaluation.records import elastic_moduli
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="JSON-lines split, e.g. prepared/val.jsonl")
+    parser.add_argument("--models", nargs="+", required=True, help="registry names or model folders")
+    parser.add_argument("--top", type=int, default=5)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    records = [r for r in load_jsonl(args.data) if r.elastic_tensor is not None]
+    true = np.array([elastic_moduli(r.elastic_tensor).universal_anisotropy for r in records])
+    predicted = {}
+    for name in args.models:
+        results = stn_plugin.load(name).predict_structures([r.structure for r in records], errors="skip")
+        predicted[name] = np.array(
+            [
+                np.nan if isinstance(p, Exception) else elastic_moduli(p.elastic_tensor.voigt).universal_anisotropy
+                for p in results
+            ]
+        )
+    errors = np.abs(predicted[args.models[0]] - true)
+    order = np.argsort(-np.nan_to_num(errors, nan=-1.0))
+    print("| material | formula | DFT A_U | " + " | ".join(args.models) + " |")
+    print("|---|---|---|" + "---|" * len(args.models))
+    for i in order[: args.top]:
+        values = " | ".join(f"{predicted[name][i]:.2f}" for name in args.models)
+        print(
+            f"| {records[i].material_id} | {records[i].structure.composition.reduced_formula} | {true[i]:.2f} | {values} |"
+        )
+    finite = np.isfinite(errors)
+    rest = finite.copy()
+    rest[order[: args.top]] = False
+    print(
+        f"\n{args.models[0]}: A_U MAE {errors[finite].mean():.3f} over {finite.sum()}, "
+        f"{errors[rest].mean():.3f} without the worst {args.top}; worst alone: {errors[order[0]]:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
