@@ -1,7 +1,9 @@
 """Metrics of several trained models and of their ensembles (mean U, hence mean C) on one JSON-lines split.
 
-Tensor records give the Table II MAEs; moduli-only records (the binaries) the MAE of K_VRH and G_VRH of the
-mean C. Each model predicts the split once (``predict_structures``, symmetrized unless ``--no-symmetrize``); an
+Tensor records give the Table II MAEs and the anisotropy errors (the MAE of log10(C33/C11) of the uniaxial crystals
+and the mean and median absolute error of the universal anisotropy index A_U,
+:func:`stn_plugin.evaluation.records.anisotropy_metrics`); moduli-only records (the binaries) the MAE of K_VRH and
+G_VRH of the mean C. Each model predicts the split once (``predict_structures``, symmetrized unless ``--no-symmetrize``); an
 ensemble's C is the mean of its members' C (Eq. 3 and the point-group projection are linear, so this is exactly
 what :class:`stn_plugin.models.StnEnsemble` predicts). Rows: every model alone, every ensemble of ``--min-size``
 or more members, sorted by the C_ij MAE. Use it on the validation split to choose the members; report the test
@@ -27,6 +29,7 @@ import torch
 import stn_plugin
 from stn_plugin.data import load_jsonl
 from stn_plugin.evaluation import EvaluationData, evaluate
+from stn_plugin.evaluation.records import anisotropy_metrics
 from stn_plugin.models import ElasticPrediction
 from stn_plugin.physics.moduli import reuss_averages, voigt_averages
 
@@ -86,19 +89,30 @@ def main() -> None:
             dcv_true=None,
         )
         k_mae, g_mae = vrh_mae(np.mean([predicted[m][1] for m in members], axis=0), k_true, g_true)
-        rows.append((evaluate(data).overall.cij_mae_gpa, "+".join(members), evaluate(data).overall, k_mae, g_mae))
+        overall = evaluate(data).overall
+        rows.append(
+            (
+                overall.cij_mae_gpa,
+                "+".join(members),
+                overall,
+                k_mae,
+                g_mae,
+                anisotropy_metrics(tensors, data.elastic_pred),
+            )
+        )
     print(
         f"\n{args.data}: {len(tensors)} tensor and {len(moduli_only)} moduli-only records predicted by every model, MAE "
         f"(symmetrized: {args.symmetrize})"
     )
     print(
         f"{'models':50s} {'U meV/at':>9s} {'C_ij GPa':>9s} {'B_V GPa':>8s} {'G_V GPa':>8s} {'Young GPa':>9s} "
-        f"{'K_VRH':>7s} {'G_VRH':>7s}"
+        f"{'K_VRH':>7s} {'G_VRH':>7s} {'logC33/C11':>10s} {'A_U':>6s} {'A_U med':>7s}"
     )
-    for _, label, o, k_mae, g_mae in sorted(rows, key=lambda row: row[0]):
+    for _, label, o, k_mae, g_mae, a in sorted(rows, key=lambda row: row[0]):
         print(
             f"{label:50s} {o.sed_mae_mev:9.3f} {o.cij_mae_gpa:9.2f} {o.bulk_voigt_mae_gpa:8.2f} "
-            f"{o.shear_voigt_mae_gpa:8.2f} {o.young_mae_gpa:9.1f} {k_mae:7.2f} {g_mae:7.2f}"
+            f"{o.shear_voigt_mae_gpa:8.2f} {o.young_mae_gpa:9.1f} {k_mae:7.2f} {g_mae:7.2f} "
+            f"{a['log_c33_c11_mae']:10.3f} {a['universal_anisotropy_mae']:6.3f} {a['universal_anisotropy_median_ae']:7.3f}"
         )
 
 

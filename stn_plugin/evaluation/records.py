@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 from tqdm.auto import tqdm
 
 from stn_plugin.evaluation.data import EvaluationData
@@ -74,12 +75,17 @@ def predict_records(
     ]
 
 
-def anisotropy_metrics(records: Sequence[ElasticRecord], predictions: Sequence[ElasticPrediction]) -> dict[str, float]:
+def anisotropy_metrics(records: Sequence[ElasticRecord], elastic_tensors: Sequence[ArrayLike]) -> dict[str, float]:
     """``log_c33_c11_mae`` (uniaxial crystals, canonical frame), ``universal_anisotropy_mae`` and ``_median_ae``
-    (all crystals with a finite A_U in truth and prediction) and their counts ``n_uniaxial``, ``n_anisotropy``."""
+    (all crystals with a finite A_U in truth and prediction) and their counts ``n_uniaxial``, ``n_anisotropy``.
+
+    Args:
+        records: tensor records.
+        elastic_tensors: the predicted Voigt C of each record, (6, 6) GPa, in the frame of its structure.
+    """
     log_errors, au_errors = [], []
-    for record, prediction in zip(records, predictions, strict=True):
-        C_pred = np.asarray(prediction.elastic_tensor.voigt)
+    for record, predicted in zip(records, elastic_tensors, strict=True):
+        C_pred = np.asarray(predicted, dtype=float)
         if record.crystal_system in UNIAXIAL_SYSTEMS:
             back = canonicalize(record.structure).rotation.T
             true, pred = (rotate_elastic_tensor(C, back) for C in (record.elastic_tensor, C_pred))
@@ -205,6 +211,8 @@ def evaluate_records(
             )
             for source in _sources(predicted)
         },
-        anisotropy=anisotropy_metrics([i.record for i in tensors], [i.prediction for i in tensors]) if tensors else {},
+        anisotropy=anisotropy_metrics([i.record for i in tensors], [i.prediction.elastic_tensor.voigt for i in tensors])
+        if tensors
+        else {},
         predictions=everything,
     )

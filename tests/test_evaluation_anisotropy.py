@@ -1,0 +1,70 @@
+"""Anisotropy errors of predictions (``anisotropy_metrics``): log10(C33/C11) of uniaxial crystals in the crystal's
+own frame, whatever the orientation of the record, and the universal anisotropy index A_U."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pymatgen.core import Lattice, Structure
+from pymatgen.core.operations import SymmOp
+from scipy.spatial.transform import Rotation
+
+from stn_plugin.evaluation.records import anisotropy_metrics
+from stn_plugin.physics.frames import rotate_elastic_tensor
+from stn_plugin.physics.moduli import elastic_moduli
+
+from .fixtures.factories import cubic_tensor, make_record
+
+
+def hexagonal_tensor(c33: float = 62.0) -> np.ndarray:
+    """hcp Mg-like C (GPa), c axis along z."""
+    c11, c12, c13, c44 = 60.0, 26.0, 21.0, 16.0
+    C = np.zeros((6, 6))
+    C[:3, :3] = [[c11, c12, c13], [c12, c11, c13], [c13, c13, c33]]
+    C[3, 3] = C[4, 4] = c44
+    C[5, 5] = (c11 - c12) / 2
+    return C
+
+
+def hcp_mg() -> Structure:
+    return Structure(Lattice.hexagonal(3.21, 5.21), ["Mg", "Mg"], [[1 / 3, 2 / 3, 0.25], [2 / 3, 1 / 3, 0.75]])
+
+
+def rotated(structure: Structure, rotation: np.ndarray) -> Structure:
+    copy = structure.copy()
+    copy.apply_operation(SymmOp.from_rotation_and_translation(rotation, np.zeros(3)))
+    return copy
+
+
+def test_exact_prediction_has_no_anisotropy_error() -> None:
+    records = [make_record(), make_record("mg", formula="Mg", structure=hcp_mg(), elastic_tensor=hexagonal_tensor())]
+    metrics = anisotropy_metrics(records, [r.elastic_tensor for r in records])
+    assert metrics["n_uniaxial"] == 1 and metrics["n_anisotropy"] == 2
+    assert metrics["log_c33_c11_mae"] == pytest.approx(0.0, abs=1e-12)
+    assert metrics["universal_anisotropy_mae"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_c33_c11_error_is_read_in_the_crystal_frame_of_a_rotated_record() -> None:
+    """C33 doubled along the c axis: an error of log10(2) also when structure and tensors are rotated together
+    (in the rotated frame the Voigt C33 is not the c-axis stiffness)."""
+    R = Rotation.random(random_state=7).as_matrix()
+    record = make_record(
+        "mg-rotated",
+        formula="Mg",
+        structure=rotated(hcp_mg(), R),
+        elastic_tensor=rotate_elastic_tensor(hexagonal_tensor(), R),
+    )
+    predicted = rotate_elastic_tensor(hexagonal_tensor(c33=124.0), R)
+    metrics = anisotropy_metrics([record], [predicted])
+    assert metrics["log_c33_c11_mae"] == pytest.approx(np.log10(2.0), abs=1e-6)
+
+
+def test_universal_anisotropy_error_of_an_isotropic_prediction_is_the_true_index() -> None:
+    """An isotropic prediction (C11 - C12 = 2 C44) has A_U = 0, so its error is the crystal's A_U."""
+    record = make_record(elastic_tensor=cubic_tensor(200.0, 100.0, 20.0))
+    metrics = anisotropy_metrics([record], [cubic_tensor(200.0, 100.0, 50.0)])
+    assert metrics["universal_anisotropy_mae"] == pytest.approx(
+        elastic_moduli(record.elastic_tensor).universal_anisotropy
+    )
+    assert metrics["universal_anisotropy_mae"] > 0.5
+    assert np.isnan(metrics["log_c33_c11_mae"]) and metrics["n_uniaxial"] == 0
