@@ -2,7 +2,8 @@
 
 A_U = 5 G_V/G_R + K_V/K_R - 6 (``stn_plugin.evaluation.records.anisotropy_metrics`` averages its absolute error);
 a nearly singular predicted C makes it huge, so a few crystals can dominate the mean. Prints, for the first
-model's worst ``--top`` crystals, the DFT A_U and every model's, and the first model's mean error without them.
+model's worst ``--top`` crystals, the DFT A_U and every model's, with C11 / C12 / C44 (GPa, in the crystal's
+canonical frame) in brackets, and the first model's mean error without them.
 
 Usage (from the repository root)::
 
@@ -19,6 +20,8 @@ import torch
 import stn_plugin
 from stn_plugin.data import load_jsonl
 from stn_plugin.evaluation.records import elastic_moduli
+from stn_plugin.graph.standardize import canonicalize
+from stn_plugin.physics.frames import rotate_elastic_tensor
 
 
 def main() -> None:
@@ -30,23 +33,30 @@ def main() -> None:
     torch.set_num_threads(1)
     records = [r for r in load_jsonl(args.data) if r.elastic_tensor is not None]
     true = np.array([elastic_moduli(r.elastic_tensor).universal_anisotropy for r in records])
-    predicted = {}
+    predicted, tensors = {}, {}
     for name in args.models:
         results = stn_plugin.load(name).predict_structures([r.structure for r in records], errors="skip")
+        tensors[name] = [None if isinstance(p, Exception) else np.asarray(p.elastic_tensor.voigt) for p in results]
         predicted[name] = np.array(
-            [
-                np.nan if isinstance(p, Exception) else elastic_moduli(p.elastic_tensor.voigt).universal_anisotropy
-                for p in results
-            ]
+            [np.nan if C is None else elastic_moduli(C).universal_anisotropy for C in tensors[name]]
         )
+
+    def entries(C: np.ndarray | None, i: int) -> str:
+        """C11 / C12 / C44 of record i's C in its canonical frame."""
+        if C is None:
+            return "refused"
+        C = rotate_elastic_tensor(C, canonicalize(records[i].structure).rotation.T)
+        return f"{C[0, 0]:.0f} / {C[0, 1]:.0f} / {C[3, 3]:.0f}"
+
     errors = np.abs(predicted[args.models[0]] - true)
     order = np.argsort(-np.nan_to_num(errors, nan=-1.0))
     print("| material | formula | DFT A_U | " + " | ".join(args.models) + " |")
     print("|---|---|---|" + "---|" * len(args.models))
     for i in order[: args.top]:
-        values = " | ".join(f"{predicted[name][i]:.2f}" for name in args.models)
+        values = " | ".join(f"{predicted[name][i]:.2f} ({entries(tensors[name][i], i)})" for name in args.models)
         print(
-            f"| {records[i].material_id} | {records[i].structure.composition.reduced_formula} | {true[i]:.2f} | {values} |"
+            f"| {records[i].material_id} | {records[i].structure.composition.reduced_formula} | "
+            f"{true[i]:.2f} ({entries(records[i].elastic_tensor, i)}) | {values} |"
         )
     finite = np.isfinite(errors)
     rest = finite.copy()

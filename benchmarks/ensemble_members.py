@@ -46,6 +46,7 @@ def main() -> None:
     parser.add_argument("--data", required=True, help="JSON-lines split, e.g. prepared/val.jsonl")
     parser.add_argument("--no-symmetrize", dest="symmetrize", action="store_false")
     parser.add_argument("--min-size", type=int, default=2, help="smallest ensemble listed")
+    parser.add_argument("--max-size", type=int, help="largest ensemble listed (default: all the models)")
     parser.add_argument("--reference", nargs="*", default=[], help="models scored alone, not in any ensemble")
     parser.add_argument(
         "--vector-zero-threshold", type=float, help="set every model's zero-vector threshold first (as shipped)"
@@ -78,7 +79,7 @@ def main() -> None:
 
     rows = []
     names = [spec.partition("=")[0] for spec in args.models]
-    sizes = [1, *range(max(args.min_size, 2), len(names) + 1)]
+    sizes = [1, *range(max(args.min_size, 2), min(args.max_size or len(names), len(names)) + 1)]
     groups = [(m,) for m in args.reference] + [c for size in sizes for c in itertools.combinations(names, size)]
     for members in groups:
         data = dataclasses.replace(

@@ -12,24 +12,26 @@ Usage (from the repository root)::
 
     python scripts/ship_pretrained.py runs/nodb-seed0 runs/nodb-seed2 runs/sdb-seed0 --name stn-mp-2023-dft-committee \
         --vector-zero-threshold 1e-4 --note-file configs/stn-mp-2023-dft-committee-card-note.md
-    python scripts/ship_pretrained.py runs/bavA-seed1 runs/bondA0-shipped runs/bondA1-shipped \
+    python scripts/ship_pretrained.py runs/bavA-seed0 runs/bavA-seed2 runs/bavR-seed1 \
         --name stn-mp-2023-committee --vector-zero-threshold 1e-4 \
         --distillation-report runs/anchored/distillation_report.json --teacher-name stn-mp-2023-dft-committee \
         --compare stn-mp-2023-dft-committee stn-dejong2015-committee --note-file configs/stn-mp-2023-committee-card-note.md
-    python scripts/ship_pretrained.py runs/bavA-seed1 runs/bondA1-shipped --name stn-mp-2023 \
+    python scripts/ship_pretrained.py runs/bavA-seed0 runs/bondA1-shipped --name stn-mp-2023 \
         --vector-zero-threshold 1e-4 \
         --distillation-report runs/anchored/distillation_report.json --teacher-name stn-mp-2023-dft-committee \
         --compare stn-mp-2023-committee stn-mp-2023-dft-committee stn-dejong2015-committee \
         --note-file configs/stn-mp-2023-card-note.md
-    python scripts/ship_pretrained.py runs/bavA-seed1 --name stn-mp-2023-fast --vector-zero-threshold 1e-4 \
+    python scripts/ship_pretrained.py runs/bavA-seed0 --name stn-mp-2023-fast --vector-zero-threshold 1e-4 \
         --distillation-report runs/anchored/distillation_report.json --teacher-name stn-mp-2023-dft-committee \
         --compare stn-mp-2023 stn-mp-2023-committee --note-file configs/stn-mp-2023-fast-card-note.md
 
-``runs/bavA-seed1`` is ``stn models train strain-tensor-net --config configs/bond-angle-volume.yaml --seed 1 --data
-runs/anchored/distilled.jsonl --output runs/bavA-seed1``. ``runs/bondA0-shipped`` and ``runs/bondA1-shipped`` hold the
-session-24 members (``configs/bond.yaml`` seeds 0 and 1 on the same data): ``member.save(...)`` of members 2 and 3 of
-``stn_plugin.load("stn-mp-2023-committee").members`` at commit a8a6115, with their config, best epoch (from that
-card) and counts; their training run folders were not kept.
+``runs/bavA-seedN`` is ``stn models train strain-tensor-net --config configs/bond-angle-volume.yaml --seed N --data
+runs/anchored/distilled.jsonl --output runs/bavA-seedN``, ``runs/bavR-seed1`` the same with
+``configs/bond-angle-volume-relative.yaml``. ``runs/bondA1-shipped`` holds the session-24 member ``configs/bond.yaml``
+seed 1 on the same data: ``member.save(...)`` of member 3 of ``stn_plugin.load("stn-mp-2023-committee").members`` at
+commit a884405 as ``model/``, with its config (``configs/bond.yaml``, seed 1), best epoch 17 of 45 (from that card),
+the counts and split of ``runs/bavA-seed0`` (same data) in ``result.json`` / ``split.json``; its training run folder
+was not kept.
 """
 
 from __future__ import annotations
