@@ -1,4 +1,4 @@
-"""Helpers shared by the speed benchmarks: materials of the seed-0 split, machine description, tables, JSON.
+"""Helpers shared by the benchmarks: models by name, materials of the seed-0 split, machine description, tables, JSON.
 
 Not part of the test suite. Every benchmark prints a table and writes the same numbers with the machine
 description (CPU, cores, load average before and after, threads, versions) to a JSON file, so a number
@@ -19,13 +19,25 @@ from typing import Any
 import numpy as np
 import torch
 
+import stn_plugin
 from stn_plugin.data import ElasticRecord, filter_records, load_bundled_dataset, stratified_split
 from stn_plugin.io import atomic_write_text
+from stn_plugin.models import StnEnsemble, StnModel
 
 DEFAULT_OUTPUT_DIR: Path = Path(__file__).resolve().parent / "results"
 """Where the JSON files go unless ``--output`` says otherwise."""
 
 _VERSIONED = ("torch", "e3nn", "matgl", "torch_geometric", "pymatgen", "spglib", "numpy", "chgnet", "matcalc")
+
+
+def load_model(spec: str) -> StnModel:
+    """A registry name or model folder, or members joined by ``+`` (``runs/a+runs/b``): their
+    :class:`StnEnsemble` (mean U, as ``benchmarks.ensemble_members`` scores it), so an ensemble of trained
+    networks is measured without saving it first. Members may differ in their statistics (distilled students)."""
+    names = spec.split("+")
+    if len(names) == 1:
+        return stn_plugin.load(spec)
+    return StnEnsemble.from_models([stn_plugin.load(name) for name in names], check_statistics=False)
 
 
 def cpu_model() -> str:

@@ -1,12 +1,12 @@
 """Metrics of several trained models and of their ensembles (mean U, hence mean C) on one JSON-lines split.
 
-Tensor records give the Table II MAEs and the anisotropy errors (the MAE of log10(C33/C11) of the uniaxial crystals
-and the mean and median absolute error of the universal anisotropy index A_U,
+Tensor records give the Table II MAEs and the anisotropy errors (the MAE of log10(C33/C11) of the uniaxial
+crystals and the mean and median absolute error of the universal anisotropy index A_U,
 :func:`stn_plugin.evaluation.records.anisotropy_metrics`); moduli-only records (the binaries) the MAE of K_VRH and
-G_VRH of the mean C. Each model predicts the split once (``predict_structures``, symmetrized unless ``--no-symmetrize``); an
-ensemble's C is the mean of its members' C (Eq. 3 and the point-group projection are linear, so this is exactly
-what :class:`stn_plugin.models.StnEnsemble` predicts). Rows: every model alone, every ensemble of ``--min-size``
-or more members, sorted by the C_ij MAE. Use it on the validation split to choose the members; report the test
+G_VRH of the mean C. Each model predicts the split once (``predict_structures``, symmetrized unless
+``--no-symmetrize``); an ensemble's C is the mean of its members' C (Eq. 3 and the point-group projection are
+linear, so this is exactly what :class:`stn_plugin.models.StnEnsemble` predicts). Rows: every model alone, every
+ensemble of ``--min-size`` to ``--max-size`` members, sorted by the C_ij MAE. Use it on the validation split to choose the members; report the test
 split only for the choice. ``--reference NAME`` adds a model scored alone (e.g. the shipped committee, whose
 normalisation differs, so it cannot join an ``StnEnsemble`` of the others).
 

@@ -32,8 +32,15 @@ import numpy as np
 import torch
 from pymatgen.core import Structure
 
-import stn_plugin
-from benchmarks._common import DEFAULT_OUTPUT_DIR, all_records, machine_info, print_table, split_records, write_json
+from benchmarks._common import (
+    DEFAULT_OUTPUT_DIR,
+    all_records,
+    load_model,
+    machine_info,
+    print_table,
+    split_records,
+    write_json,
+)
 from stn_plugin.graph.batching import DEFAULT_MAX_EDGES_PER_PASS
 from stn_plugin.runtime import keep_freed_memory
 
@@ -91,7 +98,7 @@ def compile_layers(model: Any) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="stn-mp-2023")
+    parser.add_argument("--model", default="stn-mp-2023", help="registry name or model folder; a+b is their ensemble")
     parser.add_argument("--counts", type=int, nargs="+", default=[1, 16, 256], help="materials per measurement")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32], help="materials_per_batch values")
@@ -103,7 +110,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT_DIR / "prediction_throughput.json")
     args = parser.parse_args()
     allocator = False if args.no_keep_freed_memory else keep_freed_memory()
-    model = stn_plugin.load(args.model)
+    model = load_model(args.model)
     before = machine_info()
     rows: list[dict[str, Any]] = []
     for count in args.counts:

@@ -18,7 +18,6 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 NAMED: dict[str, str] = {
@@ -36,7 +35,6 @@ def _named_rows(models: dict[str, object]) -> list[str]:
     from stn_plugin.data.loaders import read_bundled
     from stn_plugin.data.records import SOURCES
     from stn_plugin.graph.standardize import canonicalize
-    from stn_plugin.physics.frames import rotate_elastic_tensor
 
     found = {}
     for source in SOURCES:
@@ -45,15 +43,14 @@ def _named_rows(models: dict[str, object]) -> list[str]:
                 found.setdefault(record.material_id, record)
     lines = ["| crystal | model | C11 | C33 | C44 | C33/C11 |", "|---|---|---|---|---|---|"]
     for material_id, record in found.items():
-        back = canonicalize(record.structure).rotation.T  # unique axis along z
-        true = rotate_elastic_tensor(record.elastic_tensor, back)
+        cell = canonicalize(record.structure)  # unique axis along z
+        true = cell.to_canonical_frame(record.elastic_tensor)
         label = f"{NAMED[material_id]} {material_id}"
         lines.append(
             f"| {label} | DFT | {true[0, 0]:.0f} | {true[2, 2]:.0f} | {true[3, 3]:.0f} | {true[2, 2] / true[0, 0]:.2f} |"
         )
         for name, model in models.items():
-            C = np.asarray(model.predict_structure(record.structure).elastic_tensor.voigt)  # type: ignore[attr-defined]
-            C = rotate_elastic_tensor(C, back)
+            C = cell.to_canonical_frame(model.predict_structure(record.structure).elastic_tensor.voigt)  # type: ignore[attr-defined]
             lines.append(
                 f"| {label} | {name} | {C[0, 0]:.0f} | {C[2, 2]:.0f} | {C[3, 3]:.0f} | {C[2, 2] / C[0, 0]:.2f} |"
             )
@@ -63,19 +60,21 @@ def _named_rows(models: dict[str, object]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="JSON-lines part of the split (stn data prepare)")
-    parser.add_argument("--models", nargs="+", default=["stn-mp-2023"], help="registry names or model folders")
+    parser.add_argument(
+        "--models", nargs="+", default=["stn-mp-2023"], help="registry names or model folders; a+b is their ensemble"
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None, help="write every metric of every model here")
     parser.add_argument("--no-named", action="store_true", help="skip the named crystals")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    import stn_plugin
+    from benchmarks._common import load_model
     from stn_plugin.data import load_jsonl
     from stn_plugin.evaluation.records import SUMMARY_ROWS, evaluate_records
 
     records = load_jsonl(args.data)
-    models = {name: stn_plugin.load(name) for name in args.models}
+    models = {name: load_model(name) for name in args.models}
     results, seconds = {}, {}
     for name, model in models.items():
         start = time.perf_counter()

@@ -28,8 +28,9 @@ Usage (from the repository root)::
 ``runs/bavA-seedN`` is ``stn models train strain-tensor-net --config configs/bond-angle-volume.yaml --seed N --data
 runs/anchored/distilled.jsonl --output runs/bavA-seedN``, ``runs/bavR-seed1`` the same with
 ``configs/bond-angle-volume-relative.yaml``. ``runs/bondA1-shipped`` holds the session-24 member ``configs/bond.yaml``
-seed 1 on the same data: ``member.save(...)`` of member 3 of ``stn_plugin.load("stn-mp-2023-committee").members`` at
-commit a884405 as ``model/``, with its config (``configs/bond.yaml``, seed 1), best epoch 17 of 45 (from that card),
+seed 1 on the same data: ``member.save(...)`` of member 3 of ``stn_plugin.load(...).members`` of the
+``stn-mp-2023-committee`` folder of commit a884405 (``git archive a884405 stn_plugin/pretrained/stn-mp-2023-committee``)
+as ``model/``, with its config (``configs/bond.yaml``, seed 1), best epoch 17 of 45 (from that card),
 the counts and split of ``runs/bavA-seed0`` (same data) in ``result.json`` / ``split.json``; its training run folder
 was not kept.
 """

@@ -9,7 +9,7 @@ from pymatgen.core import Lattice, Structure
 from pymatgen.core.operations import SymmOp
 from scipy.spatial.transform import Rotation
 
-from stn_plugin.evaluation.records import anisotropy_metrics
+from stn_plugin.evaluation.records import anisotropy_metrics, universal_anisotropy_errors
 from stn_plugin.physics.frames import rotate_elastic_tensor
 from stn_plugin.physics.moduli import elastic_moduli
 
@@ -68,3 +68,14 @@ def test_universal_anisotropy_error_of_an_isotropic_prediction_is_the_true_index
     )
     assert metrics["universal_anisotropy_mae"] > 0.5
     assert np.isnan(metrics["log_c33_c11_mae"]) and metrics["n_uniaxial"] == 0
+
+
+def test_universal_anisotropy_errors_per_crystal_and_nan_for_a_refused_prediction() -> None:
+    records = [make_record(elastic_tensor=cubic_tensor(200.0, 100.0, 20.0)), make_record("second")]
+    errors = universal_anisotropy_errors(records, [cubic_tensor(200.0, 100.0, 50.0), None])
+    assert errors.shape == (2,)
+    assert errors[0] == pytest.approx(elastic_moduli(records[0].elastic_tensor).universal_anisotropy)
+    assert np.isnan(errors[1])
+    # the mean of anisotropy_metrics is over the finite errors only
+    metrics = anisotropy_metrics(records[:1], [cubic_tensor(200.0, 100.0, 50.0)])
+    assert metrics["universal_anisotropy_mae"] == pytest.approx(errors[0])

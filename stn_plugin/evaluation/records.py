@@ -23,14 +23,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from tqdm.auto import tqdm
 
 from stn_plugin.evaluation.data import EvaluationData
 from stn_plugin.evaluation.metrics import EvaluationMetrics, evaluate
 from stn_plugin.graph.standardize import canonicalize
 from stn_plugin.models.prediction import ElasticPrediction
-from stn_plugin.physics.frames import rotate_elastic_tensor
 from stn_plugin.physics.moduli import elastic_moduli
 
 if TYPE_CHECKING:
@@ -75,32 +74,47 @@ def predict_records(
     ]
 
 
+def universal_anisotropy_errors(
+    records: Sequence[ElasticRecord], elastic_tensors: Sequence[ArrayLike | None]
+) -> NDArray[np.float64]:
+    """|A_U(predicted) - A_U(DFT)| per record, (N,); NaN where either is not finite or a prediction is None.
+
+    Args:
+        records: tensor records.
+        elastic_tensors: the predicted Voigt C of each record, (6, 6) GPa, in the frame of its structure, or None.
+    """
+    errors = np.full(len(records), np.nan)
+    for k, (record, predicted) in enumerate(zip(records, elastic_tensors, strict=True)):
+        if predicted is not None:
+            au_true = elastic_moduli(record.elastic_tensor).universal_anisotropy
+            errors[k] = abs(elastic_moduli(np.asarray(predicted, dtype=float)).universal_anisotropy - au_true)
+    return errors
+
+
 def anisotropy_metrics(records: Sequence[ElasticRecord], elastic_tensors: Sequence[ArrayLike]) -> dict[str, float]:
     """``log_c33_c11_mae`` (uniaxial crystals, canonical frame), ``universal_anisotropy_mae`` and ``_median_ae``
-    (all crystals with a finite A_U in truth and prediction) and their counts ``n_uniaxial``, ``n_anisotropy``.
+    (all crystals with a finite A_U in truth and prediction, :func:`universal_anisotropy_errors`) and their counts
+    ``n_uniaxial``, ``n_anisotropy``.
 
     Args:
         records: tensor records.
         elastic_tensors: the predicted Voigt C of each record, (6, 6) GPa, in the frame of its structure.
     """
-    log_errors, au_errors = [], []
+    log_errors = []
     for record, predicted in zip(records, elastic_tensors, strict=True):
-        C_pred = np.asarray(predicted, dtype=float)
         if record.crystal_system in UNIAXIAL_SYSTEMS:
-            back = canonicalize(record.structure).rotation.T
-            true, pred = (rotate_elastic_tensor(C, back) for C in (record.elastic_tensor, C_pred))
+            cell = canonicalize(record.structure)
+            true, pred = (cell.to_canonical_frame(C) for C in (record.elastic_tensor, predicted))
             if min(true[0, 0], true[2, 2], pred[0, 0], pred[2, 2]) > 0:
                 log_errors.append(abs(np.log10(pred[2, 2] / pred[0, 0]) - np.log10(true[2, 2] / true[0, 0])))
-        au_true = elastic_moduli(record.elastic_tensor).universal_anisotropy
-        au_pred = elastic_moduli(C_pred).universal_anisotropy
-        if np.isfinite(au_true) and np.isfinite(au_pred):
-            au_errors.append(abs(au_pred - au_true))
+    au_errors = universal_anisotropy_errors(records, elastic_tensors)
+    au_errors = au_errors[np.isfinite(au_errors)]
     nan = float("nan")
     return {
         "log_c33_c11_mae": float(np.mean(log_errors)) if log_errors else nan,
         "n_uniaxial": float(len(log_errors)),
-        "universal_anisotropy_mae": float(np.mean(au_errors)) if au_errors else nan,
-        "universal_anisotropy_median_ae": float(np.median(au_errors)) if au_errors else nan,
+        "universal_anisotropy_mae": float(np.mean(au_errors)) if len(au_errors) else nan,
+        "universal_anisotropy_median_ae": float(np.median(au_errors)) if len(au_errors) else nan,
         "n_anisotropy": float(len(au_errors)),
     }
 

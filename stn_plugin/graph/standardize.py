@@ -45,10 +45,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import spglib
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from pymatgen.core import Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
+from stn_plugin.physics.frames import rotate_elastic_tensor
 from stn_plugin.physics.symmetry import (
     DEFAULT_ANGLE_TOLERANCE,
     DEFAULT_SYMPREC,
@@ -88,6 +89,11 @@ class CanonicalCell:
     rotation: NDArray[np.float64]
     point_group: NDArray[np.float64]
     primitive: bool = False
+
+    def to_canonical_frame(self, elastic_tensor: ArrayLike) -> NDArray[np.float64]:
+        """A Voigt C (6, 6) GPa given in the user's frame, expressed in the canonical frame (``R^T . C``; for a
+        uniaxial crystal the unique axis is z, so C33 is its stiffness along c)."""
+        return rotate_elastic_tensor(elastic_tensor, self.rotation.T)
 
     def user_frame_structure(self) -> Structure:
         """The canonical cell rotated into the user's frame (lattice rows ``a_k @ R.T``, same fractional coords)."""
