@@ -1,8 +1,9 @@
-"""The prediction path reproduces the first shipped model's pinned numbers for every batching choice.
+"""The prediction path reproduces the bundled models' pinned numbers for every batching choice.
 
-``fixtures/reference_predictions.json`` holds U, C, the moduli and the DCV of five test-split materials, last
-regenerated for the change to the canonical frame (see ``fixtures/make_reference_predictions.py``). Every batching
-choice must give the same numbers to float32 round-off.
+``fixtures/reference_predictions.json`` holds U, C, the moduli, the DCV and (for the two-network ``stn-mp-2023``)
+the members' spread of five test-split materials, raw and projected onto the point group
+(``fixtures/make_reference_predictions.py``). Every batching choice must give the same numbers to float32
+round-off.
 """
 
 from __future__ import annotations
@@ -20,51 +21,51 @@ import stn_plugin
 torch.set_num_threads(1)
 
 REFERENCE = json.loads((Path(__file__).parent / "fixtures" / "reference_predictions.json").read_text())
-MATERIALS = REFERENCE["materials"]
-STRUCTURES = [Structure.from_dict(m["structure"]) for m in MATERIALS]
+MATERIAL_IDS = list(REFERENCE["structures"])
+STRUCTURES = [Structure.from_dict(REFERENCE["structures"][m]) for m in MATERIAL_IDS]
 SED_ATOL = 2e-3
-"""meV/atom (reference U: 0.3 to 20 meV/atom). Float32 round-off alone moves U by this much: for crystals whose
-atoms sit on inversion centres the l = 1 features are zero up to round-off, and before the zero-vector threshold
-the norm nonlinearity scaled that noise up (float32 vs float64 at commit 92ec79a: 0.19 meV/atom for Al13Os4,
-0.09 meV/atom for Fe); the tolerance is kept from then. Reordered float32 sums (batching, sliced matmuls) moved U by <= 8e-4 meV/atom
-for Al13Os4 and <= 2e-5 meV/atom for the other materials; a real bug changes U by far more."""
+"""meV/atom (reference U: 0.3 to 20 meV/atom). Reordered float32 sums (batching, sliced matmuls) move U by
+<= 8e-4 meV/atom for Al13Os4 and <= 2e-5 meV/atom for the other materials; a real bug changes U by far more."""
 C_ATOL = 0.1
-"""GPa; C = (U_ij - U_ii - U_jj) / (eps^2 V/N) amplifies U's round-off (float32 vs float64 at 92ec79a: 4.4 GPa)."""
+"""GPa; C = (U_ij - U_ii - U_jj) / (eps^2 V/N) amplifies U's round-off."""
 DCV_ATOL = 1e-2
-"""Class probabilities sigmoid(10 logit): near 0.5 they move 2.5x as much as the logits (seen: 1e-3)."""
+"""Class probabilities sigmoid(10 logit): near 0.5 they move 2.5x as much as the logits."""
 
 
-@pytest.fixture(scope="module")
-def model() -> torch.nn.Module:
-    return stn_plugin.load(Path(__file__).parent / "fixtures" / REFERENCE["model"])
+def assert_matches(reference: dict, prediction, name: str) -> None:
+    np.testing.assert_allclose(prediction.sed, reference["sed"], rtol=0, atol=SED_ATOL, err_msg=name)
+    np.testing.assert_allclose(prediction.elastic_tensor.voigt, reference["elastic_tensor"], atol=C_ATOL, err_msg=name)
+    for key, value in reference["moduli"].items():
+        assert prediction.moduli[key] == pytest.approx(value, rel=1e-3, abs=C_ATOL), (name, key)
+    np.testing.assert_allclose(prediction.dcv, reference["dcv"], atol=DCV_ATOL, err_msg=name)
+    if "moduli_std" in reference:
+        np.testing.assert_allclose(
+            prediction.elastic_tensor_std, reference["elastic_tensor_std"], atol=C_ATOL, err_msg=name
+        )
+        for key, value in reference["moduli_std"].items():
+            assert prediction.moduli_std[key] == pytest.approx(value, rel=1e-3, abs=C_ATOL), (name, key)
+    else:
+        assert prediction.moduli_std is None
+
+
+@pytest.fixture(scope="module", params=sorted(REFERENCE["predictions"]))
+def named_model(request: pytest.FixtureRequest):
+    return request.param, stn_plugin.load(request.param)
 
 
 @pytest.mark.parametrize(("materials_per_batch", "max_edges_per_pass"), [(1, None), (2, 200_000), (8, 3_000)])
-def test_predictions_match_the_unoptimised_reference(
-    model: torch.nn.Module, materials_per_batch: int, max_edges_per_pass: int | None
-) -> None:
-    """Any grouping of materials and any edge budget (3,000 edges cuts passes inside the 21 graphs of a material)."""
+def test_raw_predictions_match_the_reference(named_model, materials_per_batch: int, max_edges_per_pass) -> None:
+    """Any grouping of materials and any edge budget (3,000 edges cuts passes inside the graphs of a material)."""
+    name, model = named_model
     predictions = model.predict_structures(
         STRUCTURES, symmetrize=False, materials_per_batch=materials_per_batch, max_edges_per_pass=max_edges_per_pass
     )
-    for reference, prediction in zip(MATERIALS, predictions, strict=True):
-        name = reference["material_id"]
-        np.testing.assert_allclose(prediction.sed, reference["sed"], rtol=0, atol=SED_ATOL, err_msg=name)
-        np.testing.assert_allclose(
-            prediction.elastic_tensor.voigt, reference["elastic_tensor"], atol=C_ATOL, err_msg=name
-        )
-        for key, value in reference["moduli"].items():
-            assert prediction.moduli[key] == pytest.approx(value, rel=1e-3, abs=C_ATOL), (name, key)
-        np.testing.assert_allclose(prediction.dcv, reference["dcv"], atol=DCV_ATOL, err_msg=name)
+    for material_id, prediction in zip(MATERIAL_IDS, predictions, strict=True):
+        assert_matches(REFERENCE["predictions"][name][material_id]["raw"], prediction, f"{name} {material_id}")
 
 
-def test_symmetrized_predictions_match_the_reference(model: torch.nn.Module) -> None:
-    pairs = [(m, s) for m, s in zip(MATERIALS, STRUCTURES, strict=True) if "elastic_tensor_symmetrized" in m]
-    predictions = model.predict_structures([s for _, s in pairs], symmetrize=True)
-    for (reference, _), prediction in zip(pairs, predictions, strict=True):
-        np.testing.assert_allclose(
-            prediction.elastic_tensor.voigt,
-            reference["elastic_tensor_symmetrized"],
-            atol=C_ATOL,
-            err_msg=reference["material_id"],
-        )
+def test_symmetrized_predictions_match_the_reference(named_model) -> None:
+    name, model = named_model
+    predictions = model.predict_structures(STRUCTURES, symmetrize=True)
+    for material_id, prediction in zip(MATERIAL_IDS, predictions, strict=True):
+        assert_matches(REFERENCE["predictions"][name][material_id]["symmetrized"], prediction, f"{name} {material_id}")
