@@ -529,9 +529,10 @@ def ensemble(
 ) -> None:
     """Combine trained models into one committee model whose U_ij is the mean of theirs.
 
-    The members must share an architecture, the graph settings (edge strategy, cutoff) and the normalisation
-    statistics, i.e. be trained on the same training split (e.g. with different --seed). The saved ensemble
-    loads, predicts and evaluates like any model.
+    The members must build the same graphs (edge strategy, cutoff), use the same strain magnitude and symmetry
+    tolerance; each network keeps its own normalisation statistics. Networks trained on the same training split
+    (e.g. with different --seed) make the committee whose spread means something. The saved ensemble loads,
+    predicts and evaluates like any model.
 
     Examples:
 
@@ -539,8 +540,7 @@ def ensemble(
 
         stn models evaluate models/committee --data prepared/val.jsonl
     """
-    from stn_plugin.models import StnEnsemble
-    from stn_plugin.models.loading import save_model_dir
+    from stn_plugin.predictor import ElasticPredictor, save_model_dir
 
     if len(members) < 2:
         fail("an ensemble needs at least two models.", code=2)
@@ -552,8 +552,8 @@ def ensemble(
         fail(f"--output {output} exists and is not empty; choose a new directory.", code=2)
     models = [load_model(member) for member in members]
     try:
-        committee = StnEnsemble.from_models(models)
+        committee = ElasticPredictor.committee(models)
     except ValueError as exc:
         fail(_message(exc))
     save_model_dir(committee, output)
-    info(f"saved an ensemble of {len(models)} models to {output}")
+    info(f"saved an ensemble of {len(committee.networks)} networks to {output}")

@@ -1,8 +1,9 @@
 """stn-plugin: StrainTensorNet as a MatGL model family.
 
 Data flow: structure -> strain (:mod:`stn_plugin.physics.voigt`) -> graph (:mod:`stn_plugin.graph`)
--> model (:mod:`stn_plugin.models`) -> strain energy density (SED) -> elastic tensor
-(:mod:`stn_plugin.physics.sed`) -> moduli (:mod:`stn_plugin.physics.moduli`).
+-> networks (:mod:`stn_plugin.models`) -> strain energy density (SED) -> elastic tensor
+(:mod:`stn_plugin.physics.sed`) -> moduli (:mod:`stn_plugin.physics.moduli`); :class:`stn_plugin.predictor.ElasticPredictor`
+is the saved model that runs this path.
 
 Public surface::
 
@@ -18,10 +19,13 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from stn_plugin.registry import RegistryError, load_registry, pretrained_model_dir
 from stn_plugin.runtime import ensure_matgl_importable
+
+if TYPE_CHECKING:
+    from stn_plugin.predictor import ElasticPredictor
 
 ensure_matgl_importable()  # before any module imports matgl: a read-only home folder would break that import
 
@@ -48,14 +52,14 @@ def pretrained_path(name: str) -> Path:
     return pretrained_model_dir(name).resolve()
 
 
-def load(name_or_path: str | os.PathLike[str]) -> Any:
+def load(name_or_path: str | os.PathLike[str]) -> ElasticPredictor:
     """Load a pretrained model by registry name, or a saved model directory by path.
 
     A registry name (a string) resolves to the model bundled in the package, also when a file or folder of that
     name is in the working folder (a warning says how to load that one: ``./name`` or a ``Path``); the sha256 of
     each of its files is checked against ``registry.yaml`` before anything is read. Loading goes through
-    :func:`stn_plugin.models.loading.load_model_dir`: weights-only unpickling, and only the model classes of
-    this package (no code named by the files is imported or run).
+    :func:`stn_plugin.predictor.loading.load_model_dir`: weights-only unpickling, and only the predictor class of
+    this package (and the network classes of folders saved by earlier versions) (no code named by the files is imported or run).
 
     Raises:
         RegistryError: unknown name (the message lists the known names and the closest match), or a
@@ -64,7 +68,7 @@ def load(name_or_path: str | os.PathLike[str]) -> Any:
         ModelFileError: a saved model directory with a missing, truncated or corrupted file;
             ``UnsafeModelFileError`` for a file that would run code when loaded.
     """
-    from stn_plugin.models.loading import load_model_dir
+    from stn_plugin.predictor.loading import load_model_dir
 
     text = os.fspath(name_or_path)
     path = Path(text)

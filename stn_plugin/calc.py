@@ -18,7 +18,7 @@ relaxation: ``relax_structure`` does not exist, ``structure`` is the input), C i
 (``symmetrize=True``, as the model's default), there is no strain-stress fit (``residuals_sum`` and
 ``r2_score_mean`` are NaN) and ``calc_many`` predicts in batches in this process (``n_jobs`` is ignored: no
 copies of the model in worker processes). Units follow matcalc: eV/Angstrom^3 unless ``units_GPa=True``.
-Extra keys: ``born_stable`` (bool), ``stn_prediction`` (the :class:`~stn_plugin.models.prediction.
+Extra keys: ``born_stable`` (bool), ``stn_prediction`` (the :class:`~stn_plugin.predictor.prediction.
 ElasticPrediction`, GPa).
 
 Needs the optional extra: ``pip install "stn-plugin[matcalc]"``. matcalc lists MatGL's online models when
@@ -38,7 +38,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from pymatgen.analysis.elasticity import ElasticTensor
 from pymatgen.core import Structure
 
-from stn_plugin.models.prediction import ElasticPrediction
+from stn_plugin.predictor.prediction import ElasticPrediction
 
 
 class StnElasticityCalc(PropCalc):

@@ -23,13 +23,13 @@ TINY_STATS = {
 
 
 def save_tiny_model(directory: Path, architecture: str = "straintensornet", seed: int = 0) -> Path:
-    """An untrained model of a few hundred parameters (weights drawn with ``seed``), saved in MatGL format;
-    returns the directory."""
-    from stn_plugin.models import ARCHITECTURES
+    """An untrained predictor of one network of a few hundred parameters (weights drawn with ``seed``), saved in
+    MatGL format; returns the directory."""
+    from stn_plugin.predictor import ElasticPredictor
 
     torch.manual_seed(seed)
     config = {"architecture": architecture, "encoder": TINY_ENCODER, "head": {"cond_hidden": 8, "hidden": 8}}
-    ARCHITECTURES[architecture](config, **TINY_STATS).save(directory)
+    ElasticPredictor([config], [TINY_STATS]).save(directory)
     return directory
 
 

@@ -22,7 +22,7 @@ from stn_plugin.physics.voigt import DEFAULT_STRAIN, N_PAIRS
 
 if TYPE_CHECKING:
     from stn_plugin.data.records import ElasticRecord
-    from stn_plugin.models.prediction import ElasticPrediction
+    from stn_plugin.predictor.prediction import ElasticPrediction
 
 
 def crystal_system_key(system: str) -> tuple[int, str]:
@@ -136,11 +136,10 @@ class EvaluationData:
         """Truth of ``records`` against their model predictions (same order).
 
         U_true follows from each record's C with the prediction's strain magnitude; the true DCV is that of the
-        canonical cell (``analyze_symmetry(canonicalize(structure).structure).dcv``), the frame of the predicted
-        DCV. DCV probabilities are included when every prediction has them.
+        canonical cell's point group (``ElasticPrediction.point_group``, found once by the prediction), the frame
+        of the predicted DCV. DCV probabilities are included when every prediction has them.
         """
-        from stn_plugin.graph.standardize import canonicalize
-        from stn_plugin.physics.symmetry import analyze_symmetry
+        from stn_plugin.physics.symmetry import class_vectors, value_classes
 
         with_dcv = all(p.dcv is not None for p in predictions)
         return cls(
@@ -151,7 +150,7 @@ class EvaluationData:
             crystal_systems=[r.crystal_system for r in records],
             elements=[r.formula for r in records],
             dcv_prob=np.stack([p.dcv for p in predictions]) if with_dcv else None,
-            dcv_true=np.stack([analyze_symmetry(canonicalize(r.structure).structure).dcv for r in records])
+            dcv_true=np.stack([class_vectors(value_classes(p.point_group)) for p in predictions])
             if with_dcv
             else None,
         )

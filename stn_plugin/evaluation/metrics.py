@@ -34,6 +34,8 @@ from stn_plugin.evaluation.data import EvaluationData, crystal_system_key
 from stn_plugin.physics.moduli import poisson_ratio, voigt_averages, young_modulus
 from stn_plugin.physics.voigt import VOIGT_PAIRS, upper_triangle
 
+NAN: float = float("nan")
+
 DCV_THRESHOLD: float = 0.5
 """Class probability from which a pair counts as degenerate with the strained pair."""
 
@@ -261,19 +263,20 @@ class EvaluationMetrics(BaseModel):
         """Scalar metrics with stable keys, e.g. for ``mlflow.log_metrics``.
 
         Keys: the fields of :class:`TableIIMetrics` (``sed_mae_mev``, ``cij_mae_gpa``, ...); the
-        ``dcv_*`` accuracies; ``{group}_{component}_{pred|true}_{mean|sd}_gpa`` of Fig. 9 (e.g.
-        ``cubic_c26_pred_mean_gpa``); and ``{system}/{key}`` for every per-system value. Undefined
-        values (None) are left out.
+        ``dcv_*`` accuracies (NaN without a classifier, so that every architecture has the same keys);
+        ``{group}_{component}_{pred|true}_{mean|sd}_gpa`` of Fig. 9 (e.g. ``cubic_c26_pred_mean_gpa``); and
+        ``{system}/{key}`` for every per-system value. Other undefined values (None) are left out.
         """
         out: dict[str, float] = dict(self.overall.model_dump())
-        if self.dcv is not None:
-            out.update(self.dcv.model_dump())
+        out.update(self.dcv.model_dump() if self.dcv is not None else dict.fromkeys(DCVAccuracy.model_fields, NAN))
         for name, stats in self.zero_components.items():
             out.update({f"{name}_{key}": value for key, value in stats.model_dump().items() if key != "n_materials"})
         for system, table in self.by_crystal_system.items():
             out.update({f"{system}/{key}": value for key, value in table.model_dump().items()})
-        for system, accuracy in self.dcv_by_crystal_system.items():
-            out.update({f"{system}/{key}": value for key, value in accuracy.model_dump().items()})
+        for system in self.by_crystal_system:
+            accuracy = self.dcv_by_crystal_system.get(system)
+            values = accuracy.model_dump() if accuracy is not None else dict.fromkeys(DCVAccuracy.model_fields, NAN)
+            out.update({f"{system}/{key}": value for key, value in values.items()})
         return {key: float(value) for key, value in out.items() if value is not None}
 
     def to_json(self) -> str:

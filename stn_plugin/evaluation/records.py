@@ -28,13 +28,13 @@ from tqdm.auto import tqdm
 
 from stn_plugin.evaluation.data import EvaluationData
 from stn_plugin.evaluation.metrics import EvaluationMetrics, evaluate
-from stn_plugin.graph.standardize import canonicalize
-from stn_plugin.models.prediction import ElasticPrediction
+from stn_plugin.physics.frames import rotate_elastic_tensor
 from stn_plugin.physics.moduli import elastic_moduli
+from stn_plugin.predictor.prediction import ElasticPrediction
 
 if TYPE_CHECKING:
     from stn_plugin.data.records import ElasticRecord
-    from stn_plugin.models.base import StnModel
+    from stn_plugin.predictor import ElasticPredictor
 
 UNIAXIAL_SYSTEMS: tuple[str, ...] = ("tetragonal", "trigonal", "hexagonal")
 """Crystal systems with one unique axis (c, along z in the canonical frame)."""
@@ -50,7 +50,7 @@ class RecordPrediction:
 
 
 def predict_records(
-    model: StnModel,
+    model: ElasticPredictor,
     records: Sequence[ElasticRecord],
     symmetrize: bool = True,
     progress: bool = True,
@@ -91,7 +91,9 @@ def universal_anisotropy_errors(
     return errors
 
 
-def anisotropy_metrics(records: Sequence[ElasticRecord], elastic_tensors: Sequence[ArrayLike]) -> dict[str, float]:
+def anisotropy_metrics(
+    records: Sequence[ElasticRecord], elastic_tensors: Sequence[ArrayLike], canonical_rotations: Sequence[ArrayLike]
+) -> dict[str, float]:
     """``log_c33_c11_mae`` (uniaxial crystals, canonical frame), ``universal_anisotropy_mae`` and ``_median_ae``
     (all crystals with a finite A_U in truth and prediction, :func:`universal_anisotropy_errors`) and their counts
     ``n_uniaxial``, ``n_anisotropy``.
@@ -99,12 +101,14 @@ def anisotropy_metrics(records: Sequence[ElasticRecord], elastic_tensors: Sequen
     Args:
         records: tensor records.
         elastic_tensors: the predicted Voigt C of each record, (6, 6) GPa, in the frame of its structure.
+        canonical_rotations: (3, 3) R of each record's canonical frame (``ElasticPrediction.canonical_rotation``:
+            ``r_structure = R @ r_canonical``), found once by the prediction.
     """
     log_errors = []
-    for record, predicted in zip(records, elastic_tensors, strict=True):
+    for record, predicted, rotation in zip(records, elastic_tensors, canonical_rotations, strict=True):
         if record.crystal_system in UNIAXIAL_SYSTEMS:
-            cell = canonicalize(record.structure)
-            true, pred = (cell.to_canonical_frame(C) for C in (record.elastic_tensor, predicted))
+            R = np.asarray(rotation, dtype=float)
+            true, pred = (rotate_elastic_tensor(C, R.T) for C in (record.elastic_tensor, predicted))
             if min(true[0, 0], true[2, 2], pred[0, 0], pred[2, 2]) > 0:
                 log_errors.append(abs(np.log10(pred[2, 2] / pred[0, 0]) - np.log10(true[2, 2] / true[0, 0])))
     au_errors = universal_anisotropy_errors(records, elastic_tensors)
@@ -191,42 +195,47 @@ def _sources(items: Sequence[RecordPrediction]) -> list[str]:
     return sorted({item.record.source for item in items})
 
 
-def evaluate_records(
-    model: StnModel,
-    records: Sequence[ElasticRecord],
-    symmetrize: bool = True,
-    progress: bool = True,
-    threads: int | None = 1,
-) -> RecordsEvaluation:
-    """Predict and score ``records`` (module docstring); records that cannot be predicted are listed in
-    ``failures`` and left out of every metric."""
-    everything = predict_records(model, records, symmetrize, progress=progress, threads=threads)
-    predicted = [p for p in everything if p.prediction is not None]
+def score_predictions(items: Sequence[RecordPrediction]) -> RecordsEvaluation:
+    """Score records against their predictions (module docstring): the one scoring of the package, used by
+    ``stn models evaluate``, the training's validation and end-of-run reports and the shipping script. Items
+    without a prediction are listed in ``failures`` and left out of every metric."""
+    predicted = [p for p in items if p.prediction is not None]
     tensors = [p for p in predicted if p.record.has_tensor]
 
     def data(items: Sequence[RecordPrediction]) -> EvaluationData:
         return EvaluationData.from_predictions([i.record for i in items], [i.prediction for i in items])
 
-    def table(items: Sequence[RecordPrediction]) -> EvaluationMetrics:
-        return evaluate(data(items))
-
-    tensor_data = data(tensors) if tensors else None
-
     def of(items: Sequence[RecordPrediction], source: str) -> list[RecordPrediction]:
         return [i for i in items if i.record.source == source]
 
+    tensor_data = data(tensors) if tensors else None
     return RecordsEvaluation(
         tensor=None if tensor_data is None else evaluate(tensor_data),
         tensor_data=tensor_data,
-        tensor_by_source={source: table(of(tensors, source)) for source in _sources(tensors)},
+        tensor_by_source={source: evaluate(data(of(tensors, source))) for source in _sources(tensors)},
         moduli_by_source={
             source: moduli_metrics(
                 [i.record for i in of(predicted, source)], [i.prediction for i in of(predicted, source)]
             )
             for source in _sources(predicted)
         },
-        anisotropy=anisotropy_metrics([i.record for i in tensors], [i.prediction.elastic_tensor.voigt for i in tensors])
+        anisotropy=anisotropy_metrics(
+            [i.record for i in tensors],
+            [i.prediction.elastic_tensor.voigt for i in tensors],
+            [i.prediction.canonical_rotation for i in tensors],
+        )
         if tensors
         else {},
-        predictions=everything,
+        predictions=list(items),
     )
+
+
+def evaluate_records(
+    model: ElasticPredictor,
+    records: Sequence[ElasticRecord],
+    symmetrize: bool = True,
+    progress: bool = True,
+    threads: int | None = 1,
+) -> RecordsEvaluation:
+    """Predict and score ``records`` (:func:`predict_records`, :func:`score_predictions`)."""
+    return score_predictions(predict_records(model, records, symmetrize, progress=progress, threads=threads))

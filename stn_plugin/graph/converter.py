@@ -13,7 +13,7 @@ Frame contract: all Cartesian quantities of a graph (``lattice``, ``edge_vec``) 
 (:mod:`stn_plugin.graph.standardize`), whatever the orientation and cell of the structure passed in.
 A ``sed`` target or prediction for pair (i, j) is the one of the strain (i, j) along the canonical
 axes; ``PreparedMaterial.rotation`` takes the elastic tensor back to the user's frame
-(:func:`stn_plugin.models.prediction.elastic_prediction`, training targets in
+(:func:`stn_plugin.predictor.prediction.elastic_prediction`, training targets in
 :func:`stn_plugin.training.data.material_graphs`). With standardisation (the default) the nodes are the
 atoms of the conventional standard cell; without it the canonical frame is the input's own.
 """

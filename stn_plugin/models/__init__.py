@@ -1,24 +1,22 @@
-"""StrainTensorNet model family (MatGL models) and their configs.
+"""The networks of the StrainTensorNet family and their configs.
 
-``build_model(config, **statistics)`` builds the model of any architecture config; the training
-configuration and the presets are in :mod:`stn_plugin.training.config`.
+A network maps strained crystal graphs to normalised U_ij and DCV logits; :mod:`stn_plugin.predictor` wraps one or
+more of them with their statistics into the saved, structure-level model. ``build_model(config)`` builds the
+network of any architecture config; the training configuration and the presets are in
+:mod:`stn_plugin.training.config`.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from stn_plugin.models.base import StnModel, StnOutput
 from stn_plugin.models.config import (
+    GRAPH_SETTINGS,
     EncoderConfig,
-    EnsembleConfig,
     HeadConfig,
     ModelConfig,
     StrainTensorNetConfig,
     TrialModelConfig,
 )
-from stn_plugin.models.ensemble import StnEnsemble
-from stn_plugin.models.prediction import ElasticPrediction
 from stn_plugin.models.straintensornet import StrainTensorNet
 from stn_plugin.models.trial import DcvNodeModel, DcvPooledModel, MinimalModel
 
@@ -29,31 +27,25 @@ ARCHITECTURES: dict[str, type[StnModel]] = {
     "fig6c": DcvNodeModel,
 }
 
-MODEL_CLASSES: tuple[type[StnModel], ...] = (*ARCHITECTURES.values(), StnEnsemble)
-"""Every model class of the package (what a saved ``model.json`` may name)."""
 
-
-def build_model(config: StrainTensorNetConfig | TrialModelConfig, **statistics: Any) -> StnModel:
-    """Model for the architecture config ``config`` (an ``ExperimentConfig``'s ``.model``); ``statistics`` go
-    to the constructor (``atom_scalar_mean``, ``atom_scalar_std``, ``sed_mean``, ``sed_std``, ``strain``)."""
-    return ARCHITECTURES[config.architecture](config, **statistics)
+def build_model(config: StrainTensorNetConfig | TrialModelConfig) -> StnModel:
+    """The network of the architecture config ``config`` (an ``ExperimentConfig``'s ``.model``), randomly initialised."""
+    return ARCHITECTURES[config.architecture](config)
 
 
 __all__ = [
     "ARCHITECTURES",
+    "GRAPH_SETTINGS",
     "DcvNodeModel",
     "DcvPooledModel",
-    "MODEL_CLASSES",
-    "ElasticPrediction",
     "EncoderConfig",
-    "EnsembleConfig",
     "HeadConfig",
     "MinimalModel",
     "ModelConfig",
-    "StnEnsemble",
     "StnModel",
     "StnOutput",
     "StrainTensorNet",
+    "StrainTensorNetConfig",
     "TrialModelConfig",
     "build_model",
 ]

@@ -205,29 +205,4 @@ ModelConfig = Annotated[StrainTensorNetConfig | TrialModelConfig, Field(discrimi
 
 
 GRAPH_SETTINGS: tuple[str, ...] = ("edge_strategy", "edge_cutoff", "edge_bridge_cutoff", "max_atomic_number")
-"""Encoder settings that decide the graphs a model reads; the members of an ensemble must agree on them."""
-
-
-class EnsembleConfig(FrozenConfig):
-    """A committee of trained models of one architecture on the same graphs: U = mean of the members' U."""
-
-    architecture: Literal["ensemble"] = "ensemble"
-    members: list[ModelConfig] = Field(min_length=2)
-
-    @property
-    def encoder(self) -> EncoderConfig:
-        """The first member's encoder settings (all members build the same graphs)."""
-        return self.members[0].encoder
-
-    @model_validator(mode="after")
-    def _check(self) -> EnsembleConfig:
-        architectures = {member.architecture for member in self.members}
-        if len(architectures) > 1:
-            raise ValueError(f"ensemble members must share one architecture, got {sorted(architectures)}.")
-        for key in GRAPH_SETTINGS:
-            values = {getattr(member.encoder, key) for member in self.members}
-            if len(values) > 1:
-                raise ValueError(
-                    f"ensemble members must build the same graphs; they differ in {key}: {sorted(values, key=str)}."
-                )
-        return self
+"""Encoder settings that decide the graphs a network reads; the networks of one predictor must agree on them."""

@@ -32,8 +32,7 @@ class StrainTensorNet(StnModel):
     :class:`~stn_plugin.models.volume_energy.VolumeStrainEnergy` (not in the paper).
 
     ``feature_dict`` holds the latents of the last pass: ``pooled_reg`` (A in Fig. 3),
-    ``pooled_class``, ``dcv`` (and ``bond_energy``, ``angle_energy``, ``volume_energy``). See :class:`StnModel`
-    for the constructor.
+    ``pooled_class``, ``dcv`` (and ``bond_energy``, ``angle_energy``, ``volume_energy``).
     """
 
     config_class = StrainTensorNetConfig
@@ -57,10 +56,11 @@ class StrainTensorNet(StnModel):
         )
         self.volume_energy = VolumeStrainEnergy(enc.channels, head.hidden) if config.volume_energy else None
 
-    def forward(self, data: Data, dcv_input: Tensor | None = None) -> StnOutput:
-        """B graphs (needs ``strain_onehot`` (B, 21)) -> U (B,) normalised and DCV logits (B, 21); with class
-        readouts (:func:`~stn_plugin.models.base.class_readouts`) U (P,) and logits (P, 21), one per readout."""
-        pooled, node_scalars = self.encoder.encode(data, self.standardized_atom_scalars(data))
+    def forward(self, data: Data, atom_features: Tensor, dcv_input: Tensor | None = None) -> StnOutput:
+        """B graphs (needs ``strain_onehot`` (B, 21)) and (N, 4) standardised atom scalars -> U (B,) normalised,
+        DCV logits (B, 21) and the DCV the regressor read; with class readouts
+        (:func:`~stn_plugin.models.base.class_readouts`) (P,) and (P, 21), one row per readout."""
+        pooled, node_scalars = self.encoder.encode(data, atom_features)
         if self.bond_energy is not None:
             pooled["bond_energy"] = self.bond_energy(data, node_scalars)
         if self.angle_energy is not None:
@@ -78,4 +78,4 @@ class StrainTensorNet(StnModel):
             if name in pooled:
                 sed = sed + pooled[name]
                 self.feature_dict[name] = pooled[name]
-        return StnOutput(sed, logits)
+        return StnOutput(sed, logits, dcv)

@@ -31,11 +31,11 @@ class _TrialModel(StnModel):
             raise ValueError(f"{cls.__name__} needs architecture {cls.architecture!r}, got {config['architecture']!r}.")
         return super()._validate_config(config)
 
-    def _known_dcv(self, data: Data, dcv_input: Tensor | None) -> Tensor:
+    def _known_dcv(self, data: Data, atom_features: Tensor, dcv_input: Tensor | None) -> Tensor:
         if getattr(data, "readout_onehot", None) is not None:
             raise ValueError(f"{type(self).__name__} reads each graph's own DCV and cannot predict class readouts.")
         dcv = data.dcv if dcv_input is None else dcv_input
-        return dcv.to(self.sed_mean.dtype)
+        return dcv.to(atom_features.dtype)
 
 
 class MinimalModel(_TrialModel):
@@ -49,14 +49,14 @@ class MinimalModel(_TrialModel):
         self.encoder = StnEncoder(enc, NUM_ATOM_SCALARS, readouts=("reg",))
         self.regressor = mlp([enc.readout_dim, head.hidden, 1])
 
-    def forward(self, data: Data, dcv_input: Tensor | None = None) -> StnOutput:
+    def forward(self, data: Data, atom_features: Tensor, dcv_input: Tensor | None = None) -> StnOutput:
         """B graphs -> U (B,) normalised ((P,) with class readouts); no logits."""
-        pooled = self.encoder(data, self.standardized_atom_scalars(data))["reg"]
+        pooled = self.encoder(data, atom_features)["reg"]
         _, graph_of_readout = class_readouts(data)
         if graph_of_readout is not None:
             pooled = pooled.index_select(0, graph_of_readout)
         self.feature_dict = {"pooled_reg": pooled}
-        return StnOutput(self.regressor(pooled).squeeze(-1), None)
+        return StnOutput(self.regressor(pooled).squeeze(-1), None, None)
 
 
 class DcvPooledModel(_TrialModel):
@@ -74,12 +74,12 @@ class DcvPooledModel(_TrialModel):
         self.encoder = StnEncoder(enc, NUM_ATOM_SCALARS, readouts=("reg",))
         self.regressor = ConditionedHead(enc.readout_dim, head.cond_hidden, head.hidden, 1)
 
-    def forward(self, data: Data, dcv_input: Tensor | None = None) -> StnOutput:
+    def forward(self, data: Data, atom_features: Tensor, dcv_input: Tensor | None = None) -> StnOutput:
         """B graphs and DCV (B, 21) -> U (B,) normalised; no logits."""
-        pooled = self.encoder(data, self.standardized_atom_scalars(data))["reg"]
-        dcv = self._known_dcv(data, dcv_input)
+        pooled = self.encoder(data, atom_features)["reg"]
+        dcv = self._known_dcv(data, atom_features, dcv_input)
         self.feature_dict = {"pooled_reg": pooled, "dcv": dcv}
-        return StnOutput(self.regressor(dcv, pooled).squeeze(-1), None)
+        return StnOutput(self.regressor(dcv, pooled).squeeze(-1), None, dcv)
 
 
 class DcvNodeModel(_TrialModel):
@@ -97,11 +97,11 @@ class DcvNodeModel(_TrialModel):
         self.encoder = StnEncoder(enc, NUM_ATOM_SCALARS + head.cond_hidden, readouts=("reg",))
         self.regressor = mlp([enc.readout_dim, head.hidden, 1])
 
-    def forward(self, data: Data, dcv_input: Tensor | None = None) -> StnOutput:
+    def forward(self, data: Data, atom_features: Tensor, dcv_input: Tensor | None = None) -> StnOutput:
         """B graphs and DCV (B, 21) -> U (B,) normalised; no logits."""
-        dcv = self._known_dcv(data, dcv_input)
+        dcv = self._known_dcv(data, atom_features, dcv_input)
         batch, _ = graph_index(data)
-        node_features = torch.cat([self.standardized_atom_scalars(data), self.dcv_embedding(dcv)[batch]], dim=-1)
+        node_features = torch.cat([atom_features, self.dcv_embedding(dcv)[batch]], dim=-1)
         pooled = self.encoder(data, node_features)["reg"]
         self.feature_dict = {"pooled_reg": pooled, "dcv": dcv}
-        return StnOutput(self.regressor(pooled).squeeze(-1), None)
+        return StnOutput(self.regressor(pooled).squeeze(-1), None, dcv)

@@ -13,7 +13,8 @@ and the exact inverse (Eq. 3) is
 
 Units: C in GPa, V/N in Angstrom^3 per atom, U in meV/atom; 1 GPa * Angstrom^3 = 6.2415 meV
 (``MEV_PER_GPA_A3``). Both functions accept batches: arrays of shape (..., 6, 6) with
-``volume_per_atom`` a scalar or of shape (...).
+``volume_per_atom`` a scalar or of shape (...), numpy arrays (or anything ``np.asarray`` reads) or torch
+tensors (then the result is a tensor of the same dtype and device, differentiable: the training loss uses them).
 """
 
 from __future__ import annotations
@@ -23,23 +24,28 @@ from numpy.typing import ArrayLike, NDArray
 from pymatgen.analysis.elasticity import ElasticTensor, Strain
 from scipy.constants import electron_volt
 
-from stn_plugin.physics.voigt import DEFAULT_STRAIN
+from stn_plugin.physics.voigt import DEFAULT_STRAIN, is_tensor
 
 MEV_PER_GPA_A3: float = 1e9 * 1e-30 / electron_volt * 1e3
 """meV in one GPa * Angstrom^3 (= 6.241509...)."""
 
 
+_DIAGONAL = np.arange(6)
+
+
 def _check_voigt_matrix(m: ArrayLike, name: str) -> NDArray[np.float64]:
-    a = np.asarray(m, dtype=float)
-    if a.shape[-2:] != (6, 6):
-        raise ValueError(f"{name} must have shape (..., 6, 6), got {a.shape}.")
+    a = m if is_tensor(m) else np.asarray(m, dtype=float)
+    if tuple(a.shape[-2:]) != (6, 6):
+        raise ValueError(f"{name} must have shape (..., 6, 6), got {tuple(a.shape)}.")
     return a
 
 
-def _energy_scale(volume_per_atom: ArrayLike, magnitude: float) -> NDArray[np.float64]:
-    """eps^2 * (V/N) * kappa in meV/atom per GPa, broadcastable against (..., 6, 6)."""
-    v = np.asarray(volume_per_atom, dtype=float)
-    if np.any(~np.isfinite(v)) or np.any(v <= 0):
+def _energy_scale(volume_per_atom: ArrayLike, magnitude: float, like: NDArray[np.float64]) -> NDArray[np.float64]:
+    """eps^2 * (V/N) * kappa in meV/atom per GPa, broadcastable against (..., 6, 6) ``like`` (and of its kind)."""
+    v = volume_per_atom if is_tensor(volume_per_atom) else np.asarray(volume_per_atom, dtype=float)
+    if is_tensor(like) and not is_tensor(v):
+        v = like.new_tensor(v)
+    if not bool(((v > 0) & (v < float("inf"))).all()):
         raise ValueError(f"volume_per_atom must be positive and finite (Angstrom^3/atom), got {v}.")
     if not magnitude > 0:
         raise ValueError(f"The strain magnitude must be positive, got {magnitude}.")
@@ -60,11 +66,10 @@ def elastic_to_sed(
         U, shape (..., 6, 6), meV/atom, symmetric.
     """
     C = _check_voigt_matrix(elastic_tensor, "elastic_tensor")
-    diag = np.diagonal(C, axis1=-2, axis2=-1)
-    eye = np.eye(6, dtype=bool)
-    off = C + 0.5 * (diag[..., :, None] + diag[..., None, :])
-    U = np.where(eye, 0.5 * C, off)
-    return U * _energy_scale(volume_per_atom, magnitude)
+    diag = C[..., _DIAGONAL, _DIAGONAL]
+    U = C + 0.5 * (diag[..., :, None] + diag[..., None, :])
+    U[..., _DIAGONAL, _DIAGONAL] = 0.5 * diag
+    return U * _energy_scale(volume_per_atom, magnitude, C)
 
 
 def sed_to_elastic(
@@ -80,11 +85,12 @@ def sed_to_elastic(
     Returns:
         C, shape (..., 6, 6), GPa.
     """
-    U = _check_voigt_matrix(sed, "sed") / _energy_scale(volume_per_atom, magnitude)
-    diag = np.diagonal(U, axis1=-2, axis2=-1)
-    eye = np.eye(6, dtype=bool)
-    off = U - diag[..., :, None] - diag[..., None, :]
-    return np.where(eye, 2.0 * U, off)
+    U = _check_voigt_matrix(sed, "sed")
+    U = U / _energy_scale(volume_per_atom, magnitude, U)
+    diag = U[..., _DIAGONAL, _DIAGONAL]
+    C = U - diag[..., :, None] - diag[..., None, :]
+    C[..., _DIAGONAL, _DIAGONAL] = 2.0 * diag
+    return C
 
 
 def strain_energy_density(elastic_tensor: ArrayLike, strain_tensor: ArrayLike, volume_per_atom: float) -> float:

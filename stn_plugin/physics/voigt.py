@@ -157,20 +157,28 @@ UPPER_ROWS, UPPER_COLS = (np.array(index) for index in zip(*VOIGT_PAIRS, strict=
 """Row and column of each of the 21 upper-triangle entries, ``VOIGT_PAIRS`` order (index arrays, numpy or torch)."""
 
 
+def is_tensor(value: object) -> bool:
+    """Whether ``value`` is a torch tensor (checked without importing torch: physics/ stays numpy-only)."""
+    return type(value).__module__.split(".")[0] == "torch"
+
+
 def upper_triangle(matrix: NDArray[np.floating]) -> NDArray[np.float64]:
-    """The 21 upper-triangle entries of symmetric 6x6 matrices in ``VOIGT_PAIRS`` order: (..., 6, 6) -> (..., 21)."""
-    m = np.asarray(matrix, dtype=float)
-    if m.shape[-2:] != (6, 6):
-        raise ValueError(f"Expected 6x6 Voigt matrices, got shape {m.shape}.")
+    """The 21 upper-triangle entries of symmetric 6x6 matrices in ``VOIGT_PAIRS`` order: (..., 6, 6) -> (..., 21);
+    numpy (anything ``np.asarray`` reads) or torch tensors."""
+    m = matrix if is_tensor(matrix) else np.asarray(matrix, dtype=float)
+    if tuple(m.shape[-2:]) != (6, 6):
+        raise ValueError(f"Expected 6x6 Voigt matrices, got shape {tuple(m.shape)}.")
     return m[..., UPPER_ROWS, UPPER_COLS]
 
 
 def from_upper_triangle(values: NDArray[np.floating]) -> NDArray[np.float64]:
-    """Symmetric 6x6 matrices from their 21 upper-triangle entries (``VOIGT_PAIRS`` order): (..., 21) -> (..., 6, 6)."""
-    v = np.asarray(values, dtype=float)
-    if v.shape[-1:] != (N_PAIRS,):
-        raise ValueError(f"Expected {N_PAIRS} upper-triangle values, got shape {v.shape}.")
-    m = np.zeros((*v.shape[:-1], 6, 6))
+    """Symmetric 6x6 matrices from their 21 upper-triangle entries (``VOIGT_PAIRS`` order): (..., 21) -> (..., 6, 6);
+    numpy (anything ``np.asarray`` reads) or torch tensors (a tensor of the same dtype, differentiable)."""
+    v = values if is_tensor(values) else np.asarray(values, dtype=float)
+    if tuple(v.shape[-1:]) != (N_PAIRS,):
+        raise ValueError(f"Expected {N_PAIRS} upper-triangle values, got shape {tuple(v.shape)}.")
+    shape = (*v.shape[:-1], 6, 6)
+    m = v.new_zeros(shape) if is_tensor(v) else np.zeros(shape)
     m[..., UPPER_ROWS, UPPER_COLS] = v
     m[..., UPPER_COLS, UPPER_ROWS] = v
     return m

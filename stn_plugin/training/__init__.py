@@ -21,7 +21,6 @@ _SOURCES: dict[str, str] = {
     "load_preset": "config",
     "EpochSampler": "data",
     "MaterialGraphs": "data",
-    "NormalizationStats": "data",
     "PreparedData": "data",
     "StnDataModule": "data",
     "TrainingSamples": "data",
@@ -31,7 +30,7 @@ _SOURCES: dict[str, str] = {
     "StnMLFlowLogger": "tracking",
     "StnPyfuncModel": "tracking",
     "TrainResult": "train",
-    "evaluation_data": "train",
+    "evaluate_materials": "train",
     "resolve_config": "train",
     "train": "train",
 }

@@ -34,7 +34,6 @@ import numpy as np
 import torch
 from lightning.pytorch.utilities import CombinedLoader
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict
 from pymatgen.core import Structure
 from torch.utils.data import DataLoader as TorchDataLoader
 from torch.utils.data import Dataset, Sampler
@@ -53,12 +52,14 @@ from stn_plugin.data.filters import (
 from stn_plugin.data.loaders import read_bundled, read_jsonl
 from stn_plugin.data.splits import DEFAULT_FRACTIONS, PARTS
 from stn_plugin.graph import AtomScalarStandardizer, MaterialCache, StrainedGraphConverter
+from stn_plugin.graph.material import PreparedMaterial
 from stn_plugin.models.config import EncoderConfig
 from stn_plugin.physics.frames import rotate_elastic_tensor
 from stn_plugin.physics.moduli import elastic_moduli
 from stn_plugin.physics.sed import elastic_to_sed
 from stn_plugin.physics.symmetry import analyze_symmetry
 from stn_plugin.physics.voigt import DEFAULT_STRAIN, N_PAIRS, upper_triangle
+from stn_plugin.predictor import NormalizationStats
 from stn_plugin.training.config import TrainingConfig
 
 logger = logging.getLogger(__name__)
@@ -228,6 +229,8 @@ class MaterialGraphs:
         structure_classes: (21,) structure-class label of every pair (its class's first pair).
         source: the record's data source (``record_source``).
         moduli_vrh: (K_VRH, G_VRH) of the DFT data in GPa (from the tensor for tensor records).
+        record: the dataset record (the truth the validation scores compare with, in its structure's frame).
+        material: the prepared canonical cell and edges (what the predictor predicts without preparing again).
     """
 
     material_id: str
@@ -242,6 +245,8 @@ class MaterialGraphs:
     structure_classes: NDArray[np.int64]
     source: str
     moduli_vrh: tuple[float, float]
+    record: ElasticRecord
+    material: PreparedMaterial
 
     @property
     def has_tensor(self) -> bool:
@@ -296,6 +301,8 @@ def material_graphs(record: ElasticRecord, converter: StrainedGraphConverter) ->
         structure_classes=np.asarray(symmetry.structure_classes, dtype=np.int64),
         source=record_source(record),
         moduli_vrh=moduli_vrh,
+        record=record,
+        material=prepared,
     )
 
 
@@ -311,17 +318,6 @@ def labelled_sample(material: MaterialGraphs, pair: int, onehot_pair: int, mater
         graph.strain_onehot = torch.nn.functional.one_hot(torch.tensor([onehot_pair]), N_PAIRS).to(torch.float32)
     graph.material_number = torch.tensor([material_number], dtype=torch.long)
     return graph
-
-
-class NormalizationStats(BaseModel):
-    """Statistics stored in the model before training (``StnModel.set_normalization`` arguments)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    atom_scalar_mean: tuple[float, float, float, float]
-    atom_scalar_std: tuple[float, float, float, float]
-    sed_mean: float
-    sed_std: float
 
 
 def fit_normalization(materials: Sequence[MaterialGraphs]) -> NormalizationStats:
@@ -452,8 +448,8 @@ class StnDataModule(pl.LightningDataModule):
     positive ``moduli_loss_weight`` and there are moduli-only training materials, a Lightning
     ``CombinedLoader`` of ``{"tensor": ..., "moduli": ...}`` (``min_size``: an epoch is one pass over the
     tensor samples; the moduli loader draws ``moduli_materials_per_step`` materials per step in a permutation
-    seeded by (seed, epoch)). Validation: all 21 strains of every tensor material, then (second loader) the
-    class representatives of every moduli-only material.
+    seeded by (seed, epoch)). Validation: all 21 strains of every tensor material (the loss metrics; the scores
+    come from predicting every validation material, tensor and moduli-only, :class:`StnLightningModule`).
 
     Args:
         prepared: filtered records and their split (:func:`prepare_data`).
@@ -542,16 +538,9 @@ class StnDataModule(pl.LightningDataModule):
         )
         return CombinedLoader({"tensor": tensor, "moduli": moduli_loader}, mode="min_size")
 
-    def val_dataloader(self) -> DataLoader | list[DataLoader | TorchDataLoader]:
-        tensor = DataLoader(evaluation_samples(self.materials["val"]), batch_size=self.training.val_batch_size)
-        if not self.moduli_materials.get("val"):
-            return tensor
-        return [tensor, moduli_evaluation_loader(self.moduli_materials["val"], self.training.val_batch_size)]
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(evaluation_samples(self.materials["val"]), batch_size=self.training.val_batch_size)
 
     def test_dataloader(self) -> DataLoader:
         return DataLoader(evaluation_samples(self.materials["test"]), batch_size=self.training.val_batch_size)
 
-
-def moduli_evaluation_loader(materials: Sequence[MaterialGraphs], materials_per_batch: int) -> TorchDataLoader:
-    """Class-representative graphs of moduli-only materials, in order, ``materials_per_batch`` at a time."""
-    return TorchDataLoader(ModuliSamples(materials), batch_size=materials_per_batch, collate_fn=collate_moduli_groups)

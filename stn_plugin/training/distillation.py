@@ -1,6 +1,6 @@
 """Teacher labels for distillation: a model's elastic tensors for the moduli-only records of a training split.
 
-A committee (:class:`~stn_plugin.models.ensemble.StnEnsemble`) is more accurate than each of its networks but
+A committee (an :class:`~stn_plugin.predictor.ElasticPredictor` of several networks) is more accurate than each of its networks but
 costs one forward pass per member. Distillation trains one network on the committee's predictions where no
 DFT tensor exists: every moduli-only record of the chosen split parts (by default only ``train``) gets the
 teacher's C (GPa, symmetrised onto the point group, in the frame of the record's structure) as its

@@ -1,10 +1,10 @@
 """Differentiable U -> C -> Voigt-Reuss-Hill moduli, for training on crystals with only K_VRH and G_VRH known.
 
 A moduli-only record (e.g. the Materials Project binaries of matcalc's benchmark) has no tensor, so Eq. 9 has
-no target; the 21 predicted U_ij still give C by Eq. 3 and C gives K_VRH and G_VRH (Voigt from C, Reuss from
-its inverse S = C^-1), which are rotation invariant and can be compared with the DFT values. The functions
-here are the torch counterparts of :func:`stn_plugin.physics.sed.sed_to_elastic` and pymatgen's
-``ElasticTensor.k_vrh`` / ``g_vrh`` (tested against both); autograd needs them in torch.
+no target; the 21 predicted U_ij still give C by Eq. 3 (:func:`stn_plugin.physics.sed.sed_to_elastic`, which
+takes torch tensors) and C gives K_VRH and G_VRH (Voigt from C, Reuss from its inverse S = C^-1:
+:func:`stn_plugin.physics.moduli.voigt_averages`, :func:`~stn_plugin.physics.moduli.reuss_averages`), which are
+rotation invariant and can be compared with the DFT values.
 
 Near-singular C (an untrained network easily predicts one) would make S and the Reuss moduli explode: C is
 shifted by ``(floor - lambda_min) I`` for the Reuss part only when its smallest eigenvalue lambda_min is below
@@ -17,18 +17,9 @@ import torch
 from torch import Tensor
 
 from stn_plugin.physics.moduli import reuss_averages, voigt_averages
-from stn_plugin.physics.sed import MEV_PER_GPA_A3
 
 REUSS_EIGENVALUE_FLOOR_GPA: float = 1.0
 """Smallest eigenvalue of C (GPa) allowed into the compliance of the Reuss averages."""
-
-
-def sed_to_elastic_tensor(sed: Tensor, volume_per_atom: Tensor, magnitude: float) -> Tensor:
-    """Eq. 3 in torch: U (M, 6, 6) meV/atom and V/N (M,) Angstrom^3/atom -> C (M, 6, 6) GPa."""
-    U = sed / (magnitude**2 * volume_per_atom.to(sed.dtype) * MEV_PER_GPA_A3)[:, None, None]
-    diag = torch.diagonal(U, dim1=-2, dim2=-1)
-    eye = torch.eye(6, dtype=torch.bool, device=sed.device)
-    return torch.where(eye, 2.0 * U, U - diag[..., :, None] - diag[..., None, :])
 
 
 def vrh_moduli(elastic_tensor: Tensor, floor_gpa: float = REUSS_EIGENVALUE_FLOOR_GPA) -> tuple[Tensor, Tensor]:

@@ -10,7 +10,7 @@
   entry-point parameters that ``mlflow run`` logs itself, or the params of the run being resumed).
 * :class:`StnPyfuncModel` and :func:`log_and_register_model`: the saved model directory (matgl
   ``IOMixIn.save`` format) as the artifact of an ``mlflow.pyfunc`` model, loaded with
-  :func:`stn_plugin.models.loading.load_model_dir` (weights only, package classes only), logged as "models from code"
+  :func:`stn_plugin.predictor.loading.load_model_dir` (weights only, package classes only), logged as "models from code"
   (:mod:`stn_plugin.training.pyfunc_entry`): neither the torch module nor the wrapper is pickled.
 """
 
@@ -249,7 +249,7 @@ class StnPyfuncModel(PythonModel):
     """
 
     def load_context(self, context: PythonModelContext) -> None:
-        from stn_plugin.models.loading import load_model_dir
+        from stn_plugin.predictor.loading import load_model_dir
 
         self.model = load_model_dir(context.artifacts[MODEL_ARTIFACT])
 

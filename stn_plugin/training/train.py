@@ -3,15 +3,16 @@
 Output directory layout (``output_dir``)::
 
     checkpoints/last.ckpt     every epoch (model, optimiser, scheduler, callbacks, loop state)
-    checkpoints/best.ckpt     lowest ``training.monitor`` (default val/sed_mae_mev)
+    checkpoints/best.ckpt     lowest ``training.monitor`` (e.g. val/cij_mae_gpa: the C_ij MAE of the prediction users get)
     mlflow_run.json           tracking URI and run id (resume logs to the same run)
     .train.lock               held while a training runs (a second training into the folder is refused)
     config.yaml               the resolved ExperimentConfig (loadable with ``--config``)
     split.json                the data split (material ids per part)
     validation_report.json    invalid and filtered records, counts by reason (also when they stop the run)
-    model/                    the best model, matgl ``IOMixIn.save`` format (``matgl.load_model``)
-    reports/{val,test}/       metrics.json, metrics.md, parity plots, Fig. 4 distance matrices, Fig. 7 (raw network
-                              output, i.e. `stn models evaluate --no-symmetrize`)
+    model/                    the best model: an ElasticPredictor of one network, matgl ``IOMixIn.save`` format
+                              (``stn_plugin.load(path)``, ``matgl.load_model``)
+    reports/{val,test}/       metrics.json, metrics.md, parity plots, Fig. 4 distance matrices, Fig. 7 of the tensor
+                              records: the scores ``stn models evaluate`` prints for model/ on the same records
     result.json               :class:`TrainResult`
 
 Running the same call again resumes from ``checkpoints/last.ckpt``; a call with another configuration (e.g. a
@@ -21,7 +22,7 @@ one-hots drawn and the schedule depend only on (seed, epoch), so the final weigh
 uninterrupted run, also after the process was killed (SIGKILL) at any point. Every file above is written
 atomically (temporary file in the same folder, then rename; checkpoints through :class:`AtomicCheckpointIO`),
 so a killed run leaves complete files. Checkpoints are loaded weights-only
-(:func:`stn_plugin.models.loading.safe_torch_load`): a truncated or tampered ``last.ckpt`` stops the run with
+(:func:`stn_plugin.predictor.loading.safe_torch_load`): a truncated or tampered ``last.ckpt`` stops the run with
 a ``ModelFileError`` before any data is prepared, and one that would run code is refused.
 """
 
@@ -35,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import lightning as pl
-import numpy as np
 import torch
 import yaml
 from filelock import FileLock, Timeout
@@ -43,23 +43,20 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, EMAWeightAverag
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from pydantic import BaseModel, ConfigDict
-from torch_geometric.loader import DataLoader
 
 from stn_plugin.data import SOURCES, ElasticRecord
 from stn_plugin.data.filters import InvalidRecordsError, OnInvalid, ValidationReport, default_on_invalid
-from stn_plugin.evaluation import DCVAccuracy, EvaluationData, TableIIMetrics, write_report
+from stn_plugin.evaluation import write_report
+from stn_plugin.evaluation.records import RecordPrediction, RecordsEvaluation, score_predictions
 from stn_plugin.graph import DEFAULT_CACHE_DIR
 from stn_plugin.io import atomic_path, atomic_write_text
-from stn_plugin.models import ARCHITECTURES, ModelConfig, StnEnsemble, StnModel, build_model
-from stn_plugin.models.loading import ModelFileError, safe_torch_load, save_model_dir
-from stn_plugin.physics.sed import sed_to_elastic
-from stn_plugin.physics.voigt import N_PAIRS, from_upper_triangle
+from stn_plugin.models import ARCHITECTURES, ModelConfig
+from stn_plugin.predictor import ElasticPredictor, NormalizationStats
+from stn_plugin.predictor.loading import ModelFileError, safe_torch_load, save_model_dir
 from stn_plugin.training.config import ExperimentConfig, load_preset
 from stn_plugin.training.data import (
     MaterialGraphs,
-    NormalizationStats,
     StnDataModule,
-    evaluation_samples,
     prepare_data,
 )
 from stn_plugin.training.module import StnLightningModule
@@ -81,8 +78,6 @@ from stn_plugin.training.tracking import (
 LOCK_FILE: str = ".train.lock"
 """Lock file in the training directory, held while a training runs there."""
 
-FINAL_KEYS: tuple[str, ...] = tuple(TableIIMetrics.model_fields) + tuple(DCVAccuracy.model_fields)
-"""Keys of the end-of-run metrics, logged as ``best/{val,test}/<key>`` (NaN when undefined)."""
 
 
 class TrainResult(BaseModel):
@@ -161,8 +156,8 @@ def _setting_changes(before: dict[str, Any], now: dict[str, Any], ignore: Sequen
     return "; ".join(changed[:5]) + ("; ..." if len(changed) > 5 else "")
 
 
-def initial_model(config: ModelConfig, statistics: NormalizationStats, init_from: str | None = None) -> StnModel:
-    """The network a training starts from.
+def initial_model(config: ModelConfig, statistics: NormalizationStats, init_from: str | None = None) -> ElasticPredictor:
+    """The predictor of one network a training starts from.
 
     Args:
         config: the experiment's model settings.
@@ -172,63 +167,42 @@ def initial_model(config: ModelConfig, statistics: NormalizationStats, init_from
             statistics are kept so that its output means the same at the first step).
 
     Raises:
-        InitialModelError: ``init_from`` is an ensemble, or its settings differ from ``config`` (the message
+        InitialModelError: ``init_from`` has several networks, or its settings differ from ``config`` (the message
             lists the differences), or it was trained with another strain magnitude.
     """
     if init_from is None:
-        return build_model(config, **statistics.model_dump())
+        return ElasticPredictor([config], [statistics])
     import stn_plugin
 
     start = stn_plugin.load(init_from)
-    if isinstance(start, StnEnsemble) or not isinstance(start, StnModel):
+    if len(start.networks) != 1:
         raise InitialModelError(
-            f"init_from={init_from!r} is {type(start).__name__}, not one network: fine-tuning starts from one "
-            "network (a member's model folder, e.g. runs/<run>/model, or a single-network registry model)."
+            f"init_from={init_from!r} is a committee of {len(start.networks)} networks, not one network: fine-tuning "
+            "starts from one network (a member's model folder, e.g. runs/<run>/model, or a single-network registry "
+            "model)."
         )
     ignore = ("encoder.vector_zero_threshold",)  # a prediction-time setting
-    if changed := _setting_changes(start.config.model_dump(mode="json"), config.model_dump(mode="json"), ignore):
+    network = start.networks[0]
+    if changed := _setting_changes(network.config.model_dump(mode="json"), config.model_dump(mode="json"), ignore):
         raise InitialModelError(
             f"init_from={init_from!r} has other model settings than this configuration ({changed}); use the "
             "configuration it was trained with (its config.yaml)."
         )
-    model = build_model(config, **start.statistics)
-    if float(start.strain) != float(model.strain):
+    predictor = ElasticPredictor([config], start.statistics)
+    if start.strain != predictor.strain:
         raise InitialModelError(
-            f"init_from={init_from!r} was trained at strain {float(start.strain)}, this training uses "
-            f"{float(model.strain)}: its U would mean another thing."
+            f"init_from={init_from!r} was trained at strain {start.strain}, this training uses "
+            f"{predictor.strain}: its U would mean another thing."
         )
-    model.load_state_dict(start.state_dict())
-    return model
+    predictor.networks[0].load_state_dict(network.state_dict())
+    return predictor
 
 
-def evaluation_data(model: StnModel, materials: Sequence[MaterialGraphs], batch_size: int) -> EvaluationData:
-    """Predict all 21 strain states of every material (true one-hot, no teacher forcing) as ``EvaluationData``."""
-    samples = evaluation_samples(materials)
-    sed, logits = [], []
-    model.eval()
-    with torch.inference_mode():
-        for batch in DataLoader(samples, batch_size=batch_size):
-            out = model(batch)
-            sed.append(model.denormalize_sed(out.sed_normalized).double())
-            if out.dcv_logits is not None:
-                logits.append(out.dcv_logits.double())
-    n = len(materials)
-    sed_pred = torch.cat(sed).view(n, N_PAIRS).numpy()
-    volume = np.array([m.volume_per_atom for m in materials])
-    u_true = from_upper_triangle(np.stack([m.sed for m in materials]))
-    u_pred = from_upper_triangle(sed_pred)
-    strain = float(model.strain)
-    with_dcv = bool(logits)
-    return EvaluationData(
-        sed_true=u_true,
-        sed_pred=u_pred,
-        elastic_true=sed_to_elastic(u_true, volume, strain),
-        elastic_pred=sed_to_elastic(u_pred, volume, strain),
-        crystal_systems=[m.crystal_system for m in materials],
-        elements=[m.elements for m in materials],
-        dcv_prob=torch.sigmoid(torch.cat(logits)).view(n, N_PAIRS, N_PAIRS).numpy() if with_dcv else None,
-        dcv_true=np.stack([m.dcv for m in materials]) if with_dcv else None,
-    )
+def evaluate_materials(predictor: ElasticPredictor, materials: Sequence[MaterialGraphs]) -> RecordsEvaluation:
+    """The scores of ``stn models evaluate`` (:func:`~stn_plugin.evaluation.records.score_predictions`) of the
+    prepared ``materials``, predicted as users get them (C projected onto the point group, records' frames)."""
+    predictions = predictor.predict_materials([m.material for m in materials])
+    return score_predictions([RecordPrediction(m.record, p) for m, p in zip(materials, predictions, strict=True)])
 
 
 def _replace_directory(source: Path, target: Path) -> None:
@@ -243,12 +217,6 @@ def _replace_directory(source: Path, target: Path) -> None:
 
 def _temporary_directory(parent: Path, name: str) -> Path:
     return Path(tempfile.mkdtemp(dir=parent, prefix=f".{name}.tmp-"))
-
-
-def _final_metrics(part: str, metrics: Any) -> dict[str, float]:
-    """``best/<part>/<key>`` for every key of ``FINAL_KEYS`` (NaN when undefined)."""
-    values = {**metrics.overall.model_dump(), **(metrics.dcv.model_dump() if metrics.dcv is not None else {})}
-    return {f"best/{part}/{key}": float("nan") if values.get(key) is None else float(values[key]) for key in FINAL_KEYS}
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -467,11 +435,9 @@ def train(
             atomic_write_text(prepared.report.model_dump_json(indent=1) + "\n", out / "validation_report.json")
         datamodule = StnDataModule(prepared, resolved.model.encoder, training, cache_dir=cache_dir)
         datamodule.setup()
-        model = initial_model(resolved.model, datamodule.normalization, training.init_from)
-        module = StnLightningModule(model, training, datamodule.mean_inverse_volume)
-        module.set_validation_sources(
-            [m.source for m in datamodule.materials["val"]], [m.source for m in datamodule.moduli_materials["val"]]
-        )
+        predictor = initial_model(resolved.model, datamodule.normalization, training.init_from)
+        module = StnLightningModule(predictor, training, datamodule.mean_inverse_volume)
+        module.set_validation_materials(datamodule.materials["val"] + datamodule.moduli_materials["val"])
 
         run_id = None
         mlflow_logger: StnMLFlowLogger | bool = False
@@ -575,10 +541,10 @@ def _finish(
     best = Path(checkpoint.best_model_path or Path(str(checkpoint.dirpath)) / "last.ckpt")
     state = safe_torch_load(best, f"Delete {out} and train again.")
     module.load_state_dict(state["state_dict"])
-    model = module.model.cpu()
+    predictor = module.predictor.cpu()
 
     staging = _temporary_directory(out, "model")
-    save_model_dir(model, staging)
+    save_model_dir(predictor, staging)
     _replace_directory(staging, out / "model")
     with atomic_path(out / "config.yaml") as tmp:
         config.to_yaml(tmp)
@@ -586,9 +552,10 @@ def _finish(
 
     reports = _temporary_directory(out, "reports")
     for part in ("val", "test"):
-        if datamodule.materials[part]:
-            data = evaluation_data(model, datamodule.materials[part], config.training.val_batch_size)
-            metrics.update(_final_metrics(part, write_report(data, reports / part)))
+        evaluation = evaluate_materials(predictor, datamodule.materials[part] + datamodule.moduli_materials[part])
+        if evaluation.tensor_data is not None:
+            write_report(evaluation.tensor_data, reports / part)
+        metrics.update({f"best/{part}/{key}": value for key, value in evaluation.flat().items()})
     _replace_directory(reports, out / "reports")
 
     if run_id is None:

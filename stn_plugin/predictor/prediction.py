@@ -42,6 +42,10 @@ class ElasticPrediction:
             None for a single model.
         structure: the crystal predicted (for the properties that need its density); None when not attached
             (then pass it to :meth:`acoustic_properties`).
+        canonical_rotation: (3, 3) R taking the canonical frame the networks work in to the structure's frame
+            (``r_user = R @ r_canonical``; :meth:`to_canonical_frame`); None when not known.
+        point_group: (n, 3, 3) the crystal's point-group operations, Cartesian in the canonical frame (what
+            ``symmetrized`` projects onto); None when not known.
 
     Derived from ``elastic_tensor`` on first use: :attr:`stability` (Born criterion, always defined),
     :attr:`directional_extrema` (ELATE-style min/max of E, linear compressibility, G and nu; None unless C is
@@ -57,6 +61,20 @@ class ElasticPrediction:
     elastic_tensor_std: NDArray[np.float64] | None = None
     moduli_std: Mapping[str, float] | None = None
     structure: Structure | None = None
+    canonical_rotation: NDArray[np.float64] | None = None
+    point_group: NDArray[np.float64] | None = None
+
+    def to_canonical_frame(self, elastic_tensor: NDArray[np.floating] | None = None) -> NDArray[np.float64]:
+        """A Voigt C (6, 6) GPa in the structure's frame (default: the predicted one) expressed in the canonical
+        frame (for a uniaxial crystal the unique axis is z, so C33 is its stiffness along c).
+
+        Raises:
+            ValueError: the prediction does not know its canonical frame.
+        """
+        if self.canonical_rotation is None:
+            raise ValueError("this prediction carries no canonical_rotation.")
+        C = self.elastic_tensor.voigt if elastic_tensor is None else elastic_tensor
+        return rotate_elastic_tensor(C, self.canonical_rotation.T)
 
     @cached_property
     def stability(self) -> BornStability:
@@ -128,4 +146,6 @@ def elastic_prediction(
         elastic_tensor_std=elastic_tensor_std,
         moduli_std=moduli_std,
         structure=structure,
+        canonical_rotation=material.rotation,
+        point_group=material.point_group,
     )

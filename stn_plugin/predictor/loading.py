@@ -1,21 +1,24 @@
-"""Loading saved models and training checkpoints without running code from the files.
+"""Loading saved predictors and training checkpoints without running code from the files.
 
-A saved model directory (matgl ``IOMixIn.save`` format) holds ``model.json`` (class and constructor
-arguments), ``model.pt`` (constructor arguments) and ``state.pt`` (weights). matgl's own loader unpickles the
+A saved model directory (matgl ``IOMixIn.save`` format of an :class:`~stn_plugin.predictor.ElasticPredictor`)
+holds ``model.json`` (class and constructor arguments), ``model.pt`` (constructor arguments) and ``state.pt``
+(weights). matgl's own loader unpickles the
 ``.pt`` files with ``torch.load(weights_only=True)``, but it also imports the module and calls the class that
 ``model.json`` names, and calls any ``{"@module", "@class", "init_args"}`` entry of ``model.pt``: a tampered
 directory could make it run e.g. ``os.system``. :func:`load_model_dir` therefore checks the files first:
 
 * every file is read with :func:`safe_torch_load` (weights only: tensors and plain values; a pickle that would
   import or call anything is refused with :class:`UnsafeModelFileError`);
-* ``model.json`` must name one of the model classes of this package (:data:`stn_plugin.models.MODEL_CLASSES`);
+* ``model.json`` must name :class:`~stn_plugin.predictor.ElasticPredictor`, or one of the network classes that
+  model folders of earlier versions of this package saved directly (a single network, or ``StnEnsemble``: a
+  committee); those are converted on loading by :func:`migrate_network_folder`;
 * ``model.pt`` must be a plain mapping of constructor arguments, without nested ``@class`` objects;
 * when the directory has a ``checksums.json`` (written by :func:`save_model_dir`: training, ``stn models
   ensemble``), every file must have its sha256 (one flipped byte of ``state.pt`` still unpickles); a directory
   without one (saved before, or by matgl directly) loads with a warning, the bundled models without (their files
   are checked against ``registry.yaml``);
 
-and only then hands the directory to the class's ``load`` (matgl ``IOMixIn.load``). A missing, truncated or
+and only then hands the directory to ``ElasticPredictor.load`` (matgl ``IOMixIn.load``). A missing, truncated or
 corrupted file raises :class:`ModelFileError` naming the file, the problem and the fix.
 """
 
@@ -31,7 +34,8 @@ from typing import Any
 
 import torch
 
-from stn_plugin.models.base import StnModel
+from stn_plugin.models.config import EncoderConfig
+from stn_plugin.predictor.predictor import ElasticPredictor, NormalizationStats
 
 MODEL_FILES: tuple[str, ...] = ("model.json", "model.pt", "state.pt")
 """Files of a saved model directory (matgl ``IOMixIn.save``)."""
@@ -106,10 +110,19 @@ def safe_torch_load(path: str | Path, fix: str) -> Any:
         ) from exc
 
 
-def _model_class(model_json: Path, fix: str) -> type[StnModel]:
-    """The model class named by ``model.json``, if it is one of this package's architectures."""
-    from stn_plugin.models import MODEL_CLASSES
+LEGACY_NETWORK_CLASSES: dict[str, str] = {
+    "StrainTensorNet": "stn_plugin.models.straintensornet",
+    "MinimalModel": "stn_plugin.models.trial",
+    "DcvPooledModel": "stn_plugin.models.trial",
+    "DcvNodeModel": "stn_plugin.models.trial",
+    "StnEnsemble": "stn_plugin.models.ensemble",
+}
+"""Classes that model folders of earlier versions of this package name in ``model.json``: a network saved with its
+statistics, or a committee of them (:func:`migrate_network_folder` converts them)."""
 
+
+def _model_class(model_json: Path, fix: str) -> str:
+    """``"predictor"`` or ``"legacy"``: what ``model.json`` describes, if it is a model of this package."""
     try:
         description = json.loads(model_json.read_text(encoding="utf-8"))
         module, name = description["@module"], description["@class"]
@@ -117,15 +130,67 @@ def _model_class(model_json: Path, fix: str) -> type[StnModel]:
         raise ModelFileError(
             model_json, f"not a model description (truncated or edited? {type(exc).__name__}: {exc})", fix
         ) from exc
-    known = {(cls.__module__, cls.__name__): cls for cls in MODEL_CLASSES}
-    if (module, name) not in known:
-        raise UnsafeModelFileError(
-            model_json,
-            f"refused to load: it names {module}.{name}, which is not a model of this package "
-            f"({', '.join(f'{m}.{n}' for m, n in known)}); loading it would import and call that code",
-            UNSAFE_FIX,
+    if (module, name) == (ElasticPredictor.__module__, ElasticPredictor.__name__):
+        return "predictor"
+    if LEGACY_NETWORK_CLASSES.get(name) == module:
+        return "legacy"
+    raise UnsafeModelFileError(
+        model_json,
+        f"refused to load: it names {module}.{name}, which is not a model of this package "
+        f"({ElasticPredictor.__module__}.{ElasticPredictor.__name__}); loading it would import and call that code",
+        UNSAFE_FIX,
+    )
+
+
+def _legacy_network_config(config: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """A network config of an earlier version without the encoder keys this version no longer has; refused when
+    such a key was set to anything but its old default (the network would need code this version lacks)."""
+    encoder = dict(config["encoder"])
+    retired = {"edge_names_version": 2, "element_descriptors": False, "strain_direction": False}
+    for key in set(encoder) - set(EncoderConfig.model_fields):
+        if retired.get(key, object()) != encoder.pop(key):
+            raise ModelFileError(
+                folder,
+                f"the network uses the encoder option {key}, which this version of stn-plugin no longer has",
+                "Use the stn-plugin version it was trained with, or retrain it.",
+            )
+    return {**config, "encoder": encoder}
+
+
+def migrate_network_folder(folder: str | Path, arguments: dict[str, Any], state: dict[str, Any]) -> ElasticPredictor:
+    """The :class:`~stn_plugin.predictor.ElasticPredictor` of a model folder saved by an earlier version of this
+    package: one network (``StrainTensorNet`` or a Fig. 6 model) with its statistics and strain as constructor
+    arguments and buffers, or an ``StnEnsemble`` of them (``members.<k>.`` in the state; each member's own
+    statistics in its buffers). The predictions are the same to float round-off.
+
+    Args:
+        folder: the folder (for messages).
+        arguments: its ``model.pt`` (constructor arguments).
+        state: its ``state.pt`` (weights and statistics buffers).
+    """
+    folder = Path(folder)
+    statistic_names = ("atom_scalar_mean", "atom_scalar_std", "sed_mean", "sed_std")
+    config = arguments["config"]
+    if config.get("architecture") == "ensemble":
+        prefixes, configs = [f"members.{k}." for k in range(len(config["members"]))], config["members"]
+    else:
+        prefixes, configs = [""], [config]
+    configs = [_legacy_network_config(c, folder) for c in configs]
+    statistics, network_states = [], []
+    for prefix in prefixes:
+        values = {name: state[prefix + name].tolist() for name in statistic_names}
+        statistics.append(NormalizationStats.model_validate(values))
+        network_states.append(
+            {
+                key[len(prefix) :]: value
+                for key, value in state.items()
+                if key.startswith(prefix) and key[len(prefix) :] not in (*statistic_names, "strain")
+            }
         )
-    return known[(module, name)]
+    predictor = ElasticPredictor(configs, statistics, strain=float(arguments.get("strain", 0.02)))
+    for network, network_state in zip(predictor.networks, network_states, strict=True):
+        network.load_state_dict(network_state)
+    return predictor
 
 
 def _sha256(path: Path) -> str:
@@ -136,7 +201,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def save_model_dir(model: StnModel, path: str | Path) -> Path:
+def save_model_dir(model: ElasticPredictor, path: str | Path) -> Path:
     """``model.save(path)`` (matgl format) plus :data:`MANIFEST_FILE`, the sha256 of each file; returns the folder."""
     folder = Path(path)
     model.save(folder)
@@ -172,7 +237,7 @@ def _check_manifest(folder: Path, fix: str, registry_checked: bool) -> None:
         )
 
 
-def load_model_dir(path: str | Path, registry_checked: bool = False) -> StnModel:
+def load_model_dir(path: str | Path, registry_checked: bool = False) -> ElasticPredictor:
     """Load a saved model directory after the safety checks of the module docstring.
 
     Args:
@@ -190,7 +255,7 @@ def load_model_dir(path: str | Path, registry_checked: bool = False) -> StnModel
     if missing:
         raise ModelFileError(folder, f"not a saved model directory: {', '.join(missing)} missing", fix)
     _check_manifest(folder, fix, registry_checked)
-    cls = _model_class(folder / "model.json", fix)
+    kind = _model_class(folder / "model.json", fix)
     arguments = safe_torch_load(folder / "model.pt", fix)
     if not isinstance(arguments, dict) or any(isinstance(v, dict) and "@class" in v for v in arguments.values()):
         raise UnsafeModelFileError(
@@ -199,9 +264,11 @@ def load_model_dir(path: str | Path, registry_checked: bool = False) -> StnModel
             "to construct)",
             UNSAFE_FIX,
         )
-    safe_torch_load(folder / "state.pt", fix)
+    state = safe_torch_load(folder / "state.pt", fix)
     try:
-        return cls.load(folder)
+        if kind == "legacy":
+            return migrate_network_folder(folder, arguments, state)
+        return ElasticPredictor.load(folder)
     except Exception as exc:  # constructor or state-dict mismatch: any error means inconsistent files
         raise ModelFileError(
             folder, f"the files do not fit together ({type(exc).__name__}: {str(exc).strip().splitlines()[0]})", fix
