@@ -139,8 +139,8 @@ class EvaluationData:
         canonical cell (``analyze_symmetry(canonicalize(structure).structure).dcv``), the frame of the predicted
         DCV. DCV probabilities are included when every prediction has them.
         """
-        from stn_plugin.graph.standardize import canonicalize
         from stn_plugin.physics.symmetry import analyze_symmetry
+        from stn_plugin.structure.canonical import canonicalize
 
         with_dcv = all(p.dcv is not None for p in predictions)
         return cls(

@@ -28,9 +28,9 @@ from tqdm.auto import tqdm
 
 from stn_plugin.evaluation.data import EvaluationData
 from stn_plugin.evaluation.metrics import EvaluationMetrics, evaluate
-from stn_plugin.graph.standardize import canonicalize
 from stn_plugin.models.prediction import ElasticPrediction
 from stn_plugin.physics.moduli import elastic_moduli
+from stn_plugin.structure.canonical import canonicalize
 
 if TYPE_CHECKING:
     from stn_plugin.data.records import ElasticRecord

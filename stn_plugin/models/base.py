@@ -15,9 +15,9 @@ from torch import Tensor
 from torch_geometric.data import Data
 
 from stn_plugin.models.config import EncoderConfig
-from stn_plugin.models.input_checks import StructureInputError
 from stn_plugin.models.prediction import ElasticPrediction
 from stn_plugin.physics.voigt import DEFAULT_STRAIN
+from stn_plugin.structure.checks import StructureInputError
 
 if TYPE_CHECKING:
     from stn_plugin.models.predictor import ElasticPredictor

@@ -4,8 +4,9 @@ As matgl's ``Potential`` wraps a plain network, :class:`ElasticPredictor` wraps 
 (:class:`~stn_plugin.models.base.StnModel`: strained graphs in, normalised U and DCV logits out) and owns
 everything between a pymatgen ``Structure`` and an :class:`~stn_plugin.models.prediction.ElasticPrediction`:
 
-1. input checks, bounded before any neighbour search or spglib call (:mod:`.input_checks`);
-2. the canonical cell and its edges (:mod:`stn_plugin.graph.standardize`, ``StrainedGraphConverter.prepare``);
+1. input checks, bounded before any neighbour search or spglib call (:mod:`stn_plugin.structure.checks`,
+   :mod:`stn_plugin.graph.checks`);
+2. the canonical cell and its edges (:mod:`stn_plugin.structure.canonical`, ``StrainedGraphConverter.prepare``);
 3. the strained graphs of the 21 Voigt states along the canonical axes, or with ``class_representatives``
    (the default for networks that read class readouts) one per structure class: the strained cells of one class
    are the same crystal rotated, so the invariant encoder runs once per class and the heads once per pair on its
@@ -30,13 +31,14 @@ from torch import Tensor
 from torch_geometric.data import Data
 
 from stn_plugin.graph.batching import DEFAULT_MAX_EDGES_PER_PASS, edge_budget_batches
+from stn_plugin.graph.checks import check_edges, check_structure
 from stn_plugin.graph.converter import StrainedGraphConverter
 from stn_plugin.graph.material import PreparedMaterial
 from stn_plugin.limits import MAX_ATOMS, MAX_EDGES
-from stn_plugin.models.input_checks import StructureInputError, check_edges, check_size, check_structure
 from stn_plugin.models.prediction import ElasticPrediction, elastic_prediction
 from stn_plugin.physics.symmetry import structure_classes
 from stn_plugin.physics.voigt import N_PAIRS
+from stn_plugin.structure.checks import StructureInputError, check_size
 
 if TYPE_CHECKING:
     from stn_plugin.models.base import StnModel
@@ -147,11 +149,11 @@ class ElasticPredictor:
                 C_ij error (docs/RESULTS.md) and leaves the Voigt averages B_V, G_V unchanged. False = the raw
                 network output (rotated into the user's frame).
             materials_per_batch: materials whose strained graphs are built and predicted together.
-            max_atoms: limit on the atoms of the cell the graphs are built on (:mod:`.input_checks`).
+            max_atoms: limit on the atoms of the cell the graphs are built on (:mod:`stn_plugin.structure.checks`).
             max_edges: limit on the directed edges of one strained graph.
             max_edges_per_pass: edge budget of one forward pass (None: one pass per ``materials_per_batch``).
             errors: ``"raise"``: raise for the first structure the model cannot predict; ``"skip"``: put that
-                structure's :class:`~stn_plugin.models.input_checks.StructureInputError` in its place of the
+                structure's :class:`~stn_plugin.structure.checks.StructureInputError` in its place of the
                 result and predict the others (``isinstance(item, ElasticPrediction)`` tells them apart).
             progress: called with the number of structures finished after each group of ``materials_per_batch``.
             threads: torch intra-op threads during the call, restored afterwards (default 1: on the project's
