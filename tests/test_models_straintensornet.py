@@ -13,10 +13,10 @@ from torch_geometric.data import Batch
 from stn_plugin.models import (
     ARCHITECTURES,
     DcvPooledModel,
-    ElasticPrediction,
     StrainTensorNet,
     build_model,
 )
+from stn_plugin.models.prediction import ElasticPrediction
 from stn_plugin.physics.moduli import MODULI_KEYS
 from stn_plugin.physics.voigt import N_PAIRS
 from stn_plugin.training.config import ExperimentConfig, load_preset

@@ -18,7 +18,6 @@ from stn_plugin.models.config import (
     TrialModelConfig,
 )
 from stn_plugin.models.ensemble import StnEnsemble
-from stn_plugin.models.prediction import ElasticPrediction
 from stn_plugin.models.straintensornet import StrainTensorNet
 from stn_plugin.models.trial import DcvNodeModel, DcvPooledModel, MinimalModel
 
@@ -44,7 +43,6 @@ __all__ = [
     "DcvNodeModel",
     "DcvPooledModel",
     "MODEL_CLASSES",
-    "ElasticPrediction",
     "EncoderConfig",
     "EnsembleConfig",
     "HeadConfig",
