@@ -21,7 +21,7 @@ import torch
 from benchmarks._common import load_model
 from stn_plugin.data import load_jsonl
 from stn_plugin.evaluation.records import elastic_moduli, universal_anisotropy_errors
-from stn_plugin.graph.standardize import canonicalize
+from stn_plugin.structure.canonical import canonicalize
 
 
 def main() -> None:

@@ -3,13 +3,13 @@
     python -m benchmarks.canonical_cells [--limit N]
 
 For every record of the bundled data (all three sources, as read, before de-duplication and the data checks) it builds the
-canonical cell (``graph.standardize.canonicalize``, default tolerances) and counts the point-group operations
+canonical cell (``structure.canonical.canonicalize``, default tolerances) and counts the point-group operations
 spglib finds in that cell at a tight tolerance (1e-3 Angstrom: the cell is made of refined positions) against
 those of the crystal it came from (spglib at the default 0.1 Angstrom on the structure as given). A canonical
 cell with fewer operations is not the crystal: it is listed with its id, formula, space group and source. It also
 counts the cells whose stored point group (``CanonicalCell.point_group``, from spglib's tables) differs from the
 operations spglib finds in the cell. For every centred canonical cell (not ``CanonicalCell.primitive``) it compares
-``graph.standardize.primitive_cell`` with pymatgen's ``get_primitive_structure`` (tolerance 0.01 Angstrom): the
+``structure.canonical.primitive_cell`` with pymatgen's ``get_primitive_structure`` (tolerance 0.01 Angstrom): the
 number and elements of the atoms, the lattice (a unimodular change of basis in the same Cartesian frame) and the
 neighbour distances up to 5 Angstrom, and times both.
 """
@@ -25,8 +25,8 @@ from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 from tqdm import tqdm
 
 from stn_plugin.data import SOURCES, read_bundled
-from stn_plugin.graph.standardize import PRIMITIVE_TOLERANCE, canonicalize, primitive_cell
 from stn_plugin.physics.symmetry import DEFAULT_ANGLE_TOLERANCE, DEFAULT_SYMPREC, point_group_operations
+from stn_plugin.structure.canonical import PRIMITIVE_TOLERANCE, canonicalize, primitive_cell
 
 TIGHT_SYMPREC: float = 1e-3
 """Angstrom; spglib tolerance on the canonical cell."""

@@ -4,8 +4,8 @@ Profiles one ``model.predict_structures(structures, symmetrize=...)`` call (afte
 other materials) and attributes its time to the pipeline stages below (cumulative cProfile times, nested
 stages subtracted so the rows add up to the total):
 
-* structure checks (``input_checks.check_structure`` / ``check_graph_connectivity``);
-* standardisation (spglib conventional cell, ``graph.standardize.canonicalize``);
+* structure checks (``graph.checks.check_structure`` / ``check_edges``);
+* standardisation (spglib conventional cell, ``structure.canonical.canonicalize``);
 * neighbour search (the edge strategy's ``__call__``);
 * symmetry / DCV of the graph cell (``physics.symmetry.analyze_symmetry``);
 * graph assembly (the rest of ``ElasticPredictor.strained_graphs``: node features, 21 strained edge sets);
@@ -41,10 +41,10 @@ Key = tuple[str, int, str]
 
 STAGES: dict[str, list[tuple[str, str]]] = {
     "structure checks": [
-        ("models/input_checks.py", "check_structure"),
-        ("models/input_checks.py", "check_graph_connectivity"),
+        ("graph/checks.py", "check_structure"),
+        ("graph/checks.py", "check_edges"),
     ],
-    "standardisation (spglib)": [("graph/standardize.py", "canonicalize")],
+    "standardisation (spglib)": [("structure/canonical.py", "canonicalize")],
     "neighbour search": [("graph/edges.py", "__call__")],
     "symmetry / DCV (spglib)": [("physics/symmetry.py", "analyze_symmetry")],
 }

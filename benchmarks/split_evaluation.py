@@ -34,7 +34,7 @@ NAMED: dict[str, str] = {
 def _named_rows(models: dict[str, object]) -> list[str]:
     from stn_plugin.data.loaders import read_bundled
     from stn_plugin.data.records import SOURCES
-    from stn_plugin.graph.standardize import canonicalize
+    from stn_plugin.structure.canonical import canonicalize
 
     found = {}
     for source in SOURCES:

@@ -21,11 +21,11 @@ from rich.text import Text
 
 from cli.common import printable
 from stn_plugin.io import StructureReadError, atomic_write_text, read_structure
-from stn_plugin.models.input_checks import SUPERCELL_FACTOR
 from stn_plugin.physics.acoustics import ACOUSTIC_UNITS
 from stn_plugin.physics.directional import PROPERTY_UNITS
 from stn_plugin.physics.moduli import MODULI_KEYS
 from stn_plugin.physics.voigt import VOIGT_LABELS, VOIGT_PAIRS
+from stn_plugin.structure.checks import SUPERCELL_FACTOR
 
 VOIGT_AXES = ("xx", "yy", "zz", "yz", "xz", "xy")
 

@@ -35,7 +35,7 @@ from stn_plugin.limits import MAX_ATOMS
 
 MAX_FILE_ATOMS: int = 4 * MAX_ATOMS
 """Default limit on the atoms a structure file may describe (after a CIF's symmetry operations are applied): the
-input limit of a prediction with the default ``max_atoms`` (:mod:`stn_plugin.models.input_checks`)."""
+input limit of a prediction with the default ``max_atoms`` (:mod:`stn_plugin.structure.checks`)."""
 
 TRUSTED_JSON_MODULES: tuple[str, ...] = ("pymatgen", "numpy")
 """Top-level packages whose classes an ``@module`` key of untrusted JSON may name (anything else is refused

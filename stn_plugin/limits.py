@@ -1,6 +1,6 @@
 """Default size limits of a prediction (no heavy imports, so the CLI can show them in its help).
 
-:mod:`stn_plugin.models.input_checks` applies them; ``predict_structure(..., max_atoms=, max_edges=)`` and
+:mod:`stn_plugin.structure.checks` applies them; ``predict_structure(..., max_atoms=, max_edges=)`` and
 ``stn models predict --max-atoms/--max-edges`` override them.
 """
 

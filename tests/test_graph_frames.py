@@ -9,8 +9,9 @@ from pymatgen.core import Structure
 from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
-from stn_plugin.graph import StrainedGraphConverter, canonicalize
+from stn_plugin.graph import StrainedGraphConverter
 from stn_plugin.physics.symmetry import point_group_operations
+from stn_plugin.structure import canonicalize
 from tests.graph_fixtures import SYSTEM_EXAMPLES, bundled_structures, rotated, triclinic
 
 torch.set_num_threads(1)
@@ -96,7 +97,7 @@ def test_refined_structure_from_the_dataset_equals_spglib_refine_cell(name: str)
     """canonicalize reads the refined cell from the symmetry dataset instead of re-running refine_cell: same cell."""
     from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
-    from stn_plugin.graph.standardize import _DatasetRefinement
+    from stn_plugin.structure.canonical import _DatasetRefinement
 
     cubic = bundled_structures()[SYSTEM_EXAMPLES["cubic"]]
     match name:
@@ -144,7 +145,7 @@ def test_canonical_cell_keeps_the_symmetry_of_a_pseudo_symmetric_lattice(materia
 def test_canonical_cells_of_p_lattices_are_primitive_and_the_others_are_not() -> None:
     """``CanonicalCell.primitive`` (the space-group symbol starts with P) lets graph building skip the primitive-cell
     search: it holds exactly for the cells that the search would not reduce (60 bundled crystals, both kinds)."""
-    from stn_plugin.graph.standardize import primitive_cell
+    from stn_plugin.structure.canonical import primitive_cell
 
     structures = list(bundled_structures().values())[:60]
     flags = []
@@ -162,7 +163,7 @@ def test_primitive_cell_is_pymatgens_primitive_lattice_in_the_same_frame() -> No
     for a supercell, which takes pymatgen's search."""
     from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
-    from stn_plugin.graph.standardize import primitive_cell
+    from stn_plugin.structure.canonical import primitive_cell
 
     cells = {}
     for structure in bundled_structures().values():

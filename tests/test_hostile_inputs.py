@@ -66,7 +66,7 @@ for name, item in zip(cases, model.predict_structures(list(cases.values()), erro
     out[name] = item.elastic_tensor.voigt.tolist() if hasattr(item, "elastic_tensor") else f"{type(item).__name__} {item}"
 try:
     model.predict_structure(cases["vacuum"], max_atoms=10**6)
-except stn_plugin.models.input_checks.StructureInputError as exc:
+except stn_plugin.structure.checks.StructureInputError as exc:
     out["vacuum_raised_limit"] = type(exc).__name__
 print(json.dumps(out))
 """

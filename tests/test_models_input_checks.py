@@ -9,7 +9,7 @@ from pymatgen.core import Lattice, Molecule, Structure
 from pymatgen.core.surface import SlabGenerator
 
 from stn_plugin.graph import StrainedGraphConverter
-from stn_plugin.models.input_checks import (
+from stn_plugin.structure.checks import (
     DisorderedStructureError,
     InvalidLatticeError,
     IsolatedAtomsError,

@@ -7,13 +7,13 @@ import pytest
 import torch
 from e3nn import o3
 from pymatgen.core import Lattice, Structure
+from stn_plugin.models.prediction import ElasticPrediction
+from stn_plugin.models.predictor import ElasticPredictor
 from torch_geometric.data import Batch
 
 from stn_plugin.models import StnEnsemble
-from stn_plugin.models.input_checks import StructureInputError
-from stn_plugin.models.prediction import ElasticPrediction
-from stn_plugin.models.predictor import ElasticPredictor
 from stn_plugin.physics.voigt import N_PAIRS
+from stn_plugin.structure.checks import StructureInputError
 from tests.graph_fixtures import SYSTEM_EXAMPLES, bundled_structures
 from tests.physics_cells import rocksalt
 from tests.test_models_straintensornet import tiny_model

@@ -8,12 +8,12 @@ import pytest
 import torch
 from e3nn import o3
 from pydantic import ValidationError
+from stn_plugin.models.prediction import ElasticPrediction
 from torch_geometric.data import Batch
 
 from stn_plugin.models import (
     ARCHITECTURES,
     DcvPooledModel,
-    ElasticPrediction,
     StrainTensorNet,
     build_model,
 )

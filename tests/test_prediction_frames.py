@@ -93,7 +93,7 @@ def test_rotated_prediction_is_not_the_unrotated_one(model) -> None:
 
 def test_the_default_model_predicts_a_layered_crystal_and_refuses_a_slab(model) -> None:
     """Layers 6 Angstrom apart are a bulk crystal (edges bridge the gap); 10 Angstrom of vacuum is a slab."""
-    from stn_plugin.models.input_checks import NotBulkCrystalError
+    from stn_plugin.structure.checks import NotBulkCrystalError
     from tests.test_graph_edges import layered
 
     C = np.asarray(model.predict_structure(layered(8.0)).elastic_tensor.voigt)

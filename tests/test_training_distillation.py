@@ -9,8 +9,8 @@ import pytest
 
 from stn_plugin.data.loaders import read_bundled, read_jsonl
 from stn_plugin.data.records import MP2025_BINARY
-from stn_plugin.models.input_checks import StructureInputError
 from stn_plugin.physics.moduli import isotropic_stiffness
+from stn_plugin.structure.checks import StructureInputError
 from stn_plugin.training.data import prepare_data
 from stn_plugin.training.distillation import teacher_labelled_records
 from tests.fixtures.factories import cubic_tensor

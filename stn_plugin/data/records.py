@@ -19,7 +19,7 @@ check raises a :class:`RecordError` carrying its :class:`FilterReason` (pydantic
 * ``formula_mismatch``: the structure's reduced formula differs from ``formula``;
 * ``moduli_not_finite``: a moduli-only record (no tensor) gives a NaN or infinite ``k_vrh`` / ``g_vrh``.
 * ``invalid_structure``: NaN/inf or far out-of-cell coordinates, a lattice beyond 1e4 Angstrom or collapsed, atoms
-  closer than 0.5 Angstrom (:func:`stn_plugin.models.input_checks.check_geometry`, run before any spglib call:
+  closer than 0.5 Angstrom (:func:`stn_plugin.structure.checks.check_geometry`, run before any spglib call:
   spglib crashes the process on a NaN coordinate), or an ``@module`` key naming a module outside pymatgen and
   numpy (decoding would import it; :func:`stn_plugin.io.check_json_modules`).
 
@@ -55,10 +55,10 @@ from pymatgen.core import Composition, Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from stn_plugin.io import UntrustedJsonError, check_json_modules
-from stn_plugin.models.input_checks import StructureInputError, check_geometry
 from stn_plugin.physics.moduli import elastic_moduli
 from stn_plugin.physics.sed import elastic_to_sed
 from stn_plugin.physics.voigt import DEFAULT_STRAIN
+from stn_plugin.structure.checks import StructureInputError, check_geometry
 
 CrystalSystem = Literal["triclinic", "monoclinic", "orthorhombic", "tetragonal", "trigonal", "hexagonal", "cubic"]
 """The seven crystal systems, spelled as pymatgen's ``SpacegroupAnalyzer.get_crystal_system``."""
@@ -223,7 +223,7 @@ def structure_from_data(value: Any, material_id: str) -> Structure:
 
     Checks, in this order, before any spglib call: no ``@module`` key outside pymatgen and numpy (decoding would
     import it), a valid ``Structure.as_dict()``, sites present and ordered, then
-    :func:`stn_plugin.models.input_checks.check_geometry` (finite bounded lattice and coordinates, no atoms closer
+    :func:`stn_plugin.structure.checks.check_geometry` (finite bounded lattice and coordinates, no atoms closer
     than 0.5 Angstrom).
 
     Args:

@@ -1,4 +1,4 @@
-"""Strained crystal multigraphs: edge strategies, canonical frames, node features, converter, cache."""
+"""Strained crystal multigraphs: edge strategies, node features, checks of the graphs, converter, cache."""
 
 from __future__ import annotations
 
@@ -23,14 +23,12 @@ from stn_plugin.graph.features import (
     element_scalars,
 )
 from stn_plugin.graph.material import PreparedMaterial, prepare_material
-from stn_plugin.graph.standardize import CanonicalCell, StandardizationError, canonicalize, identity_cell
 
 __all__ = [
     "ATOM_SCALAR_NAMES",
     "DEFAULT_CACHE_DIR",
     "EDGE_STRATEGIES",
     "AtomScalarStandardizer",
-    "CanonicalCell",
     "CellRadiusEdges",
     "CellRadiusSphereEdges",
     "ConversionResult",
@@ -43,14 +41,11 @@ __all__ = [
     "MaterialCache",
     "PreparedMaterial",
     "RadiusEdges",
-    "StandardizationError",
     "StrainedGraphConverter",
     "atom_scalars",
     "cache_key",
-    "canonicalize",
     "element_scalars",
     "get_edge_strategy",
-    "identity_cell",
     "periodic_dimensions",
     "prepare_material",
 ]

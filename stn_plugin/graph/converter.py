@@ -10,7 +10,7 @@ base PyG ``Data`` through its ``get_graph_from_processed_structure`` (``edge_ind
 
 Frame contract: all Cartesian quantities of a graph (``lattice``, ``edge_vec``) and the strain state
 (i, j) refer to the *canonical* frame of the material: pymatgen's conventional standard cell
-(:mod:`stn_plugin.graph.standardize`), whatever the orientation and cell of the structure passed in.
+(:mod:`stn_plugin.structure.canonical`), whatever the orientation and cell of the structure passed in.
 A ``sed`` target or prediction for pair (i, j) is the one of the strain (i, j) along the canonical
 axes; ``PreparedMaterial.rotation`` takes the elastic tensor back to the user's frame
 (:func:`stn_plugin.predictor.prediction.elastic_prediction`, training targets in

@@ -10,7 +10,7 @@ Every strategy maps an unstrained, ordered ``Structure`` to an :class:`EdgeList`
 * ``cell_radius_sphere`` (the authors' released code): the same box intersected with the sphere of
   radius ``max_b h_b`` (edges at most ``max_b h_b`` long). Both boxes are axis-aligned, so the result
   depends on the orientation of the cell: the converter applies them in the canonical frame
-  (:mod:`stn_plugin.graph.standardize`).
+  (:mod:`stn_plugin.structure.canonical`).
 * ``radius``: every image within ``cutoff`` (rotation invariant); with ``bridge_cutoff`` also the
   shortest edges across a gap wider than ``cutoff`` (van der Waals gaps of layered crystals, see
   :class:`RadiusEdges`).

@@ -1,7 +1,7 @@
 """A material ready for graph building: its canonical cell, the rotation to the user's frame, and its edge list.
 
 Frame contract (``docs/conventions.md``, "Frames"): the cell, its edges and every strain are in the
-*canonical* frame (pymatgen's conventional standard cell, :mod:`stn_plugin.graph.standardize`), the frame
+*canonical* frame (pymatgen's conventional standard cell, :mod:`stn_plugin.structure.canonical`), the frame
 every training record is brought into, so the network always sees a crystal strained along its own
 standard axes; ``rotation`` R takes results back to the user's frame (``r_user = R @ r_canonical``).
 
@@ -19,8 +19,8 @@ from numpy.typing import NDArray
 from pymatgen.core import Lattice, Structure
 
 from stn_plugin.graph.edges import EdgeList, EdgeStrategy
-from stn_plugin.graph.standardize import canonicalize, identity_cell, primitive_cell
 from stn_plugin.physics.symmetry import DEFAULT_ANGLE_TOLERANCE, DEFAULT_SYMPREC
+from stn_plugin.structure.canonical import canonicalize, identity_cell, primitive_cell
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def prepare_material(
         structure: ordered, unstrained crystal, any orientation and cell.
         strategy: edge strategy (see :mod:`stn_plugin.graph.edges`).
         standardize: choose edges on pymatgen's conventional standard cell (canonical frame, see
-            :mod:`stn_plugin.graph.standardize`), or on its primitive cell in the same frame when the edge
+            :mod:`stn_plugin.structure.canonical`), or on its primitive cell in the same frame when the edge
             strategy does not depend on the cell (``frame_dependent`` False: fewer atoms, the same U); if False,
             use the cell and frame as given (then ``cell_radius`` edges depend on the input's orientation and cell).
         symprec: spglib distance tolerance (Angstrom).

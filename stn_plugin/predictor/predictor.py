@@ -6,7 +6,8 @@ are a committee, their mean U) and owns everything between a pymatgen ``Structur
 :class:`~stn_plugin.predictor.prediction.ElasticPrediction`: the networks' normalisation statistics, the strain
 magnitude, the graph settings and the symmetry tolerance, all saved with it (matgl ``IOMixIn``):
 
-1. input checks, bounded before any neighbour search or spglib call (:mod:`stn_plugin.structure.checks`);
+1. input checks, bounded before any neighbour search or spglib call (:mod:`stn_plugin.structure.checks`,
+   :mod:`stn_plugin.graph.checks`);
 2. the canonical cell and its edges (:mod:`stn_plugin.structure.canonical`, ``StrainedGraphConverter.prepare``),
    found once per crystal and passed on;
 3. the strained graphs of the 21 Voigt states along the canonical axes, or with ``class_representatives``
@@ -34,15 +35,16 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from stn_plugin.graph.batching import DEFAULT_MAX_EDGES_PER_PASS, edge_budget_batches
+from stn_plugin.graph.checks import check_edges, check_structure
 from stn_plugin.graph.converter import StrainedGraphConverter
 from stn_plugin.graph.material import PreparedMaterial
 from stn_plugin.limits import MAX_ATOMS, MAX_EDGES
 from stn_plugin.models import ARCHITECTURES, GRAPH_SETTINGS, StnModel, StnOutput
 from stn_plugin.models.config import EncoderConfig
-from stn_plugin.models.input_checks import StructureInputError, check_edges, check_size, check_structure
 from stn_plugin.physics.symmetry import DEFAULT_ANGLE_TOLERANCE, DEFAULT_SYMPREC, structure_classes
 from stn_plugin.physics.voigt import DEFAULT_STRAIN, N_PAIRS
 from stn_plugin.predictor.prediction import ElasticPrediction, elastic_prediction
+from stn_plugin.structure.checks import StructureInputError, check_size
 
 ErrorMode = Literal["raise", "skip"]
 

@@ -25,8 +25,8 @@ from stn_plugin.data import ElasticRecord
 from stn_plugin.data.filters import check_record
 from stn_plugin.data.records import Provenance, ReferenceModuli
 from stn_plugin.data.splits import PARTS
-from stn_plugin.models.input_checks import StructureInputError
 from stn_plugin.physics.moduli import elastic_moduli, isotropic_stiffness
+from stn_plugin.structure.checks import StructureInputError
 from stn_plugin.training.data import PreparedData, prepare_data
 
 ANCHOR_ITERATIONS: int = 5

@@ -1,11 +1,13 @@
-"""Checks a crystal must pass before a model predicts its elastic tensor.
+"""Checks a crystal must pass before a model predicts its elastic tensor, and their typed errors.
 
 Every failure is a :class:`StructureInputError` subclass whose message says what is wrong and how to
 fix it; callers that handle many structures (the CLI) add the file name and go on with the others.
+This module checks the crystal alone; the checks against a model's graphs (node features of its elements, its
+edge list) are in :mod:`stn_plugin.graph.checks`.
 Valid crystals in unusual settings (left-handed lattice vectors, non-reduced cells, supercells) pass.
 
 Size limits. The model builds its graphs on the crystal's conventional standard cell
-(:mod:`stn_plugin.graph.standardize`), so a supercell is reduced automatically whenever spglib finds the
+(:mod:`stn_plugin.structure.canonical`), so a supercell is reduced automatically whenever spglib finds the
 smaller cell at the converter's tolerance (0.01 Angstrom) and predicts exactly like that cell. The limits
 apply, in this order and before any graph is built, to
 
@@ -13,7 +15,8 @@ apply, in this order and before any graph is built, to
    (spglib's search for a smaller cell grows as N^2: about 10 s for a 4096-atom cell without symmetry);
 2. the standard cell: more than ``max_atoms`` (default :data:`stn_plugin.limits.MAX_ATOMS`, 500) atoms;
 3. the edge list of the standard cell: more than ``max_edges`` (default :data:`stn_plugin.limits.MAX_EDGES`,
-   60,000) directed edges, counted exactly after edge selection, before the 21 strained graphs and the forward pass.
+   60,000) directed edges, counted exactly after edge selection, before the 21 strained graphs and the forward pass
+   (:func:`stn_plugin.graph.checks.check_edges`).
 """
 
 from __future__ import annotations
@@ -23,10 +26,6 @@ from numpy.typing import NDArray
 from pymatgen.core import Structure
 from pymatgen.optimization.neighbors import find_points_in_spheres
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
-
-from stn_plugin.graph.edges import periodic_dimensions
-from stn_plugin.graph.features import ElementDataError, atom_scalars
-from stn_plugin.graph.material import PreparedMaterial
 
 MIN_INTERATOMIC_DISTANCE: float = 0.5
 """Angstrom; closer atoms are treated as a broken structure (duplicated or overlapping sites)."""
@@ -212,34 +211,6 @@ def check_geometry(structure: Structure, max_atoms: int | None = None, edge_cuto
     return wrapped
 
 
-def check_structure(
-    structure: Structure, max_atomic_number: int, max_atoms: int | None = None, edge_cutoff: float | None = None
-) -> Structure:
-    """Raise a :class:`StructureInputError` if ``structure`` is not a crystal the model can handle; return it
-    wrapped into its cell.
-
-    Args:
-        structure: the crystal as the user gave it.
-        max_atomic_number: largest Z the model's embedding knows.
-        max_atoms: the model's limit on the atoms of its graph cell, to bound the input's atoms and volume
-            before any neighbour search (:func:`check_geometry`; None: no such bound).
-        edge_cutoff: the model's edge cutoff, Angstrom, for the bound on the volume.
-    """
-    wrapped = check_geometry(structure, max_atoms, edge_cutoff)
-    numbers = [site.specie.Z for site in structure]
-    too_heavy = sorted({site.specie.symbol for site in structure if site.specie.Z > max_atomic_number})
-    if too_heavy:
-        raise UnsupportedElementError(
-            f"Elements {too_heavy} are beyond the model's embedding (Z <= {max_atomic_number}).",
-            "use a model trained with these elements.",
-        )
-    try:
-        atom_scalars(numbers)
-    except ElementDataError as exc:
-        raise UnsupportedElementError(str(exc), "this element has no node features; it cannot be predicted.") from exc
-    return wrapped
-
-
 MAX_CENTRING: int = 4
 """Most lattice points of a conventional standard cell (F centring): it has at most 4x the atoms of the primitive
 cell, which has at most those of any cell of the crystal."""
@@ -255,8 +226,9 @@ def check_size(structure: Structure, max_atoms: int, symprec: float, angle_toler
     """Raise :class:`StructureTooLargeError` when the graphs' cell would have more than ``max_atoms`` atoms.
 
     Args:
-        structure: the crystal as the user gave it, already through :func:`check_structure` with the same
-            ``max_atoms`` (which bounds the input atoms before this symmetry search).
+        structure: the crystal as the user gave it, already through
+            :func:`stn_plugin.graph.checks.check_structure` with the same ``max_atoms`` (which bounds the input
+            atoms before this symmetry search).
         max_atoms: limit on the atoms of the conventional standard cell.
         symprec: spglib distance tolerance of the standardisation (Angstrom).
         angle_tolerance: spglib angle tolerance of the standardisation (degrees).
@@ -273,44 +245,3 @@ def check_size(structure: Structure, max_atoms: int, symprec: float, angle_toler
         f"{len(structure)}), more than the limit of {max_atoms}.",
         fix,
     )
-
-
-_DIMENSION_NAMES = {0: "a molecule or cluster", 1: "a chain", 2: "a slab or isolated layer"}
-
-
-def check_edges(material: PreparedMaterial, max_edges: int, cutoff_note: str, distance_based: bool) -> None:
-    """Raise a :class:`StructureInputError` when the edge list is too large or does not describe a bulk crystal.
-
-    Args:
-        material: the standardised cell and its edge list (before the strained graphs are built).
-        max_edges: limit on the directed edges of one strained graph.
-        cutoff_note: the edge settings, for the message (e.g. ``"radius 5.0 Angstrom"``).
-        distance_based: the edges link every pair of atoms within a distance, so atoms or directions without
-            edges mean vacuum (False for CrystalNN bonds, which leave the gaps of layered and molecular crystals).
-    """
-    if material.num_edges > max_edges:
-        raise StructureTooLargeError(
-            f"The graph would have {material.num_edges} edges ({material.num_edges / material.num_atoms:.0f} per atom "
-            f"over {material.num_atoms} atoms, {cutoff_note}), more than the limit of {max_edges}.",
-            "check the lattice (lengths in Angstrom, not Bohr or nm?), "
-            + _RAISE_LIMIT.format(name="max_edges", option="max-edges")
-            + ".",
-        )
-    out_of_scope = (
-        "pass a bulk periodic crystal; molecules, chains and slabs with vacuum are outside this model's scope."
-    )
-    received = np.zeros(material.num_atoms, dtype=bool)
-    received[material.edges.dst] = True
-    if not received.all():
-        raise IsolatedAtomsError(
-            f"{int((~received).sum())} of {material.num_atoms} atoms have no neighbour within the model's edges "
-            f"({cutoff_note}).",
-            out_of_scope,
-        )
-    dimensions = periodic_dimensions(material.edges, material.num_atoms) if distance_based else 3
-    if dimensions < 3:
-        raise NotBulkCrystalError(
-            f"The structure is {_DIMENSION_NAMES[dimensions]} surrounded by vacuum: within the model's edges "
-            f"({cutoff_note}) its atoms connect along only {dimensions} of the 3 lattice directions.",
-            out_of_scope,
-        )

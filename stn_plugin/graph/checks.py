@@ -1,0 +1,92 @@
+"""Checks that a crystal fits the graphs of a model: node features for its elements, and an edge list of bounded
+size that describes a bulk crystal.
+
+The checks of the crystal alone (geometry, size of the standard cell) and the typed errors raised here are in
+:mod:`stn_plugin.structure.checks`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pymatgen.core import Structure
+
+from stn_plugin.graph.edges import periodic_dimensions
+from stn_plugin.graph.features import ElementDataError, atom_scalars
+from stn_plugin.graph.material import PreparedMaterial
+from stn_plugin.structure.checks import (
+    _RAISE_LIMIT,
+    IsolatedAtomsError,
+    NotBulkCrystalError,
+    StructureTooLargeError,
+    UnsupportedElementError,
+    check_geometry,
+)
+
+
+def check_structure(
+    structure: Structure, max_atomic_number: int, max_atoms: int | None = None, edge_cutoff: float | None = None
+) -> Structure:
+    """Raise a :class:`StructureInputError` if ``structure`` is not a crystal the model can handle; return it
+    wrapped into its cell.
+
+    Args:
+        structure: the crystal as the user gave it.
+        max_atomic_number: largest Z the model's embedding knows.
+        max_atoms: the model's limit on the atoms of its graph cell, to bound the input's atoms and volume
+            before any neighbour search (:func:`~stn_plugin.structure.checks.check_geometry`; None: no such bound).
+        edge_cutoff: the model's edge cutoff, Angstrom, for the bound on the volume.
+    """
+    wrapped = check_geometry(structure, max_atoms, edge_cutoff)
+    numbers = [site.specie.Z for site in structure]
+    too_heavy = sorted({site.specie.symbol for site in structure if site.specie.Z > max_atomic_number})
+    if too_heavy:
+        raise UnsupportedElementError(
+            f"Elements {too_heavy} are beyond the model's embedding (Z <= {max_atomic_number}).",
+            "use a model trained with these elements.",
+        )
+    try:
+        atom_scalars(numbers)
+    except ElementDataError as exc:
+        raise UnsupportedElementError(str(exc), "this element has no node features; it cannot be predicted.") from exc
+    return wrapped
+
+
+_DIMENSION_NAMES = {0: "a molecule or cluster", 1: "a chain", 2: "a slab or isolated layer"}
+
+
+def check_edges(material: PreparedMaterial, max_edges: int, cutoff_note: str, distance_based: bool) -> None:
+    """Raise a :class:`StructureInputError` when the edge list is too large or does not describe a bulk crystal.
+
+    Args:
+        material: the standardised cell and its edge list (before the strained graphs are built).
+        max_edges: limit on the directed edges of one strained graph.
+        cutoff_note: the edge settings, for the message (e.g. ``"radius 5.0 Angstrom"``).
+        distance_based: the edges link every pair of atoms within a distance, so atoms or directions without
+            edges mean vacuum (False for CrystalNN bonds, which leave the gaps of layered and molecular crystals).
+    """
+    if material.num_edges > max_edges:
+        raise StructureTooLargeError(
+            f"The graph would have {material.num_edges} edges ({material.num_edges / material.num_atoms:.0f} per atom "
+            f"over {material.num_atoms} atoms, {cutoff_note}), more than the limit of {max_edges}.",
+            "check the lattice (lengths in Angstrom, not Bohr or nm?), "
+            + _RAISE_LIMIT.format(name="max_edges", option="max-edges")
+            + ".",
+        )
+    out_of_scope = (
+        "pass a bulk periodic crystal; molecules, chains and slabs with vacuum are outside this model's scope."
+    )
+    received = np.zeros(material.num_atoms, dtype=bool)
+    received[material.edges.dst] = True
+    if not received.all():
+        raise IsolatedAtomsError(
+            f"{int((~received).sum())} of {material.num_atoms} atoms have no neighbour within the model's edges "
+            f"({cutoff_note}).",
+            out_of_scope,
+        )
+    dimensions = periodic_dimensions(material.edges, material.num_atoms) if distance_based else 3
+    if dimensions < 3:
+        raise NotBulkCrystalError(
+            f"The structure is {_DIMENSION_NAMES[dimensions]} surrounded by vacuum: within the model's edges "
+            f"({cutoff_note}) its atoms connect along only {dimensions} of the 3 lattice directions.",
+            out_of_scope,
+        )
