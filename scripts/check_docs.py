@@ -40,9 +40,7 @@ PATTERNS: dict[str, str] = {
     "today": r"\btoday's (default|model|committee|networks?)\b|\bthe new (default|committee|networks?|models?)\b",
     "dated change": r"\b(since|until|from|of|before|after) 20\d\d-\d\d-\d\d\b",
     "re-shipping": r"\bre-?ship(ped|ping)?\b",
-    "retired model": (
-        r"\bstn-mp-2023-(committee|dft-committee|nobond-committee|v1)\b|\bstn-dejong2015-committee\b"
-    ),
+    "retired model": (r"\bstn-mp-2023-(committee|dft-committee|nobond-committee|v1)\b|\bstn-dejong2015-committee\b"),
     "before/now": r"\bno longer\b|\bas before\b|\bnow (is|are|reads?|gives?|uses?) ",
 }
 """What a development-log reference looks like; each pattern is matched case-insensitively, line by line.
@@ -56,20 +54,30 @@ _COMPILED = {name: re.compile(pattern, re.IGNORECASE) for name, pattern in PATTE
 class Reference:
     path: str
     line: int
-    kind: str
+    kinds: tuple[str, ...]
     text: str
+    start: int = 0
+    """Where the first match starts in ``text``."""
+
+    def excerpt(self, width: int = 140) -> str:
+        text = self.text.strip()
+        if len(text) <= width:
+            return text
+        offset = len(self.text) - len(self.text.lstrip())
+        start = max(0, min(self.start - offset - width // 3, len(text) - width))
+        return ("..." if start else "") + text[start : start + width] + ("..." if start + width < len(text) else "")
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.text.strip()}  [{self.kind}]"
+        return f"{self.path}:{self.line}: {self.excerpt()}  [{', '.join(self.kinds)}]"
 
 
 def find_in_text(text: str, path: str = "<text>") -> list[Reference]:
-    """Every line of ``text`` with a development-log reference (one entry per line and kind)."""
+    """Every line of ``text`` with a development-log reference, with the kinds of reference found on it."""
     found = []
     for number, line in enumerate(text.splitlines(), start=1):
-        for kind, pattern in _COMPILED.items():
-            if pattern.search(line):
-                found.append(Reference(path, number, kind, line))
+        matches = [(match.start(), kind) for kind, pattern in _COMPILED.items() if (match := pattern.search(line))]
+        if matches:
+            found.append(Reference(path, number, tuple(kind for _, kind in matches), line, min(matches)[0]))
     return found
 
 
