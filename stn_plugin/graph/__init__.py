@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from stn_plugin.graph.cache import DEFAULT_CACHE_DIR, MaterialCache, cache_key
-from stn_plugin.graph.converter import ConversionResult, DroppedMaterial, EdgeCapReport, StrainedGraphConverter
+from stn_plugin.graph.converter import StrainedGraphConverter
 from stn_plugin.graph.edges import (
     EDGE_STRATEGIES,
     CellRadiusEdges,
     CellRadiusSphereEdges,
-    CrystalNNEdges,
     EdgeList,
     EdgeStrategy,
     RadiusEdges,
@@ -23,7 +22,7 @@ from stn_plugin.graph.features import (
     element_scalars,
 )
 from stn_plugin.graph.material import PreparedMaterial, prepare_material
-from stn_plugin.graph.standardize import CanonicalCell, StandardizationError, canonicalize, identity_cell
+from stn_plugin.graph.standardize import CanonicalCell, StandardizationError, canonicalize
 
 __all__ = [
     "ATOM_SCALAR_NAMES",
@@ -33,10 +32,6 @@ __all__ = [
     "CanonicalCell",
     "CellRadiusEdges",
     "CellRadiusSphereEdges",
-    "ConversionResult",
-    "CrystalNNEdges",
-    "DroppedMaterial",
-    "EdgeCapReport",
     "EdgeList",
     "EdgeStrategy",
     "ElementDataError",
@@ -50,7 +45,6 @@ __all__ = [
     "canonicalize",
     "element_scalars",
     "get_edge_strategy",
-    "identity_cell",
     "periodic_dimensions",
     "prepare_material",
 ]

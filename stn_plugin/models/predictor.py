@@ -92,7 +92,7 @@ class ElasticPredictor:
         check_size(structure, max_atoms, self.converter.symprec, self.converter.angle_tolerance)
         material = self.converter.prepare(structure)
         note = f"{encoder.edge_strategy} {encoder.edge_cutoff} Angstrom"
-        check_edges(material, max_edges, note, self.converter.edges.distance_based)
+        check_edges(material, max_edges, note)
         if not self.class_representatives:
             return material, self.converter.strained_graphs(material), np.arange(N_PAIRS)
         labels = structure_classes(material.point_group, self.converter.magnitude)
