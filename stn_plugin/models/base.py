@@ -14,7 +14,6 @@ from pymatgen.core import Structure
 from torch import Tensor
 from torch_geometric.data import Data
 
-from stn_plugin.models.config import EncoderConfig
 from stn_plugin.models.input_checks import StructureInputError
 from stn_plugin.models.prediction import ElasticPrediction
 from stn_plugin.physics.voigt import DEFAULT_STRAIN
@@ -128,11 +127,6 @@ class StnModel(MatGLModel):
             dcv_input: (B, 21) DCV for the regressor (teacher forcing / known DCV); None = the
                 model's own choice (predicted for StrainTensorNet, ``data.dcv`` for Fig. 6 b, c).
         """
-
-    @property
-    def encoder_config(self) -> EncoderConfig:
-        """The encoder hyperparameters (edge settings included)."""
-        return self.config.encoder
 
     @property
     def edge_strategy(self) -> str:
