@@ -266,3 +266,23 @@ def test_symmetry_zero_vectors_do_not_amplify_round_off(threshold, stable):
         torch.set_default_dtype(previous)
     deviation_gpa = np.abs(c32 - c64).max()
     assert (deviation_gpa < 0.01) == stable, deviation_gpa
+
+
+def test_configs_of_the_bundled_networks_build_them():
+    """configs/bond-angle-volume.yaml and configs/bond.yaml are the members of stn-mp-2023 (the first also
+    stn-mp-2023-fast), and configs/finetune.yaml starts from stn-mp-2023-fast; the zero-vector threshold is set
+    at shipping."""
+    from pathlib import Path
+
+    import stn_plugin
+    from stn_plugin.training.train import initial_model
+
+    def settings(name: str) -> dict:
+        config = ExperimentConfig.from_yaml(Path(__file__).parents[1] / "configs" / f"{name}.yaml").model
+        return config.model_copy(update={"encoder": config.encoder.model_copy(update={"vector_zero_threshold": 1e-4})})
+
+    members = stn_plugin.load("stn-mp-2023").config.members
+    assert members == [settings("bond-angle-volume"), settings("bond")]
+    assert stn_plugin.load("stn-mp-2023-fast").config == settings("bond-angle-volume")
+    finetune = ExperimentConfig.from_yaml(Path(__file__).parents[1] / "configs" / "finetune.yaml").model
+    assert isinstance(initial_model(finetune, None, "stn-mp-2023-fast"), StrainTensorNet)

@@ -50,7 +50,8 @@ class EncoderConfig(FrozenConfig):
     """Shared equivariant encoder (Fig. 3 / Fig. 6 top): embedding -> attention layers -> TFN readouts.
 
     Lengths in Angstrom. ``edge_strategy`` / ``edge_cutoff`` are the graph settings the model was
-    trained with (for ``cell_radius`` and ``cell_radius_sphere`` the cutoff is the box cap s); ``radial_cutoff`` is the support of the radial basis and should cover the longest strained edge
+    trained with (for ``cell_radius`` and ``cell_radius_sphere`` the cutoff is the box cap s); ``radial_cutoff``
+    is the support of the radial basis and should cover the longest strained edge
     (the strategy's longest edge times :data:`MAX_STRETCH`): required for ``cell_radius`` and gap bridging; plain
     ``radius`` and ``cell_radius_sphere`` need only exceed the longest unstrained edge, the check saved models passed.
 
