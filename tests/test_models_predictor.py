@@ -111,7 +111,7 @@ def test_projected_edge_strain_is_invariant_under_a_joint_rotation() -> None:
 
     rng = np.random.default_rng(0)
     vectors = torch.as_tensor(rng.normal(size=(50, 3)))
-    strains = torch.as_tensor(voigt_strain_matrices(1.0))[torch.as_tensor(rng.integers(0, N_PAIRS, 50))]
+    strains = torch.tensor(voigt_strain_matrices(1.0))[torch.as_tensor(rng.integers(0, N_PAIRS, 50))]
     Q = o3.rand_matrix().double()
     p = projected_edge_strain(vectors, strains)
     p_rotated = projected_edge_strain(vectors @ Q.T, Q @ strains @ Q.T)
