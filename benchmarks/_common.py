@@ -22,7 +22,7 @@ import torch
 import stn_plugin
 from stn_plugin.data import ElasticRecord, filter_records, load_bundled_dataset, stratified_split
 from stn_plugin.io import atomic_write_text
-from stn_plugin.models import StnEnsemble, StnModel
+from stn_plugin.predictor import ElasticPredictor
 
 DEFAULT_OUTPUT_DIR: Path = Path(__file__).resolve().parent / "results"
 """Where the JSON files go unless ``--output`` says otherwise."""
@@ -30,14 +30,14 @@ DEFAULT_OUTPUT_DIR: Path = Path(__file__).resolve().parent / "results"
 _VERSIONED = ("torch", "e3nn", "matgl", "torch_geometric", "pymatgen", "spglib", "numpy", "chgnet", "matcalc")
 
 
-def load_model(spec: str) -> StnModel:
-    """A registry name or model folder, or members joined by ``+`` (``runs/a+runs/b``): their
-    :class:`StnEnsemble` (mean U, as ``benchmarks.ensemble_members`` scores it), so an ensemble of trained
-    networks is measured without saving it first. Members may differ in their statistics (distilled students)."""
+def load_model(spec: str) -> ElasticPredictor:
+    """A registry name or model folder, or several joined by ``+`` (``runs/a+runs/b``): the committee of their
+    networks (:meth:`ElasticPredictor.committee`, mean U), so a committee of trained networks is measured without
+    saving it first."""
     names = spec.split("+")
     if len(names) == 1:
         return stn_plugin.load(spec)
-    return StnEnsemble.from_models([stn_plugin.load(name) for name in names], check_statistics=False)
+    return ElasticPredictor.committee([stn_plugin.load(name) for name in names])
 
 
 def cpu_model() -> str:

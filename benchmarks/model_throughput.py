@@ -40,8 +40,8 @@ DATA = Path(__file__).resolve().parents[1] / "stn_plugin" / "data" / "files" / "
 
 
 def load_graphs(preset, num_materials: int, max_edges: int | None, seed: int) -> list:
-    """One randomly strained graph per material, with the preset's edge settings (unstandardised cell)."""
-    converter = StrainedGraphConverter(edges=preset.model.encoder.build_edge_strategy(), standardize=False)
+    """One randomly strained graph per material, with the preset's edge settings (canonical cell, as in training)."""
+    converter = StrainedGraphConverter(edges=preset.model.encoder.build_edge_strategy())
     rng = np.random.default_rng(seed)
     graphs = []
     with gzip.open(DATA, "rt") as f:

@@ -72,12 +72,12 @@ def _cumulative_from(stats: dict, targets: Iterable[tuple[str, str]], caller: tu
 def stage_times(profile: cProfile.Profile) -> dict[str, float]:
     """Seconds per pipeline stage (rows add up to the profiled total; 'other' is the remainder)."""
     stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
-    total = _cumulative(stats, [("models/predictor.py", "predict_structures")])
+    total = _cumulative(stats, [("predictor/predictor.py", "predict_structures")])
     times = {name: _cumulative(stats, targets) for name, targets in STAGES.items()}
-    times["graph assembly"] = _cumulative(stats, [("models/predictor.py", "strained_graphs")]) - sum(times.values())
+    times["graph assembly"] = _cumulative(stats, [("predictor/predictor.py", "strained_graphs")]) - sum(times.values())
     times["batch collation"] = _cumulative(stats, [("torch_geometric/data/batch.py", "from_data_list")])
     times["model forward"] = _cumulative(stats, [("models/straintensornet.py", "forward")])
-    elastic = ("models/prediction.py", "elastic_prediction")
+    elastic = ("predictor/prediction.py", "elastic_prediction")
     times["symmetrize projection"] = _cumulative_from(
         stats,
         [("physics/symmetry.py", "point_group_operations"), ("physics/symmetry.py", "project_elastic_tensor")],

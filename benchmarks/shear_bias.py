@@ -6,7 +6,7 @@ Usage (from the repository root)::
 
     stn data prepare --output prepared --seed 0
     python -m benchmarks.shear_bias stn-mp-2023 prepared/val.jsonl prepared/test.jsonl
-    python -m benchmarks.shear_bias tests/fixtures/stn-mp-2023-v1 prepared/test.jsonl --worst 15
+    python -m benchmarks.shear_bias stn-mp-2023-fast prepared/test.jsonl --worst 15
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Models side by side on one part of the split: C_ij, B_V, G_V per source, K_VRH / G_VRH, anisotropy, named crystals.
 
     stn data prepare --output prepared        # once: the combined, seeded split (train/val/test.jsonl)
-    python -m benchmarks.split_evaluation --data prepared/val.jsonl --models stn-mp-2023 stn-mp-2023-v1
+    python -m benchmarks.split_evaluation --data prepared/val.jsonl --models stn-mp-2023 stn-mp-2023-fast
 
 Prints one markdown table (rows: metrics, columns: models), the machine, thread count and load average, and
 the C11 / C33 / C44 of the named layered and anisotropic crystals (graphite mp-48, h-BN mp-984, MoS2 mp-2815,

@@ -1,7 +1,7 @@
 """Save the model of a training checkpoint (e.g. the best one of a run stopped before its last epoch) in matgl format.
 
-    python scripts/export_checkpoint.py --config configs/sdb.yaml --checkpoint runs/sdb-seed0/checkpoints/best.ckpt \
-        --output runs/sdb-seed0/model
+    python scripts/export_checkpoint.py --config configs/bond.yaml --checkpoint runs/bond-seed0/checkpoints/best.ckpt \
+        --output runs/bond-seed0/model
 
 The checkpoint's ``state_dict`` holds the weights validation saw (the averaged ones with ``training.ema_decay``)
 and the normalisation buffers; the saved model is what ``stn models train`` writes to ``<run>/model`` when the run
@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 from stn_plugin.models import build_model
-from stn_plugin.models.loading import safe_torch_load, save_model_dir
+from stn_plugin.predictor.loading import safe_torch_load, save_model_dir
 from stn_plugin.training.config import ExperimentConfig
 
 

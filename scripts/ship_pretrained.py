@@ -10,29 +10,23 @@ registry entry (files' sha256, training data, test metrics).
 
 Usage (from the repository root)::
 
-    python scripts/ship_pretrained.py runs/nodb-seed0 runs/nodb-seed2 runs/sdb-seed0 --name stn-mp-2023-dft-committee \
-        --vector-zero-threshold 1e-4 --note-file configs/stn-mp-2023-dft-committee-card-note.md
-    python scripts/ship_pretrained.py runs/bavA-seed0 runs/bavA-seed2 runs/bavR-seed1 \
-        --name stn-mp-2023-committee --vector-zero-threshold 1e-4 \
-        --distillation-report runs/anchored/distillation_report.json --teacher-name stn-mp-2023-dft-committee \
-        --compare stn-mp-2023-dft-committee stn-dejong2015-committee --note-file configs/stn-mp-2023-committee-card-note.md
     python scripts/ship_pretrained.py runs/bavA-seed0 runs/bondA1-shipped --name stn-mp-2023 \
-        --vector-zero-threshold 1e-4 \
-        --distillation-report runs/anchored/distillation_report.json --teacher-name stn-mp-2023-dft-committee \
-        --compare stn-mp-2023-committee stn-mp-2023-dft-committee stn-dejong2015-committee \
-        --note-file configs/stn-mp-2023-card-note.md
+        --vector-zero-threshold 1e-4 --distillation-report runs/anchored/distillation_report.json \
+        --teacher-name stn-mp-2023-dft-committee --compare stn-mp-2023-fast --note-file configs/stn-mp-2023-card-note.md
     python scripts/ship_pretrained.py runs/bavA-seed0 --name stn-mp-2023-fast --vector-zero-threshold 1e-4 \
         --distillation-report runs/anchored/distillation_report.json --teacher-name stn-mp-2023-dft-committee \
-        --compare stn-mp-2023 stn-mp-2023-committee --note-file configs/stn-mp-2023-fast-card-note.md
+        --compare stn-mp-2023 --note-file configs/stn-mp-2023-fast-card-note.md
 
+``runs/anchored/distilled.jsonl`` is ``stn data distill --anchor-moduli --output runs/anchored/distilled.jsonl
+--teacher /tmp/teacher/stn_plugin/pretrained/stn-mp-2023-dft-committee``, the teacher no longer bundled but kept in
+the history (``git archive 5760468 stn_plugin/pretrained/stn-mp-2023-dft-committee | tar -x -C /tmp/teacher``).
 ``runs/bavA-seedN`` is ``stn models train strain-tensor-net --config configs/bond-angle-volume.yaml --seed N --data
-runs/anchored/distilled.jsonl --output runs/bavA-seedN``, ``runs/bavR-seed1`` the same with
-``configs/bond-angle-volume-relative.yaml``. ``runs/bondA1-shipped`` holds the session-24 member ``configs/bond.yaml``
-seed 1 on the same data: ``member.save(...)`` of member 3 of ``stn_plugin.load(...).members`` of the
-``stn-mp-2023-committee`` folder of commit a884405 (``git archive a884405 stn_plugin/pretrained/stn-mp-2023-committee``)
-as ``model/``, with its config (``configs/bond.yaml``, seed 1), best epoch 17 of 45 (from that card),
-the counts and split of ``runs/bavA-seed0`` (same data) in ``result.json`` / ``split.json``; its training run folder
-was not kept.
+runs/anchored/distilled.jsonl --output runs/bavA-seedN``. ``runs/bondA1-shipped`` holds the member
+``configs/bond.yaml`` seed 1 on the same data: ``member.save(...)`` of member 3 of ``stn_plugin.load(...).members``
+of the ``stn-mp-2023-committee`` folder of commit a884405 (``git archive a884405
+stn_plugin/pretrained/stn-mp-2023-committee``) as ``model/``, with its config (``configs/bond.yaml``, seed 1), best
+epoch 17 of 45, the counts and split of ``runs/bavA-seed0`` (same data) in ``result.json`` / ``split.json``; its
+training run folder was not kept.
 """
 
 from __future__ import annotations
@@ -50,7 +44,7 @@ from stn_plugin.data.loaders import BINARY2025_PROVENANCE, DEJONG2015_PROVENANCE
 from stn_plugin.data.records import DEJONG2015, MP2023_ELATBOT, MP2025_BINARY, Provenance
 from stn_plugin.evaluation.records import SUMMARY_ROWS, evaluate_records
 from stn_plugin.models import StnEnsemble, StnModel
-from stn_plugin.models.loading import load_model_dir
+from stn_plugin.predictor.loading import load_model_dir
 from stn_plugin.registry import sha256_of
 from stn_plugin.training import prepare_data
 from stn_plugin.training.distillation import DistillationReport
@@ -139,7 +133,7 @@ def main() -> None:
         type=Path,
         help="distillation_report.json of `stn data distill` when the runs trained on its labelled data",
     )
-    parser.add_argument("--teacher-name", help="the distillation teacher's registry name now, if it was renamed")
+    parser.add_argument("--teacher-name", help="the name the card gives the distillation teacher, if not its report's")
     args = parser.parse_args()
     torch.set_num_threads(1)
 

@@ -15,7 +15,7 @@ from pymatgen.analysis.elasticity import ElasticTensor
 from typer.testing import CliRunner
 
 from cli.main import app
-from stn_plugin.models.prediction import ElasticPrediction
+from stn_plugin.predictor.prediction import ElasticPrediction
 from stn_plugin.physics.moduli import elastic_moduli
 from tests.test_cli_helpers import EXAMPLE_FILES, save_tiny_model
 

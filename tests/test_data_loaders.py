@@ -1,8 +1,7 @@
-"""JSON-lines and matminer-CSV loaders, and the bundled dataset."""
+"""JSON-lines loaders and the bundled dataset."""
 
 from __future__ import annotations
 
-import csv
 import gzip
 import json
 from pathlib import Path
@@ -11,11 +10,9 @@ import numpy as np
 import pytest
 
 from stn_plugin.data.loaders import (
-    DEJONG2015_PROVENANCE,
     DatasetFormatError,
     load_bundled_dataset,
     load_jsonl,
-    load_matminer_csv,
     record_to_json_line,
     write_jsonl,
 )
@@ -83,49 +80,3 @@ def test_jsonl_errors_name_line_and_material(tmp_path: Path) -> None:
     with pytest.raises(DatasetFormatError, match="no provenance in the line"):
         load_jsonl(path, require_provenance=True)
     assert load_jsonl(path)[0].provenance.licence == "unknown"  # the labelled default of a user's file
-
-
-def _write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
-    with open(path, "w", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-def test_matminer_csv(tmp_path: Path, bundled_head: list) -> None:
-    json_row, cif_row = bundled_head[0], bundled_head[1]
-    rows = [
-        {
-            "material_id": r.material_id,
-            "formula": r.formula,
-            "structure": json.dumps(r.structure.as_dict()) if r is json_row else r.structure.to(fmt="cif"),
-            "elastic_tensor": json.dumps(r.elastic_tensor_ieee.tolist()),
-            "elastic_tensor_original": json.dumps(r.elastic_tensor.tolist()),
-            "K_VRH": str(r.reference_moduli.bulk_vrh),
-            "G_VRH": "",
-            "unused_column": "x",
-        }
-        for r in (json_row, cif_row)
-    ]
-    records = load_matminer_csv(_write_csv(tmp_path / "table.csv", rows), provenance=DEJONG2015_PROVENANCE)
-    assert [r.material_id for r in records] == [json_row.material_id, cif_row.material_id]
-    for original, loaded in zip((json_row, cif_row), records, strict=True):
-        assert np.allclose(loaded.elastic_tensor, original.elastic_tensor)
-        assert np.allclose(loaded.elastic_tensor_ieee, original.elastic_tensor_ieee)
-        assert loaded.reference_moduli == ReferenceModuli(bulk_vrh=original.reference_moduli.bulk_vrh)
-        assert loaded.structure.matches(original.structure)
-    assert records[0].structure == json_row.structure
-
-
-def test_matminer_csv_errors(tmp_path: Path) -> None:
-    record = make_record("csv-1")
-    row = {
-        "material_id": "csv-1",
-        "structure": json.dumps(record.structure.as_dict()),
-        "elastic_tensor_original": json.dumps(np.ones((6, 5)).tolist()),
-    }
-    with pytest.raises(DatasetFormatError, match=r"row 2 \(material 'csv-1'\).*shape \(6, 5\)"):
-        load_matminer_csv(_write_csv(tmp_path / "bad.csv", [row]), provenance=TEST_PROVENANCE)
-    with pytest.raises(DatasetFormatError, match="needs a material_id column and a structure"):
-        load_matminer_csv(_write_csv(tmp_path / "nocol.csv", [{"material_id": "a", "x": "1"}]), TEST_PROVENANCE)

@@ -108,22 +108,6 @@ def test_disk_cache_hit_returns_identical_graph(tmp_path) -> None:
     assert cache_key(STRUCTURE, radius.settings()) != key
 
 
-def test_edge_cap_report_counts_dropped_materials() -> None:
-    structures = [bundled_structures()[mid] for mid in SYSTEM_EXAMPLES.values()]
-    converter = StrainedGraphConverter(edges="radius")
-    counts = [converter.prepare(s).num_edges for s in structures]
-    cap = int(np.median(counts))
-    capped = StrainedGraphConverter(edges="radius", max_edges=cap)
-    result = capped.convert_many(structures, labels=list(SYSTEM_EXAMPLES.values()), progress=False)
-    expected = [k for k, c in enumerate(counts) if c > cap]
-    assert [d.index for d in result.report.dropped] == expected
-    assert result.indices == [k for k in range(len(structures)) if k not in expected]
-    assert len(result.materials) == result.report.num_kept == len(structures) - len(expected)
-    text = str(result.report)
-    assert f"dropped {len(expected)} of {len(structures)} materials" in text
-    assert all(list(SYSTEM_EXAMPLES.values())[k] in text for k in expected)
-
-
 def test_deformations_match_physics_core() -> None:
     converter = StrainedGraphConverter(magnitude=0.01)
     graphs = converter.strained_graphs(STRUCTURE, dcv=np.eye(N_PAIRS), pairs=[20])

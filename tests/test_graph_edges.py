@@ -11,6 +11,7 @@ from stn_plugin.graph import (
     CellRadiusEdges,
     CellRadiusSphereEdges,
     EdgeList,
+    PreparedMaterial,
     RadiusEdges,
     StrainedGraphConverter,
     get_edge_strategy,
@@ -40,31 +41,40 @@ def _find(edges: EdgeList, src: int, dst: int, image: tuple[int, int, int]) -> i
 
 @pytest.mark.parametrize("name", ["cell_radius", "radius"])
 def test_two_atom_edge_vector_is_neighbour_image_minus_centre(name: str) -> None:
+    """The edges of the cell as given (not the canonical cell: the positions below are known), and the converter's
+    strained graph of them."""
     strategy = get_edge_strategy("radius", cutoff=8.0) if name == "radius" else get_edge_strategy(name)
-    converter = StrainedGraphConverter(edges=strategy, standardize=False)
-    material = converter.prepare(TWO_ATOMS)
-    graph, _, _ = converter.get_graph(TWO_ATOMS)
+    converter = StrainedGraphConverter(edges=strategy)
+    material = PreparedMaterial(
+        lattice=TWO_ATOMS.lattice.matrix,
+        atomic_numbers=np.asarray(TWO_ATOMS.atomic_numbers),
+        frac_coords=TWO_ATOMS.frac_coords,
+        edges=strategy(TWO_ATOMS),
+        rotation=np.eye(3),
+        point_group=np.eye(3)[None],
+    )
+    vectors = material.edge_vectors()
     # Cl (1) seen from Na (0), same cell: df = (0.5, 0.2, 0.2) -> (0.5*4 + 0.2*1, 0.2*5, 0.2*6)
     k = _find(material.edges, 1, 0, (0, 0, 0))
-    np.testing.assert_allclose(graph.edge_vec[k].numpy(), [2.2, 1.0, 1.2], atol=1e-6)
+    np.testing.assert_allclose(vectors[k], [2.2, 1.0, 1.2], atol=1e-6)
     # image (1, 0, -1): df = (1.5, 0.2, -0.8) -> (6.2, 1.0, -4.8); the authors' bug gives n @ L = (4, 0, -6)
     if name == "radius":
         k = _find(material.edges, 1, 0, (1, 0, -1))
-        np.testing.assert_allclose(graph.edge_vec[k].numpy(), [6.2, 1.0, -4.8], atol=1e-6)
+        np.testing.assert_allclose(vectors[k], [6.2, 1.0, -4.8], atol=1e-6)
     # the reverse edge carries the opposite vector
     k = _find(material.edges, 0, 1, (0, 0, 0))
-    np.testing.assert_allclose(graph.edge_vec[k].numpy(), [-2.2, -1.0, -1.2], atol=1e-6)
+    np.testing.assert_allclose(vectors[k], [-2.2, -1.0, -1.2], atol=1e-6)
     # every edge: neighbour image minus centre in Cartesian coordinates
     cart = TWO_ATOMS.cart_coords
     expected = cart[material.edges.src] + material.edges.images @ TWO_ATOMS.lattice.matrix - cart[material.edges.dst]
-    np.testing.assert_allclose(graph.edge_vec.numpy(), expected, atol=1e-5)
-    # strained (pair 11, eps_xx = 0.02): x components scale by 1.02
-    strained = converter.strained_graphs(TWO_ATOMS, dcv=np.eye(21))[0]
-    k = _find(material.edges, 1, 0, (0, 0, 0))
-    np.testing.assert_allclose(strained.edge_vec[k].numpy(), [2.2 * 1.02, 1.0, 1.2], atol=1e-6)
+    np.testing.assert_allclose(vectors, expected, atol=1e-5)
+    # the converter's graph of strain 11 (eps_xx = 0.02): the same edges, x components scaled by 1.02
+    strained = converter.strained_graphs(material, dcv=np.eye(21))[0]
+    np.testing.assert_array_equal(strained.edge_index.numpy(), np.stack([material.edges.src, material.edges.dst]))
+    np.testing.assert_allclose(strained.edge_vec.numpy(), vectors * [1.02, 1.0, 1.0], atol=1e-5)
 
 
-@pytest.mark.parametrize("strategy", [CellRadiusEdges(), RadiusEdges(), get_edge_strategy("crystalnn")])
+@pytest.mark.parametrize("strategy", [CellRadiusEdges(), RadiusEdges()])
 def test_edges_are_symmetric_multigraph_without_zero_self_pair(strategy) -> None:
     structure = Structure(Lattice.cubic(3.0), ["Fe", "Al"], [[0, 0, 0], [0.5, 0.5, 0.5]])
     edges = strategy(structure)
@@ -74,10 +84,9 @@ def test_edges_are_symmetric_multigraph_without_zero_self_pair(strategy) -> None
     assert len({tuple(r) for r in rows}) == len(rows)
     lengths = np.linalg.norm(edges.vectors(structure.frac_coords, structure.lattice.matrix), axis=1)
     assert lengths.min() > 1.0
-    if strategy.name != "crystalnn":
-        assert np.any(edges.src == edges.dst)  # edges to an atom's own periodic images
-        pairs = rows[:, :2]
-        assert len(np.unique(pairs, axis=0)) < len(pairs)  # multi-edges
+    assert np.any(edges.src == edges.dst)  # edges to an atom's own periodic images
+    pairs = rows[:, :2]
+    assert len(np.unique(pairs, axis=0)) < len(pairs)  # multi-edges
 
 
 # A hand-made triclinic two-atom cell; column sums of |L|: x 3 + 1 + 0.5 = 4.5, y 3.5 + 1 = 4.5, z 4 (below the
@@ -121,13 +130,12 @@ def test_the_box_alone_keeps_the_corners_the_sphere_cuts_off() -> None:
     assert len(CellRadiusEdges(s=4.5)(SKEWED)) - len(CellRadiusSphereEdges(s=4.5)(SKEWED)) == len(box - sphere)
 
 
-def test_cell_radius_keeps_interlayer_edges_that_crystalnn_drops() -> None:
+def test_cell_radius_keeps_interlayer_edges() -> None:
     structure = graphite()
     interlayer = {}
-    for name in ("cell_radius", "cell_radius_sphere", "crystalnn"):
+    for name in ("cell_radius", "cell_radius_sphere"):
         vec = get_edge_strategy(name)(structure).vectors(structure.frac_coords, structure.lattice.matrix)
         interlayer[name] = int((np.abs(vec[:, 2]) > 3.0).sum())
-    assert interlayer["crystalnn"] == 0
     assert interlayer["cell_radius"] > interlayer["cell_radius_sphere"] > 0
 
 

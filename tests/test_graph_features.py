@@ -8,7 +8,6 @@ import torch
 from pymatgen.core import Element
 
 from stn_plugin.graph import ATOM_SCALAR_NAMES, AtomScalarStandardizer, ElementDataError, atom_scalars, element_scalars
-from stn_plugin.graph.features import element_descriptor_table, element_descriptors
 from tests.graph_fixtures import bundled_structures
 
 torch.set_num_threads(1)
@@ -40,19 +39,6 @@ def test_known_values() -> None:
     assert mass == pytest.approx(12.011, abs=1e-3) and x == pytest.approx(2.55)
     assert alpha == pytest.approx(11.3, abs=0.1) and radius == pytest.approx(0.7)
     assert element_scalars(1)[2] == pytest.approx(4.50711)
-
-
-def test_element_descriptors() -> None:
-    assert element_descriptors(26) == (8, 4, 8)  # Fe: group 8, period 4, 4s2 3d6
-    assert element_descriptors(14) == (14, 3, 4)  # Si: 3s2 3p2
-    assert element_descriptors(43) == (7, 5, 7) and element_descriptors(41) == (5, 5, 5)  # Tc, Nb
-    assert element_descriptors(2) == (18, 1, 2) and element_descriptors(64) == (3, 6, 3)  # He, Gd
-    table = element_descriptor_table()
-    assert table.shape == (95, 3) and np.all(table[0] == 0)
-    np.testing.assert_allclose(table[1:].mean(axis=0), 0, atol=1e-12)
-    np.testing.assert_allclose(table[1:].std(axis=0), 1)
-    with pytest.raises(ElementDataError, match="95"):
-        element_descriptors(95)
 
 
 def test_out_of_range() -> None:

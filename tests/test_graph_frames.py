@@ -9,7 +9,7 @@ from pymatgen.core import Structure
 from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
-from stn_plugin.graph import StrainedGraphConverter
+from stn_plugin.graph import CellRadiusSphereEdges, StrainedGraphConverter
 from stn_plugin.physics.symmetry import point_group_operations
 from stn_plugin.structure import canonicalize
 from tests.graph_fixtures import SYSTEM_EXAMPLES, bundled_structures, rotated, triclinic
@@ -39,7 +39,9 @@ def test_canonical_cell_is_the_input_crystal_in_the_input_frame(name: str, struc
     user = rotated(structure, rotation)
     cell = canonicalize(user)
     np.testing.assert_allclose(cell.rotation @ cell.rotation.T, np.eye(3), atol=1e-10)
-    mine = cell.user_frame_structure()
+    mine = Structure(
+        cell.structure.lattice.matrix @ cell.rotation.T, cell.structure.species, cell.structure.frac_coords
+    )
     # every atom of the rotated-back conventional cell sits on an atom of the input (up to one translation)
     frac = mine.cart_coords @ np.linalg.inv(user.lattice.matrix)
     species_mine, species_user = np.array(mine.atomic_numbers), np.array(user.atomic_numbers)
@@ -83,12 +85,12 @@ def test_structure_in_standard_orientation_keeps_its_frame() -> None:
     np.testing.assert_allclose(canonicalize(structure).rotation, np.eye(3), atol=1e-8)
 
 
-def test_without_standardisation_cell_radius_depends_on_orientation() -> None:
+def test_cell_radius_edges_of_the_cell_as_given_depend_on_orientation() -> None:
+    """Why graphs are built on the canonical cell: the axis-aligned box picks other edges in another frame."""
     structure = bundled_structures()[SYSTEM_EXAMPLES["hexagonal"]]
-    converter = StrainedGraphConverter(edges="cell_radius_sphere", standardize=False)
-    counts = {
-        converter.prepare(rotated(structure, Rotation.random(random_state=s).as_matrix())).num_edges for s in range(4)
-    }
+    strategy = CellRadiusSphereEdges()
+    assert strategy.frame_dependent
+    counts = {len(strategy(rotated(structure, Rotation.random(random_state=s).as_matrix()))) for s in range(4)}
     assert len(counts) > 1
 
 

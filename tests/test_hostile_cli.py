@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from stn_plugin.models.base import StnModel
-from stn_plugin.models.predictor import ElasticPredictor
+from stn_plugin.predictor.predictor import ElasticPredictor
 from stn_plugin.training.config import load_preset
 from stn_plugin.training.train import LOCK_FILE
 from tests.test_cli_helpers import EXAMPLE_FILES, save_tiny_model
@@ -244,7 +244,7 @@ def test_registry_name_wins_over_a_folder_of_that_name(tmp_path, monkeypatch, ca
 
 def test_saved_model_with_a_flipped_byte_is_refused(tmp_path, caplog):
     import stn_plugin
-    from stn_plugin.models.loading import MANIFEST_FILE, ModelFileError, save_model_dir
+    from stn_plugin.predictor.loading import MANIFEST_FILE, ModelFileError, save_model_dir
     from tests.test_models_straintensornet import tiny_model as make_tiny_model
 
     folder = save_model_dir(make_tiny_model(), tmp_path / "model")

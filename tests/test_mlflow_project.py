@@ -43,8 +43,10 @@ def test_defaults_use_the_bundled_data_and_the_preset():
 
 def test_init_from_is_a_repository_folder_or_a_registry_name(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    folder = stn_arguments(["--architecture", "strain-tensor-net", "--init-from", "tests/fixtures/stn-mp-2023-v1"])
-    assert folder[folder.index("--init-from") + 1] == str(REPOSITORY / "tests" / "fixtures" / "stn-mp-2023-v1")
+    folder = stn_arguments(
+        ["--architecture", "strain-tensor-net", "--init-from", "stn_plugin/pretrained/stn-mp-2023-fast"]
+    )
+    assert folder[folder.index("--init-from") + 1] == str(REPOSITORY / "stn_plugin" / "pretrained" / "stn-mp-2023-fast")
     name = stn_arguments(["--architecture", "strain-tensor-net", "--init-from", "stn-mp-2023-fast"])
     assert name[name.index("--init-from") + 1] == "stn-mp-2023-fast"
     assert "--init-from" not in stn_arguments(["--architecture", "strain-tensor-net"])

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 import stn_plugin
 from cli.main import app
-from stn_plugin.models.loading import ModelFileError, UnsafeModelFileError, load_model_dir
+from stn_plugin.predictor.loading import ModelFileError, UnsafeModelFileError, load_model_dir
 from stn_plugin.registry import ModelIntegrityError, Registry, load_registry, sha256_of
 from stn_plugin.training import train
 from tests.test_cli_helpers import EXAMPLE_FILES, save_tiny_model

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from pymatgen.core import Lattice, Structure
 
 from stn_plugin.models import EnsembleConfig, StnEnsemble
-from stn_plugin.models.loading import load_model_dir
+from stn_plugin.predictor.loading import load_model_dir
 from tests.graph_contract import random_structure
 from tests.test_models_straintensornet import STATS, TINY_ENCODER, TINY_HEAD, tiny_batch, tiny_model
 

@@ -7,7 +7,7 @@ import pytest
 from pymatgen.analysis.elasticity import ElasticTensor
 from pymatgen.core import Lattice, Structure
 
-from stn_plugin.models.prediction import ElasticPrediction
+from stn_plugin.predictor.prediction import ElasticPrediction
 from stn_plugin.physics.directional import (
     compliance_tensor,
     direction,

@@ -16,7 +16,6 @@ from pymatgen.core import Lattice, Structure
 from scipy.spatial.transform import Rotation
 
 from stn_plugin.physics.frames import rotate_elastic_tensor
-from stn_plugin.physics.sed import strain_energy_density
 from stn_plugin.physics.symmetry import (
     analyze_symmetry,
     class_vectors,
@@ -26,10 +25,10 @@ from stn_plugin.physics.symmetry import (
     value_classes,
     voigt_rotations,
 )
-from stn_plugin.physics.voigt import VOIGT_LABELS, VOIGT_PAIRS, label_to_pair, pair_index, voigt_strain_matrix
+from stn_plugin.physics.voigt import VOIGT_LABELS, VOIGT_PAIRS, pair_index, voigt_strain_matrix
 
 from . import physics_cells as cells
-from .test_physics_voigt_sed import random_stiffness
+from .test_physics_voigt_sed import random_stiffness, strain_energy_density
 
 
 def groups(labels: np.ndarray) -> set[frozenset[str]]:
@@ -41,7 +40,7 @@ def groups(labels: np.ndarray) -> set[frozenset[str]]:
 
 
 def together(labels: np.ndarray, a: str, b: str) -> bool:
-    return labels[pair_index(*label_to_pair(a))] == labels[pair_index(*label_to_pair(b))]
+    return labels[VOIGT_LABELS.index(a)] == labels[VOIGT_LABELS.index(b)]
 
 
 # (cell, crystal system, point group, number of value classes, number of structure classes)

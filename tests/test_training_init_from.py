@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from stn_plugin.models import StnEnsemble
-from stn_plugin.models.loading import load_model_dir, save_model_dir
+from stn_plugin.predictor.loading import load_model_dir, save_model_dir
 from stn_plugin.training import train
 from stn_plugin.training.data import NormalizationStats
 from stn_plugin.training.train import InitialModelError, initial_model

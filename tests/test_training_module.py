@@ -57,26 +57,3 @@ def test_mean_inverse_volume_must_be_positive():
         _module("per_volume", 0.0)
     with pytest.raises(ValueError, match="per_volume loss weighting needs mean_inverse_volume"):
         _module("per_volume", None)
-
-
-def test_relative_loss_divides_each_error_by_its_u_plus_the_floor():
-    batch, out = _batch_and_output()
-    config = tiny_config("fig6a", sed_loss_weighting="relative", relative_floor_gpa=20.0)
-    model = build_model(config.model, sed_mean=SED_MEAN, sed_std=SED_STD)
-    module = StnLightningModule(model, config.training)
-    floor = 0.5 * 20.0 * float(model.strain) ** 2 * 6.241509 * torch.tensor([10.0, 20.0, 40.0])  # meV/atom
-    expected = (torch.tensor([1.0, 3.0, 0.5]) / (torch.tensor([4.0, 6.0, 9.0]) + floor)).mean()
-    losses = module._losses(batch, out)
-    assert float(losses["loss"]) == pytest.approx(float(expected), rel=1e-5)
-    assert float(losses["sed_l1_mev"]) == pytest.approx((1 + 3 + 0.5) / 3)
-
-
-def test_relative_loss_with_a_high_floor_weights_like_per_volume():
-    """Far above every U the floor dominates: the relative loss is the per-volume loss up to one constant."""
-    batch, out = _batch_and_output()
-    config = tiny_config("fig6a", sed_loss_weighting="relative", relative_floor_gpa=1e7)
-    model = build_model(config.model, sed_mean=SED_MEAN, sed_std=SED_STD)
-    relative = float(StnLightningModule(model, config.training)._losses(batch, out)["loss"])
-    per_volume = float(_module("per_volume", 0.05)._losses(batch, out)["loss"])
-    floor_per_volume = 0.5 * 1e7 * float(model.strain) ** 2 * 6.241509  # meV per Angstrom^3
-    assert relative == pytest.approx(per_volume * 0.05 * SED_STD / floor_per_volume, rel=1e-3)

@@ -1,6 +1,6 @@
 """Reading and writing elastic-tensor datasets as :class:`ElasticRecord` lists.
 
-Two file formats:
+File formats:
 
 * **JSON lines** (``.jsonl`` or gzip ``.jsonl.gz``), the format of the bundled de Jong et al. (2015)
   file, one material per line. Keys read: ``material_id``, ``formula``, ``structure``
@@ -14,19 +14,15 @@ Two file formats:
   back unchanged.
 * the two other bundled files, each with its own reader (:func:`read_elatbot_jsonl`: tensors in the frame of
   the structure under ``elastic_tensor``; :func:`read_binary_moduli_jsonl`: ``K_VRH`` and ``G_VRH`` only).
-* **matminer-style CSV** (e.g. matminer's ``elastic_tensor_2015`` exported with ``to_csv``), see
-  :func:`load_matminer_csv` for the columns.
 
 :func:`read_jsonl` reads every line it can and returns the others as
 :class:`~stn_plugin.data.filters.RejectedRecord` entries (reasons and the message naming the file, the line,
 the material and the fix) for :func:`~stn_plugin.data.filters.filter_records` to count and report.
-:func:`load_jsonl` and :func:`load_matminer_csv` are strict: any invalid entry raises
-:class:`DatasetFormatError` listing every invalid line or row.
+:func:`load_jsonl` is strict: any invalid entry raises :class:`DatasetFormatError` listing every invalid line.
 """
 
 from __future__ import annotations
 
-import csv
 import gzip
 import json
 from collections import Counter
@@ -52,7 +48,6 @@ from stn_plugin.data.records import (
     reasons_of,
     structure_from_data,
 )
-from stn_plugin.io import check_json_modules
 from stn_plugin.physics.frames import from_ieee_frame
 
 BUNDLED_DATASET: str = "dejong2015_mp_elastic.jsonl.gz"
@@ -116,7 +111,7 @@ REFERENCE_MODULI_KEYS: dict[str, str] = {
     "G_VRH": "shear_vrh",
     "poisson_ratio": "poisson_ratio",
 }
-"""Source column/key (matminer and bundled-file spelling) -> :class:`ReferenceModuli` field."""
+"""Source key (bundled-file spelling) -> :class:`ReferenceModuli` field."""
 
 
 class DatasetFormatError(ValueError):
@@ -205,32 +200,31 @@ def record_from_json_line(
     source = line.get("source", source)
     if "provenance" in line:
         provenance = Provenance.model_validate(line["provenance"])
-        return _build_record(material_id, line, structure, line, provenance, False, source)
+        return _build_record(material_id, line, structure, provenance, False, source)
     if provenance is None:
         raise RecordError(
             FilterReason.MALFORMED,
             f"material {material_id!r}: no provenance in the line; add a "
             "'provenance' object (source, licence, citation, frame_note) to the line, or pass provenance=Provenance(...).",
         )
-    return _build_record(material_id, line, structure, line, provenance, True, source)
+    return _build_record(material_id, line, structure, provenance, True, source)
 
 
 def _build_record(
     material_id: str,
     row: Mapping[str, Any],
     structure: Structure,
-    tensors: Mapping[str, Any],
     provenance: Provenance,
     note_frame: bool,
     source: str | None = None,
 ) -> ElasticRecord:
-    """A record from the parsed fields of one line or row (moduli-only when neither tensor is given).
+    """A record from one parsed line (moduli-only when neither tensor is given).
 
     Args:
         material_id: the record's id.
-        row: the source line/row (``formula`` and the reference moduli are read from it).
+        row: the source line (``formula``, ``elastic_tensor_original`` and/or ``elastic_tensor`` (6x6, GPa) and the
+            reference moduli are read from it).
         structure: the parsed structure.
-        tensors: ``elastic_tensor_original`` and/or ``elastic_tensor`` (6x6, GPa).
         provenance: where the record comes from.
         note_frame: add the note of which tensor field gave the structure-frame tensor to ``provenance``.
         source: the record's ``source`` (None: the record's default).
@@ -243,18 +237,18 @@ def _build_record(
         "reference_moduli": _reference_moduli(row),
         **({} if source is None else {"source": source}),
     }
-    if all(tensors.get(key) in (None, "") for key in ("elastic_tensor", "elastic_tensor_original")):
+    if all(row.get(key) in (None, "") for key in ("elastic_tensor", "elastic_tensor_original")):
         if row.get("k_vrh") is None and row.get("g_vrh") is None:
             raise ValueError(
                 f"material {material_id!r}: neither elastic_tensor_original nor elastic_tensor is given, and no "
                 "k_vrh / g_vrh for a moduli-only record"
             )
         return ElasticRecord(**common, provenance=provenance, k_vrh=row.get("k_vrh"), g_vrh=row.get("g_vrh"))
-    tensor, frame_note = _structure_frame_tensor(tensors, structure)
+    tensor, frame_note = _structure_frame_tensor(row, structure)
     return ElasticRecord(
         **common,
         elastic_tensor=tensor,
-        elastic_tensor_ieee=tensors.get("elastic_tensor"),
+        elastic_tensor_ieee=row.get("elastic_tensor"),
         provenance=provenance.model_copy(update={"frame_note": frame_note}) if note_frame else provenance,
     )
 
@@ -346,70 +340,6 @@ def load_bundled_dataset() -> list[ElasticRecord]:
     ``elastic_tensor_ieee``. No filtering is applied: see :mod:`stn_plugin.data.filters`.
     """
     return read_bundled(DEJONG2015).strict(BUNDLED_DATASET)
-
-
-def _parse_structure(text: str) -> Structure:
-    """A structure from a pymatgen JSON string (``Structure.as_dict()``) or a CIF string."""
-    text = text.strip()
-    if text.startswith("{"):
-        content = json.loads(text)
-        check_json_modules(content, "the structure column")  # before from_dict, which imports @module
-        return Structure.from_dict(content)
-    return Structure.from_str(text, fmt="cif")
-
-
-def load_matminer_csv(path: str | Path, provenance: Provenance) -> list[ElasticRecord]:
-    """Read a matminer-style CSV table of elastic tensors.
-
-    Columns read (header names; empty cells count as missing):
-
-    * ``material_id`` (required);
-    * ``structure``: pymatgen JSON (``Structure.as_dict()`` serialised) or a CIF string; if missing,
-      ``cif`` (CIF string) is used;
-    * ``elastic_tensor``: JSON 6x6, GPa, IEEE-176 frame (matminer's convention);
-    * ``elastic_tensor_original``: JSON 6x6, GPa, frame of ``structure``; preferred when present,
-      otherwise ``elastic_tensor`` is rotated from the IEEE frame into the structure's frame. A CIF fixes
-      the lattice only up to a rotation: pymatgen parses it with a along x and b in the xy plane, and the
-      tensor is assumed to be in that orientation. Prefer the JSON structure, whose frame is exact
-      (docs/data.md counts the bundled cells whose frame a CIF round trip changes);
-    * ``formula`` (optional, default: the structure's reduced formula);
-    * ``K_Voigt, K_Reuss, K_VRH, G_Voigt, G_Reuss, G_VRH, poisson_ratio`` (optional, GPa).
-
-    Other columns are ignored.
-
-    Args:
-        path: the CSV file (comma separated, header row, standard quoting).
-        provenance: where the table comes from (source, licence, citation).
-
-    Raises:
-        DatasetFormatError: some rows are invalid (the message lists each with its row, material and fix).
-    """
-    path = Path(path)
-    records: list[ElasticRecord] = []
-    rejected: list[RejectedRecord] = []
-    with _open_text(path, "r") as stream:
-        reader = csv.DictReader(stream)
-        missing = {"material_id"} - set(reader.fieldnames or ())
-        if missing or not {"structure", "cif"} & set(reader.fieldnames or ()):
-            raise DatasetFormatError(
-                f"{path}: the CSV needs a material_id column and a structure (or cif) column; "
-                f"found {reader.fieldnames}."
-            )
-        for index, row in enumerate(reader):
-            number = index + 2
-            material_id = row.get("material_id") or f"<row {number}>"
-            try:
-                records.append(_record_from_csv_row(row, material_id, provenance))
-            except _BUILD_ERRORS as exc:
-                rejected.append(_rejected(index, material_id, f"{path}, row {number} (material {material_id!r})", exc))
-    return LoadedRecords(records, rejected).strict(path)
-
-
-def _record_from_csv_row(row: Mapping[str, str], material_id: str, provenance: Provenance) -> ElasticRecord:
-    """One record from a row of :func:`load_matminer_csv`'s table."""
-    structure = _parse_structure(row.get("structure") or row.get("cif") or "")
-    tensors = {key: json.loads(row[key]) for key in ("elastic_tensor", "elastic_tensor_original") if row.get(key)}
-    return _build_record(material_id, row, structure, tensors, provenance, True)
 
 
 # --- the two newer bundled sources (Materials Project 2023.11 tensors, 2025.1 binary moduli) ---

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from stn_plugin.graph.cache import DEFAULT_CACHE_DIR, MaterialCache, cache_key
-from stn_plugin.graph.converter import ConversionResult, DroppedMaterial, EdgeCapReport, StrainedGraphConverter
+from stn_plugin.graph.converter import StrainedGraphConverter
 from stn_plugin.graph.edges import (
     EDGE_STRATEGIES,
     CellRadiusEdges,
     CellRadiusSphereEdges,
-    CrystalNNEdges,
     EdgeList,
     EdgeStrategy,
     RadiusEdges,
@@ -31,10 +30,6 @@ __all__ = [
     "AtomScalarStandardizer",
     "CellRadiusEdges",
     "CellRadiusSphereEdges",
-    "ConversionResult",
-    "CrystalNNEdges",
-    "DroppedMaterial",
-    "EdgeCapReport",
     "EdgeList",
     "EdgeStrategy",
     "ElementDataError",

@@ -1,9 +1,9 @@
 """Per-material cache of prepared materials (standardised cell + edge list), in memory and on disk.
 
 Keys are SHA-256 hashes of the input structure (lattice, atomic numbers, fractional coordinates,
-rounded to 1e-8) and of the preparation settings (edge strategy and parameters, standardisation,
-spglib tolerances), so a changed setting never returns a stale edge list. On disk every material is
-one ``<key>.npz`` file, written atomically so that several processes can share a directory.
+rounded to 1e-8) and of the preparation settings (edge strategy and parameters, spglib tolerances),
+so a changed setting never returns a stale edge list. On disk every material is one ``<key>.npz``
+file, written atomically so that several processes can share a directory.
 """
 
 from __future__ import annotations
@@ -96,7 +96,3 @@ class MaterialCache:
                 rotation=material.rotation,
                 point_group=material.point_group,
             )
-
-    def clear_memory(self) -> None:
-        """Forget the in-memory entries (disk files stay)."""
-        self._memory.clear()

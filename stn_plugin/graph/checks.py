@@ -54,15 +54,13 @@ def check_structure(
 _DIMENSION_NAMES = {0: "a molecule or cluster", 1: "a chain", 2: "a slab or isolated layer"}
 
 
-def check_edges(material: PreparedMaterial, max_edges: int, cutoff_note: str, distance_based: bool) -> None:
+def check_edges(material: PreparedMaterial, max_edges: int, cutoff_note: str) -> None:
     """Raise a :class:`StructureInputError` when the edge list is too large or does not describe a bulk crystal.
 
     Args:
         material: the standardised cell and its edge list (before the strained graphs are built).
         max_edges: limit on the directed edges of one strained graph.
         cutoff_note: the edge settings, for the message (e.g. ``"radius 5.0 Angstrom"``).
-        distance_based: the edges link every pair of atoms within a distance, so atoms or directions without
-            edges mean vacuum (False for CrystalNN bonds, which leave the gaps of layered and molecular crystals).
     """
     if material.num_edges > max_edges:
         raise StructureTooLargeError(
@@ -83,7 +81,7 @@ def check_edges(material: PreparedMaterial, max_edges: int, cutoff_note: str, di
             f"({cutoff_note}).",
             out_of_scope,
         )
-    dimensions = periodic_dimensions(material.edges, material.num_atoms) if distance_based else 3
+    dimensions = periodic_dimensions(material.edges, material.num_atoms)
     if dimensions < 3:
         raise NotBulkCrystalError(
             f"The structure is {_DIMENSION_NAMES[dimensions]} surrounded by vacuum: within the model's edges "

@@ -14,14 +14,12 @@ Frame contract: all Cartesian quantities of a graph (``lattice``, ``edge_vec``) 
 A ``sed`` target or prediction for pair (i, j) is the one of the strain (i, j) along the canonical
 axes; ``PreparedMaterial.rotation`` takes the elastic tensor back to the user's frame
 (:func:`stn_plugin.predictor.prediction.elastic_prediction`, training targets in
-:func:`stn_plugin.training.data.material_graphs`). With standardisation (the default) the nodes are the
-atoms of the conventional standard cell; without it the canonical frame is the input's own.
+:func:`stn_plugin.training.data.material_graphs`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import matgl
@@ -31,62 +29,13 @@ from matgl.graph.converters import GraphConverter
 from numpy.typing import ArrayLike, NDArray
 from pymatgen.core import Structure
 from torch_geometric.data import Data
-from tqdm.auto import tqdm
 
 from stn_plugin.graph.cache import MaterialCache, cache_key
 from stn_plugin.graph.edges import EdgeStrategy, get_edge_strategy
 from stn_plugin.graph.features import atom_scalars
-from stn_plugin.graph.material import PreparedMaterial, graph_cell, prepare_material
+from stn_plugin.graph.material import PreparedMaterial, prepare_material
 from stn_plugin.physics.symmetry import DEFAULT_ANGLE_TOLERANCE, DEFAULT_SYMPREC, analyze_symmetry
 from stn_plugin.physics.voigt import DEFAULT_STRAIN, N_PAIRS, all_deformation_gradients, upper_triangle
-
-
-@dataclass(frozen=True)
-class DroppedMaterial:
-    """A material removed by the edge cap: its input position, label and edge count."""
-
-    index: int
-    label: str
-    num_edges: int
-
-
-@dataclass
-class EdgeCapReport:
-    """Counted report of the materials an edge cap removed from a conversion.
-
-    Attributes:
-        max_edges: the cap (None: no cap).
-        num_materials: materials converted.
-        dropped: the removed materials, in input order.
-    """
-
-    max_edges: int | None
-    num_materials: int
-    dropped: list[DroppedMaterial] = field(default_factory=list)
-
-    @property
-    def num_kept(self) -> int:
-        return self.num_materials - len(self.dropped)
-
-    def __str__(self) -> str:
-        if self.max_edges is None:
-            return f"No edge cap: kept all {self.num_materials} materials."
-        share = 100.0 * len(self.dropped) / max(self.num_materials, 1)
-        head = (
-            f"Edge cap {self.max_edges}: dropped {len(self.dropped)} of {self.num_materials} materials "
-            f"({share:.1f} %), kept {self.num_kept}."
-        )
-        lines = [f"  #{d.index} {d.label}: {d.num_edges} edges" for d in self.dropped]
-        return "\n".join([head, *lines])
-
-
-@dataclass
-class ConversionResult:
-    """Prepared materials that passed the edge cap, their input positions, and the cap report."""
-
-    materials: list[PreparedMaterial]
-    indices: list[int]
-    report: EdgeCapReport
 
 
 class StrainedGraphConverter(GraphConverter):
@@ -94,15 +43,12 @@ class StrainedGraphConverter(GraphConverter):
 
     Args:
         element_types: element symbols indexing ``node_type`` (matgl convention).
-        edges: edge strategy name ('cell_radius_sphere' (default), 'cell_radius', 'radius', 'crystalnn') or instance
+        edges: edge strategy name ('cell_radius_sphere' (default), 'cell_radius', 'radius') or instance
             (``get_edge_strategy('radius', cutoff=6.0)``).
         magnitude: strain magnitude (dimensionless, engineering shear), 0.02 in the paper.
-        standardize: select edges on pymatgen's conventional standard cell (see module docstring);
-            False uses the input cell and frame as given.
         symprec: spglib distance tolerance (Angstrom), for standardisation and the DCV.
         angle_tolerance: spglib angle tolerance (degrees).
         cache: per-material cache of prepared cells and edge lists; None disables caching.
-        max_edges: edge cap applied by ``convert_many`` (None: no cap).
         true_dcv: fill the ``dcv`` field of ``strained_graphs`` with the crystal's true DCV (spglib point
             group, about a quarter of the graph-building time); False leaves it NaN (unknown), for models
             that predict the DCV themselves (StrainTensorNet) or ignore it.
@@ -113,21 +59,17 @@ class StrainedGraphConverter(GraphConverter):
         element_types: tuple[str, ...] = matgl.config.DEFAULT_ELEMENTS,
         edges: str | EdgeStrategy = "cell_radius_sphere",
         magnitude: float = DEFAULT_STRAIN,
-        standardize: bool = True,
         symprec: float = DEFAULT_SYMPREC,
         angle_tolerance: float = DEFAULT_ANGLE_TOLERANCE,
         cache: MaterialCache | None = None,
-        max_edges: int | None = None,
         true_dcv: bool = True,
     ) -> None:
         self.element_types = tuple(element_types)
         self.edges = get_edge_strategy(edges) if isinstance(edges, str) else edges
         self.magnitude = magnitude
-        self.standardize = standardize
         self.symprec = symprec
         self.angle_tolerance = angle_tolerance
         self.cache = cache
-        self.max_edges = max_edges
         self.true_dcv = true_dcv
         self._deformations = all_deformation_gradients(magnitude)
 
@@ -135,10 +77,8 @@ class StrainedGraphConverter(GraphConverter):
         """Everything that determines a prepared material (part of its cache key)."""
         return {
             "edges": self.edges.settings(),
-            "standardize": self.standardize,
             "symprec": self.symprec,
             "angle_tolerance": self.angle_tolerance,
-            "graph_cell": graph_cell(self.edges, self.standardize),
         }
 
     def prepare(self, structure: Structure) -> PreparedMaterial:
@@ -146,7 +86,7 @@ class StrainedGraphConverter(GraphConverter):
         key = cache_key(structure, self.settings()) if self.cache is not None else ""
         material = self.cache.get(key) if self.cache is not None else None
         if material is None:
-            material = prepare_material(structure, self.edges, self.standardize, self.symprec, self.angle_tolerance)
+            material = prepare_material(structure, self.edges, self.symprec, self.angle_tolerance)
             if self.cache is not None:
                 self.cache.put(key, material)
         return material
@@ -196,7 +136,7 @@ class StrainedGraphConverter(GraphConverter):
         """The strained graphs of one material, sharing ``edge_index``, ``pbc_offset`` and node tensors.
 
         Args:
-            structure: unstrained structure (any frame) or a material from ``prepare`` / ``convert_many``.
+            structure: unstrained structure (any frame) or a material from ``prepare``.
             sed: optional 6x6 strain-energy-density matrix U (meV/atom) in the canonical frame; graph k gets
                 ``U[i, j]`` of its pair, NaN when None.
             dcv: optional (21, 21) degeneracy class vectors; by default from
@@ -235,32 +175,3 @@ class StrainedGraphConverter(GraphConverter):
             )
             for n in range(len(selected))
         ]
-
-    def convert_many(
-        self,
-        structures: Sequence[Structure],
-        labels: Sequence[str] | None = None,
-        progress: bool = True,
-    ) -> ConversionResult:
-        """Prepare many structures (progress bar), applying the edge cap ``max_edges``.
-
-        Args:
-            structures: unstrained structures.
-            labels: names for the report (e.g. material ids); formulas by default.
-            progress: show a tqdm progress bar.
-
-        Returns:
-            The kept materials, their input positions, and the counted report of dropped ones.
-        """
-        names = [s.formula for s in structures] if labels is None else list(labels)
-        report = EdgeCapReport(self.max_edges, len(structures))
-        kept: list[PreparedMaterial] = []
-        indices: list[int] = []
-        for index, structure in enumerate(tqdm(structures, desc=f"graphs ({self.edges.name})", disable=not progress)):
-            material = self.prepare(structure)
-            if self.max_edges is not None and material.num_edges > self.max_edges:
-                report.dropped.append(DroppedMaterial(index, names[index], material.num_edges))
-                continue
-            kept.append(material)
-            indices.append(index)
-        return ConversionResult(kept, indices, report)

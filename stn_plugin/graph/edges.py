@@ -14,8 +14,6 @@ Every strategy maps an unstrained, ordered ``Structure`` to an :class:`EdgeList`
 * ``radius``: every image within ``cutoff`` (rotation invariant); with ``bridge_cutoff`` also the
   shortest edges across a gap wider than ``cutoff`` (van der Waals gaps of layered crystals, see
   :class:`RadiusEdges`).
-* ``crystalnn``: pymatgen ``CrystalNN`` bonds, symmetrised (a Voronoi-like, chemistry-aware choice
-  that keeps roughly the first coordination shell).
 
 All strategies keep multi-edges (several images of one pair) and edges to an atom's own periodic
 images, drop only the zero-distance self pair, and return every edge in both directions
@@ -27,13 +25,11 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import warnings
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
-from pymatgen.analysis.local_env import CrystalNN
 from pymatgen.core import Structure
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import breadth_first_order, connected_components
@@ -156,8 +152,6 @@ class EdgeStrategy(abc.ABC):
     frame_dependent: ClassVar[bool]
     """Whether the edge set changes when the cell is rotated or re-celled (then it is chosen on the conventional
     cell in the canonical frame; otherwise on its primitive cell, :mod:`stn_plugin.graph.material`)."""
-    distance_based: ClassVar[bool]
-    """Whether every pair of atoms closer than some distance is an edge (so missing edges mean empty space)."""
 
     @abc.abstractmethod
     def __call__(self, structure: Structure) -> EdgeList:
@@ -186,7 +180,6 @@ class CellRadiusEdges(EdgeStrategy):
 
     name: ClassVar[str] = "cell_radius"
     frame_dependent: ClassVar[bool] = True
-    distance_based: ClassVar[bool] = True
     s: float = 12.0
     delta: float = 0.5
 
@@ -255,7 +248,6 @@ class RadiusEdges(EdgeStrategy):
 
     name: ClassVar[str] = "radius"
     frame_dependent: ClassVar[bool] = False
-    distance_based: ClassVar[bool] = True
     cutoff: float = 5.0
     bridge_cutoff: float | None = None
 
@@ -294,48 +286,14 @@ class RadiusEdges(EdgeStrategy):
         return bridged(low)
 
 
-@dataclass(frozen=True)
-class CrystalNNEdges(EdgeStrategy):
-    """pymatgen ``CrystalNN`` bonds, each added in both directions (duplicates removed).
-
-    Args:
-        distance_cutoffs: CrystalNN's (min, max) distance cutoffs, relative to the closest neighbour
-            distance; (0.5, 1.0) as in the authors' code.
-        search_cutoff: CrystalNN's initial neighbour search radius (Angstrom).
-    """
-
-    name: ClassVar[str] = "crystalnn"
-    frame_dependent: ClassVar[bool] = False
-    distance_based: ClassVar[bool] = False
-    distance_cutoffs: tuple[float, float] = (0.5, 1.0)
-    search_cutoff: float = 7.0
-
-    def __call__(self, structure: Structure) -> EdgeList:
-        cnn = CrystalNN(distance_cutoffs=self.distance_cutoffs, search_cutoff=self.search_cutoff)
-        with warnings.catch_warnings():  # CrystalNN warns when it falls back to atomic radii (no oxidation states)
-            warnings.simplefilter("ignore", UserWarning)
-            all_info = cnn.get_all_nn_info(structure)
-        rows = [
-            (info["site_index"], centre, *np.rint(info["image"]).astype(int))
-            for centre, infos in enumerate(all_info)
-            for info in infos
-        ]
-        if not rows:
-            return EdgeList(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3), np.int64))
-        forward = np.asarray(rows, dtype=np.int64)
-        backward = np.column_stack([forward[:, 1], forward[:, 0], -forward[:, 2:]])
-        both = np.unique(np.concatenate([forward, backward]), axis=0)
-        return EdgeList(both[:, 0], both[:, 1], both[:, 2:])
-
-
 EDGE_STRATEGIES: dict[str, type[EdgeStrategy]] = {
-    cls.name: cls for cls in (CellRadiusEdges, CellRadiusSphereEdges, RadiusEdges, CrystalNNEdges)
+    cls.name: cls for cls in (CellRadiusEdges, CellRadiusSphereEdges, RadiusEdges)
 }
 """Edge strategies by name."""
 
 
 def get_edge_strategy(name: str, **params: Any) -> EdgeStrategy:
-    """Build the edge strategy ``name`` ('cell_radius', 'cell_radius_sphere', 'radius', 'crystalnn') with its parameters.
+    """Build the edge strategy ``name`` ('cell_radius', 'cell_radius_sphere', 'radius') with its parameters.
 
     Example:
         ``get_edge_strategy('radius', cutoff=6.0)``.

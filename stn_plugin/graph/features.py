@@ -89,34 +89,6 @@ def atom_scalars(atomic_numbers: Iterable[int]) -> NDArray[np.float64]:
     return np.asarray(rows, dtype=float).reshape(-1, len(ATOM_SCALAR_NAMES))
 
 
-ELEMENT_DESCRIPTOR_NAMES: tuple[str, ...] = ("group", "period", "valence_electrons")
-"""Columns of :func:`element_descriptor_table` (dimensionless counts)."""
-
-
-def element_descriptors(z: int) -> tuple[int, int, int]:
-    """Periodic-table position of element Z: (group 1-18, period 1-7, valence electrons).
-
-    Valence electrons are the s + d electrons outside the noble-gas core for the s and d blocks (the group
-    number: Fe 8, Tc 7), group - 10 for the p block (Al 3, Si 4), and 3 for lanthanides and actinides
-    (pymatgen puts them in group 3).
-    """
-    if not 1 <= z <= MAX_Z:
-        raise ElementDataError(f"Atomic number {z} is outside the supported range 1..{MAX_Z} (H..Pu).")
-    element = Element.from_Z(z)
-    group = int(element.group)
-    valence = group - 10 if group >= 13 else group
-    return group, int(element.row), 2 if z == 2 else valence
-
-
-def element_descriptor_table(max_atomic_number: int = MAX_Z) -> NDArray[np.float64]:
-    """(max_atomic_number + 1, 3) :func:`element_descriptors` by Z, each column standardised over Z = 1..max
-    (row 0, no element, is zero). A fixed table: it does not depend on any training data."""
-    raw = np.array([element_descriptors(z) for z in range(1, max_atomic_number + 1)], dtype=float)
-    table = np.zeros((max_atomic_number + 1, len(ELEMENT_DESCRIPTOR_NAMES)))
-    table[1:] = (raw - raw.mean(axis=0)) / raw.std(axis=0)
-    return table
-
-
 class AtomScalarStandardizer(torch.nn.Module):
     """Per-column standardisation (x - mean) / std of the (N, 4) raw atom scalars.
 

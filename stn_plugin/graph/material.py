@@ -20,7 +20,7 @@ from pymatgen.core import Lattice, Structure
 
 from stn_plugin.graph.edges import EdgeList, EdgeStrategy
 from stn_plugin.physics.symmetry import DEFAULT_ANGLE_TOLERANCE, DEFAULT_SYMPREC
-from stn_plugin.structure.canonical import canonicalize, identity_cell, primitive_cell
+from stn_plugin.structure.canonical import canonicalize, primitive_cell
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class PreparedMaterial:
         atomic_numbers: (N,) int64.
         frac_coords: (N, 3) fractional coordinates.
         edges: the edge list (indices and images are frame-free).
-        rotation: (3, 3) orthogonal R with ``r_user = R @ r_canonical`` (identity without standardisation).
+        rotation: (3, 3) orthogonal R with ``r_user = R @ r_canonical``.
         point_group: (n, 3, 3) the crystal's point-group operations, Cartesian in the canonical frame (found once,
             by the standardisation's spglib run; the projection of C onto the point group uses them).
     """
@@ -71,41 +71,27 @@ class PreparedMaterial:
         return self.edges.vectors(self.frac_coords, lattice)
 
 
-def graph_cell(strategy: EdgeStrategy, standardize: bool = True) -> str:
-    """Which cell :func:`prepare_material` builds graphs on: ``"primitive"`` (of the canonical conventional cell,
-    same frame) for a standardised structure and an edge strategy that does not depend on the cell,
-    ``"conventional"`` for one that does (``cell_radius``), ``"as given"`` without standardisation."""
-    if not standardize:
-        return "as given"
-    return "conventional" if strategy.frame_dependent else "primitive"
-
-
 def prepare_material(
     structure: Structure,
     strategy: EdgeStrategy,
-    standardize: bool = True,
     symprec: float = DEFAULT_SYMPREC,
     angle_tolerance: float = DEFAULT_ANGLE_TOLERANCE,
 ) -> PreparedMaterial:
     """Standardise a structure and select its edges; the cell stays in the canonical frame.
 
+    Edges are chosen on pymatgen's conventional standard cell (canonical frame, see
+    :mod:`stn_plugin.structure.canonical`) when the edge strategy depends on the cell (``frame_dependent``:
+    ``cell_radius``), otherwise on its primitive cell in the same frame (fewer atoms, the same U).
+
     Args:
         structure: ordered, unstrained crystal, any orientation and cell.
         strategy: edge strategy (see :mod:`stn_plugin.graph.edges`).
-        standardize: choose edges on pymatgen's conventional standard cell (canonical frame, see
-            :mod:`stn_plugin.structure.canonical`), or on its primitive cell in the same frame when the edge
-            strategy does not depend on the cell (``frame_dependent`` False: fewer atoms, the same U); if False,
-            use the cell and frame as given (then ``cell_radius`` edges depend on the input's orientation and cell).
         symprec: spglib distance tolerance (Angstrom).
         angle_tolerance: spglib angle tolerance (degrees).
     """
-    cell = (
-        canonicalize(structure, symprec, angle_tolerance)
-        if standardize
-        else identity_cell(structure, symprec, angle_tolerance)
-    )
+    cell = canonicalize(structure, symprec, angle_tolerance)
     canonical = cell.structure
-    if graph_cell(strategy, standardize) == "primitive" and not cell.primitive:
+    if not strategy.frame_dependent and not cell.primitive:
         canonical = primitive_cell(canonical)
     return PreparedMaterial(
         lattice=np.array(canonical.lattice.matrix),

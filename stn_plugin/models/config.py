@@ -24,22 +24,20 @@ from stn_plugin.physics.voigt import max_stretch
 if TYPE_CHECKING:
     from stn_plugin.graph.edges import EdgeStrategy as EdgeStrategyImpl
 
-EdgeStrategy = Literal["cell_radius", "cell_radius_sphere", "radius", "crystalnn"]
+EdgeStrategy = Literal["cell_radius", "cell_radius_sphere", "radius"]
 Architecture = Literal["straintensornet", "fig6a", "fig6b", "fig6c"]
 
 
 MAX_STRETCH: float = max_stretch()
 """Largest length factor of an edge under the 21 strain states at the default 2 % strain (about 1.0241)."""
 
-EDGE_NAMES_VERSION: int = 2
-"""Meaning of the ``edge_strategy`` names: since version 2 ``cell_radius`` is the paper's box alone and
-``cell_radius_sphere`` the authors' code's sphere-intersect-box; before, ``cell_radius`` named the latter."""
-
-_V1_ENCODER_KEYS: frozenset[str] = frozenset(
-    "embedding_dim max_atomic_number num_attention_layers channels lmax symmetry tensor_product num_heads key_dim "
-    "num_radial_basis radial_hidden radial_layers readout_dim edge_strategy edge_cutoff radial_cutoff".split()
-)
-"""Keys of every saved encoder config written before ``edge_names_version`` existed (model.json, to_yaml)."""
+RETIRED_ENCODER_KEYS: dict[str, Any] = {
+    "edge_names_version": 2,
+    "element_descriptors": False,
+    "strain_direction": False,
+}
+"""Retired encoder settings that the bundled models' ``model.json`` still carry, with the only value accepted (the
+behaviour without the setting); any other value is refused as an unknown key."""
 
 
 class FrozenConfig(BaseModel):
@@ -52,13 +50,13 @@ class EncoderConfig(FrozenConfig):
     """Shared equivariant encoder (Fig. 3 / Fig. 6 top): embedding -> attention layers -> TFN readouts.
 
     Lengths in Angstrom. ``edge_strategy`` / ``edge_cutoff`` are the graph settings the model was
-    trained with (for ``cell_radius`` and ``cell_radius_sphere`` the cutoff is the box cap s; unused by
-    ``crystalnn``); ``radial_cutoff`` is the support of the radial basis and should cover the longest strained edge
+    trained with (for ``cell_radius`` and ``cell_radius_sphere`` the cutoff is the box cap s); ``radial_cutoff``
+    is the support of the radial basis and should cover the longest strained edge
     (the strategy's longest edge times :data:`MAX_STRETCH`): required for ``cell_radius`` and gap bridging; plain
     ``radius`` and ``cell_radius_sphere`` need only exceed the longest unstrained edge, the check saved models passed.
 
-    Saved configs written before ``edge_names_version`` existed are complete dumps without it: they are read with
-    ``cell_radius`` renamed ``cell_radius_sphere`` (what it built then), so old models keep their graphs.
+    The keys of :data:`RETIRED_ENCODER_KEYS` are dropped when they hold their accepted value, so the bundled models'
+    ``model.json`` files load unchanged.
     """
 
     embedding_dim: int = Field(512, gt=0, description="Z embedding size")
@@ -82,19 +80,7 @@ class EncoderConfig(FrozenConfig):
         description="radius edges only: longest gap-bridging edge (Angstrom) added when the edges within "
         "edge_cutoff leave a structure less than 3-periodic (layered crystals); None = off",
     )
-    edge_names_version: Literal[2] = Field(EDGE_NAMES_VERSION, description="meaning of the edge_strategy names")
     radial_cutoff: float = Field(13.0, gt=0)
-    element_descriptors: bool = Field(
-        False,
-        description="append each element's group, period and valence-electron count (standardised over the "
-        "periodic table) to the node input; not in the paper",
-    )
-    strain_direction: bool = Field(
-        False,
-        description="give every edge the unit strain projected on its direction, r^T eps r / (|r|^2 |eps|), as a "
-        "second radial input (StnEncoder); tells the network which way the crystal is strained relative to each "
-        "bond; not in the paper",
-    )
     vector_zero_threshold: float = Field(
         1e-4, ge=0, description="l > 0 feature norms at or below it are zero in the norm nonlinearity (0 = off)"
     )
@@ -112,11 +98,13 @@ class EncoderConfig(FrozenConfig):
 
     @model_validator(mode="before")
     @classmethod
-    def _read_v1_edge_names(cls, data: Any) -> Any:
-        if isinstance(data, Mapping) and "edge_names_version" not in data and _V1_ENCODER_KEYS <= data.keys():
-            data = {**data, "edge_names_version": EDGE_NAMES_VERSION}
-            if data["edge_strategy"] == "cell_radius":
-                data["edge_strategy"] = "cell_radius_sphere"
+    def _drop_retired_keys(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            data = {
+                key: value
+                for key, value in data.items()
+                if key not in RETIRED_ENCODER_KEYS or value != RETIRED_ENCODER_KEYS[key]
+            }
         return data
 
     @model_validator(mode="after")
@@ -128,8 +116,8 @@ class EncoderConfig(FrozenConfig):
         longest = self.build_edge_strategy().longest_edge()  # also checks edge_cutoff / edge_bridge_cutoff
         if longest is None:
             return self
-        # Settings new with edge_names_version 2 must cover the strained edges; the older ones (plain radius,
-        # the sphere-intersect-box) keep the check saved models passed: exceed the unstrained edges.
+        # The paper's box and gap bridging must cover the strained edges; plain radius and the sphere-intersect-box
+        # keep the check saved models passed: exceed the unstrained edges.
         if self.edge_strategy == "cell_radius" or self.edge_bridge_cutoff is not None:
             if self.radial_cutoff < longest * MAX_STRETCH:
                 raise ValueError(

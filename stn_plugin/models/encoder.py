@@ -10,7 +10,6 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.utils import scatter
 
-from stn_plugin.graph.features import element_descriptor_table
 from stn_plugin.layers import (
     BesselBasis,
     EquivariantAttention,
@@ -21,23 +20,11 @@ from stn_plugin.layers import (
 )
 from stn_plugin.layers.irreps import scalar_indices
 from stn_plugin.models.config import EncoderConfig
-from stn_plugin.physics.voigt import voigt_strain_matrices
-
-
-def unit_strain_tensors() -> Tensor:
-    """(21, 3, 3) strain tensors of the ``VOIGT_PAIRS`` states divided by their Frobenius norm."""
-    eps = torch.tensor(voigt_strain_matrices(1.0))
-    return eps / eps.flatten(1).norm(dim=1)[:, None, None]
 
 
 def projected_edge_strain(edge_vec: Tensor, edge_strain: Tensor) -> Tensor:
     """``r^T eps r / |r|^2`` per edge: (E, 3) vectors and (E, 3, 3) strain tensors -> (E,)."""
     return torch.einsum("ea,eab,eb->e", edge_vec, edge_strain, edge_vec) / (edge_vec * edge_vec).sum(-1)
-
-
-def edge_graph_index(data: Data) -> Tensor:
-    """(E,) graph index of every edge (the graph of its receiving node)."""
-    return graph_index(data)[0].index_select(0, data.edge_index[1])
 
 
 def edge_strain(data: Data, strains: Tensor, graph_of_edge: Tensor) -> Tensor:
@@ -56,17 +43,11 @@ def graph_index(data: Data) -> tuple[Tensor, int]:
 class StnEncoder(nn.Module):
     """Strained crystal graph -> max-pooled invariant features, one per readout (Fig. 3, left).
 
-    node input = Linear([Embedding(Z) (embedding_dim) | node_features (F) (| group, period, valence
-    electrons of Z, with ``config.element_descriptors``)]) -> ``C x 0e``;
+    node input = Linear([Embedding(Z) (embedding_dim) | node_features (F)]) -> ``C x 0e``;
     ``num_attention_layers`` x [EquivariantAttention -> NormNonlinearity] on ``C x (0..lmax)``;
     per readout name a separate TFNConvolution to ``readout_dim x 0e`` (f_reg, f_class), then a
     max over the nodes of each graph. The input projection (instead of feeding the 516 raw scalars
     to the first tensor product) keeps layer 1 as cheap as the others.
-
-    With ``config.strain_direction`` every radial MLP reads ``[b(r), p b(r)]`` instead of the Bessel basis
-    b(r) alone, where ``p = r^T eps r / (|r|^2 |eps|_F)`` is the graph's unit strain projected on the edge
-    (a rotation-invariant edge scalar in [-1, 1]; :func:`projected_edge_strain`). The strained edge vectors
-    carry the same information only as a 2 % change of length; p states it at order one.
 
     Args:
         config: encoder hyperparameters.
@@ -81,20 +62,12 @@ class StnEncoder(nn.Module):
         irreps_hidden = hidden_irreps(config.channels, config.lmax, config.symmetry)
         irreps_scalar = o3.Irreps(f"{config.channels}x0e")
         self.embedding = nn.Embedding(config.max_atomic_number + 1, config.embedding_dim)
-        descriptors = element_descriptor_table(config.max_atomic_number) if config.element_descriptors else None
-        self.element_descriptors = None if descriptors is None else nn.Buffer(torch.as_tensor(descriptors).float())
-        extra = 0 if descriptors is None else descriptors.shape[1]
-        self.input = nn.Linear(config.embedding_dim + node_feature_dim + extra, config.channels)
+        self.input = nn.Linear(config.embedding_dim + node_feature_dim, config.channels)
         self.spherical_harmonics = o3.SphericalHarmonics(irreps_sh, normalize=True, normalization="component")
         self.radial_basis = BesselBasis(config.num_radial_basis, config.radial_cutoff)
-        self.unit_strains = (
-            nn.Buffer(unit_strain_tensors().to(torch.get_default_dtype()), persistent=False)
-            if config.strain_direction
-            else None
-        )
         radial = {
             "irreps_sh": irreps_sh,
-            "num_basis": config.num_radial_basis * (2 if config.strain_direction else 1),
+            "num_basis": config.num_radial_basis,
             "radial_hidden": config.radial_hidden,
             "radial_layers": config.radial_layers,
             "tp_kind": config.tensor_product,
@@ -114,18 +87,11 @@ class StnEncoder(nn.Module):
             {name: TFNConvolution(irreps_hidden, o3.Irreps(f"{config.readout_dim}x0e"), **radial) for name in readouts}
         )
 
-    def _radial_inputs(self, data: Data, edge_vec: Tensor) -> tuple[Tensor, Tensor]:
-        """Radial MLP inputs once per distinct edge invariant (length, and the projected strain with
-        ``strain_direction``; exact float equality, so the per-edge values are unchanged) and each edge's row."""
-        lengths = edge_vec.norm(dim=-1)
-        if self.unit_strains is None:
-            unique, index = torch.unique(lengths, return_inverse=True)
-            return self.radial_basis(unique), index
-        strain = edge_strain(data, self.unit_strains.to(edge_vec.dtype), edge_graph_index(data))
-        invariants = torch.stack([lengths, projected_edge_strain(edge_vec, strain)], dim=1)
-        unique, index = torch.unique(invariants, dim=0, return_inverse=True)
-        basis = self.radial_basis(unique[:, 0])
-        return torch.cat([basis, basis * unique[:, 1:]], dim=1), index
+    def _radial_inputs(self, edge_vec: Tensor) -> tuple[Tensor, Tensor]:
+        """Radial MLP inputs once per distinct edge length (exact float equality, so the per-edge values are
+        unchanged) and each edge's row."""
+        unique, index = torch.unique(edge_vec.norm(dim=-1), return_inverse=True)
+        return self.radial_basis(unique), index
 
     def forward(self, data: Data, node_features: Tensor) -> dict[str, Tensor]:
         """Graph (contract fields ``atomic_numbers``, ``edge_index``, ``edge_vec``) and (N, F) features
@@ -138,11 +104,8 @@ class StnEncoder(nn.Module):
         edge_index = data.edge_index
         edge_vec = data.edge_vec.to(node_features.dtype)
         edge_sh = self.spherical_harmonics(edge_vec)
-        edge = (edge_index, edge_sh, *self._radial_inputs(data, edge_vec))
-        inputs = [self.embedding(data.atomic_numbers), node_features]
-        if self.element_descriptors is not None:
-            inputs.append(self.element_descriptors[data.atomic_numbers].to(node_features.dtype))
-        x = self.input(torch.cat(inputs, dim=-1))
+        edge = (edge_index, edge_sh, *self._radial_inputs(edge_vec))
+        x = self.input(torch.cat([self.embedding(data.atomic_numbers), node_features], dim=-1))
         for attention, nonlinearity in zip(self.attention, self.nonlinearities, strict=True):
             x = nonlinearity(attention(x, *edge))
         batch, num_graphs = graph_index(data)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from pymatgen.analysis.elasticity import ElasticTensor, Strain
 from scipy.constants import electron_volt
 
 from stn_plugin.physics.voigt import DEFAULT_STRAIN, is_tensor
@@ -91,19 +90,3 @@ def sed_to_elastic(
     C = U - diag[..., :, None] - diag[..., None, :]
     C[..., _DIAGONAL, _DIAGONAL] = 2.0 * diag
     return C
-
-
-def strain_energy_density(elastic_tensor: ArrayLike, strain_tensor: ArrayLike, volume_per_atom: float) -> float:
-    """Linear-elastic energy per atom 1/2 eps:C:eps (V/N) of an arbitrary small strain (Eq. 1), meV/atom.
-
-    pymatgen's ``ElasticTensor.energy_density`` (eV/Angstrom^3) times V/N: an evaluation of Eq. 1 independent of
-    :func:`elastic_to_sed`, against which the tests check it.
-
-    Args:
-        elastic_tensor: C, shape (6, 6), GPa.
-        strain_tensor: symmetric 3x3 strain tensor eps (not I + eps).
-        volume_per_atom: V/N in Angstrom^3/atom.
-    """
-    C = _check_voigt_matrix(elastic_tensor, "elastic_tensor")
-    density = ElasticTensor.from_voigt(C).energy_density(Strain(np.asarray(strain_tensor, dtype=float)))
-    return float(density) * 1e3 * float(volume_per_atom)

@@ -49,14 +49,6 @@ def pair_index(i: int, j: int) -> int:
     return 6 * i - i * (i + 1) // 2 + j
 
 
-def label_to_pair(label: str) -> tuple[int, int]:
-    """Parse a paper-style label such as ``'14'`` into the 0-based pair ``(0, 3)``."""
-    if len(label) != 2 or not label.isdigit() or not all(c in "123456" for c in label):
-        raise ValueError(f"A Voigt pair label is two digits in 1..6 such as '14', got {label!r}.")
-    i, j = int(label[0]) - 1, int(label[1]) - 1
-    return min(i, j), max(i, j)
-
-
 def voigt_to_tensor_strain(voigt_strain: NDArray[np.floating]) -> NDArray[np.float64]:
     """Symmetric 3x3 strain tensor of an engineering Voigt strain 6-vector (shear entries halved).
 

@@ -217,7 +217,7 @@ def _check_manifest(folder: Path, fix: str, registry_checked: bool) -> None:
         if not registry_checked:
             logger.warning(
                 "%s has no %s (saved by an older stn-plugin or by matgl): a corrupted file cannot be detected. "
-                "Save the model again with stn_plugin.models.loading.save_model_dir to add one.",
+                "Save the model again with stn_plugin.predictor.save_model_dir to add one.",
                 folder,
                 MANIFEST_FILE,
             )

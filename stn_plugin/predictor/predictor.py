@@ -265,7 +265,7 @@ class ElasticPredictor(nn.Module, IOMixIn):
         check_size(structure, max_atoms, self.symprec, self.angle_tolerance)
         material = self.converter.prepare(structure)
         note = f"{encoder.edge_strategy} {encoder.edge_cutoff} Angstrom"
-        check_edges(material, max_edges, note, self.converter.edges.distance_based)
+        check_edges(material, max_edges, note)
         return (material, *self.material_graphs(material))
 
     def material_graphs(self, material: PreparedMaterial) -> tuple[list[Data], np.ndarray]:

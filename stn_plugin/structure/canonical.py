@@ -11,7 +11,7 @@ Frame contract: ``CanonicalCell.rotation`` (R, orthogonal 3x3) maps canonical Ca
 the user's Cartesian frame, ``r_user = R @ r_canonical`` (up to a translation, which no edge vector
 sees). Graphs are built in the canonical frame (:mod:`stn_plugin.graph.material`); their positions are
 the symmetry-refined ones (they differ from the input by at most ``symprec``). For an edge strategy that
-does not depend on the cell (``radius``, ``crystalnn``), the graphs are built on :func:`primitive_cell`
+does not depend on the cell (``radius``), the graphs are built on :func:`primitive_cell`
 of the conventional cell, in the same Cartesian frame: the same crystal strained along the same axes,
 with the same edges around every atom, so the same max-pooled features and U, at a fraction of the
 atoms of a centred cell (a quarter for fcc).
@@ -56,7 +56,6 @@ from stn_plugin.physics.symmetry import (
     cartesian_operations,
     cartesian_rotations,
     distinct_matrices,
-    point_group_operations,
 )
 
 _MATCH_TOL: float = 1e-3
@@ -94,14 +93,6 @@ class CanonicalCell:
         """A Voigt C (6, 6) GPa given in the user's frame, expressed in the canonical frame (``R^T . C``; for a
         uniaxial crystal the unique axis is z, so C33 is its stiffness along c)."""
         return rotate_elastic_tensor(elastic_tensor, self.rotation.T)
-
-    def user_frame_structure(self) -> Structure:
-        """The canonical cell rotated into the user's frame (lattice rows ``a_k @ R.T``, same fractional coords)."""
-        return Structure(
-            self.structure.lattice.matrix @ self.rotation.T,
-            self.structure.species,
-            self.structure.frac_coords,
-        )
 
 
 class _DatasetRefinement(SpacegroupAnalyzer):
@@ -398,12 +389,3 @@ def primitive_cell(structure: Structure, tolerance: float = PRIMITIVE_TOLERANCE)
             f"whole fraction of the cell ({len(structure)} atoms, {structure.volume:.4f} A^3)."
         )
     return primitive
-
-
-def identity_cell(
-    structure: Structure, symprec: float = DEFAULT_SYMPREC, angle_tolerance: float = DEFAULT_ANGLE_TOLERANCE
-) -> CanonicalCell:
-    """The structure as given, with R = identity (no standardisation; edges depend on the input cell)."""
-    return CanonicalCell(
-        structure=structure, rotation=np.eye(3), point_group=point_group_operations(structure, symprec, angle_tolerance)
-    )

@@ -41,19 +41,11 @@ class TrainingConfig(FrozenConfig):
         description="exponential moving average of the weights (decay per optimisation step); validation, "
         "checkpoints and the saved model use the averaged weights. None = no averaging",
     )
-    sed_loss_weighting: Literal["per_atom", "per_volume", "relative"] = Field(
+    sed_loss_weighting: Literal["per_atom", "per_volume"] = Field(
         "per_atom",
-        description="L1 term of Eq. 9 on U in meV/atom as in the paper ('per_atom'); each sample's error "
+        description="L1 term of Eq. 9 on U in meV/atom as in the paper ('per_atom'); or each sample's error "
         "weighted by <1/V>/V (V = volume per atom, <> = mean over the training materials), i.e. an L1 on "
-        "the strain energy per volume, which is what C (GPa) is made of ('per_volume'); or each error divided "
-        "by U_true + U_floor, U_floor the U of a diagonal modulus of relative_floor_gpa (a relative error that "
-        "counts soft and stiff crystals alike, and per volume below the floor; 'relative'). Not in the paper",
-    )
-    relative_floor_gpa: float = Field(
-        50.0,
-        gt=0,
-        description="'relative' weighting: the modulus (GPa) below which errors count in strain energy per volume "
-        "rather than relative to U_true; U_floor = 1/2 relative_floor_gpa eps^2 V (meV/atom)",
+        "the strain energy per volume, which is what C (GPa) is made of ('per_volume'; not in the paper)",
     )
     monitor: Literal["val/sed_mae_mev", "val/cij_mae_gpa"] = Field(
         "val/sed_mae_mev", description="validation metric of the best checkpoint and of early stopping"

@@ -6,11 +6,7 @@ train on the L1 term alone and log NaN for the classifier metrics, so every run 
 With ``sed_loss_weighting="per_volume"`` each sample's L1 error is multiplied by ``<1/V> / V`` (V = volume
 per atom of its material, ``<1/V>`` the training mean): the error then counts in strain energy per volume,
 the unit C (GPa) is made of (Eq. 3: C = U / (V eps^2) up to constants), instead of per atom, where a
-small-volume (stiff) crystal's GPa error shows up as a small meV/atom error. With ``"relative"`` (not in the
-paper) each error is divided by ``|U_true| + U_floor`` (``U_floor`` = 1/2 ``relative_floor_gpa`` eps^2 V/N, the U
-of a diagonal modulus of that many GPa): a relative error, so that a soft crystal's few GPa, which decide its
-anisotropy (A_U is a ratio of Voigt and Reuss means), count as much as a stiff crystal's tens; below the floor it
-is the per-volume error again, on the scale of U_floor.
+small-volume (stiff) crystal's GPa error shows up as a small meV/atom error.
 
 Teacher forcing: during the first ``teacher_forcing_epochs`` TRAINING epochs the regression head gets
 the true DCV (``batch.dcv``). Validation always uses the model's own DCV (the reference code also
@@ -124,8 +120,6 @@ class StnLightningModule(pl.LightningModule):
         metrics = {"sed_l1_mev": errors.mean() * self.predictor.sed_std[0]}
         if self.config.sed_loss_weighting == "per_volume":
             errors = errors / (batch.volume_per_atom.to(errors.dtype) * self.mean_inverse_volume)
-        elif self.config.sed_loss_weighting == "relative":
-            errors = errors * self.predictor.sed_std[0] / self._relative_scale(batch).to(errors.dtype)
         l1 = errors.mean()
         if out.dcv_logits is None:
             nan = torch.full((), float("nan"), device=l1.device)
@@ -134,12 +128,6 @@ class StnLightningModule(pl.LightningModule):
         bce = F.binary_cross_entropy_with_logits(out.dcv_logits, dcv)
         accuracy = ((out.dcv_logits > 0) == (dcv > 0.5)).to(l1.dtype).mean()
         return {"loss": l1 + self.config.lambda_class * bce, **metrics, "bce": bce, "dcv_accuracy": accuracy}
-
-    def _relative_scale(self, batch: Batch) -> Tensor:
-        """|U_true| + U_floor (meV/atom), (B,): U_floor = 1/2 relative_floor_gpa eps^2 V, the U that a diagonal
-        modulus of ``relative_floor_gpa`` GPa would give (Eq. 2)."""
-        floor = 0.5 * self.config.relative_floor_gpa * self.predictor.strain ** 2 * MEV_PER_GPA_A3
-        return batch.sed.abs() + floor * batch.volume_per_atom
 
     def _log_step(self, stage: str, losses: Mapping[str, Tensor], batch_size: int) -> None:
         names = {"sed_l1_mev": "sed_mae_mev"} if stage == "val" else {}
