@@ -30,8 +30,8 @@ import stn_plugin
 from stn_plugin.data import load_jsonl
 from stn_plugin.evaluation import EvaluationData, evaluate
 from stn_plugin.evaluation.records import anisotropy_metrics
-from stn_plugin.predictor.prediction import ElasticPrediction
 from stn_plugin.physics.moduli import reuss_averages, voigt_averages
+from stn_plugin.predictor.prediction import ElasticPrediction
 
 
 def vrh_mae(elastic: np.ndarray, k_vrh: np.ndarray, g_vrh: np.ndarray) -> tuple[float, float]:

@@ -1,4 +1,4 @@
-"""Encoder configs: the two cell-radius rules, retired saved keys, cutoffs checked against their edge strategy."""
+"""Encoder configs: the two cell-radius rules, cutoffs checked against their edge strategy."""
 
 from __future__ import annotations
 
@@ -8,26 +8,14 @@ import torch
 from pydantic import ValidationError
 
 from stn_plugin.graph import CellRadiusSphereEdges, RadiusEdges
-from stn_plugin.models.config import MAX_STRETCH, RETIRED_ENCODER_KEYS, EncoderConfig
+from stn_plugin.models.config import MAX_STRETCH, EncoderConfig
 from stn_plugin.training.config import load_preset
-
-from .test_models_straintensornet import TINY_ENCODER
 
 torch.set_num_threads(1)
 
 
 def test_max_stretch_of_the_default_strain() -> None:
     np.testing.assert_allclose(MAX_STRETCH, 1.0 + 0.01 * (1.0 + np.sqrt(2.0)), rtol=1e-12)
-
-
-@pytest.mark.parametrize(
-    ("key", "value"), [("edge_names_version", 1), ("element_descriptors", True), ("strain_direction", True)]
-)
-def test_retired_encoder_keys_load_only_at_the_value_of_todays_behaviour(key: str, value: object) -> None:
-    settings = EncoderConfig(**TINY_ENCODER).model_dump(mode="json")
-    assert EncoderConfig.model_validate({**settings, **RETIRED_ENCODER_KEYS}) == EncoderConfig(**TINY_ENCODER)
-    with pytest.raises(ValidationError, match=key):
-        EncoderConfig.model_validate({**settings, key: value})
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,12 @@ import pytest
 import torch
 from e3nn import o3
 from pymatgen.core import Lattice, Structure
-from stn_plugin.predictor.prediction import ElasticPrediction
-from stn_plugin.predictor.predictor import ElasticPredictor
 from torch_geometric.data import Batch
 
 from stn_plugin.models import StnEnsemble
 from stn_plugin.physics.voigt import N_PAIRS
+from stn_plugin.predictor.prediction import ElasticPrediction
+from stn_plugin.predictor.predictor import ElasticPredictor
 from stn_plugin.structure.checks import StructureInputError
 from tests.graph_fixtures import SYSTEM_EXAMPLES, bundled_structures
 from tests.physics_cells import rocksalt

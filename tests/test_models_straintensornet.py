@@ -8,7 +8,6 @@ import pytest
 import torch
 from e3nn import o3
 from pydantic import ValidationError
-from stn_plugin.predictor.prediction import ElasticPrediction
 from torch_geometric.data import Batch
 
 from stn_plugin.models import (
@@ -19,6 +18,7 @@ from stn_plugin.models import (
 )
 from stn_plugin.physics.moduli import MODULI_KEYS
 from stn_plugin.physics.voigt import N_PAIRS
+from stn_plugin.predictor.prediction import ElasticPrediction
 from stn_plugin.training.config import ExperimentConfig, load_preset
 from tests.graph_contract import contract_graph, random_structure
 

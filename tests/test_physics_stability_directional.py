@@ -7,7 +7,6 @@ import pytest
 from pymatgen.analysis.elasticity import ElasticTensor
 from pymatgen.core import Lattice, Structure
 
-from stn_plugin.predictor.prediction import ElasticPrediction
 from stn_plugin.physics.directional import (
     compliance_tensor,
     direction,
@@ -20,6 +19,7 @@ from stn_plugin.physics.directional import (
 )
 from stn_plugin.physics.moduli import elastic_moduli
 from stn_plugin.physics.stability import born_stability
+from stn_plugin.predictor.prediction import ElasticPrediction
 
 RNG = np.random.default_rng(0)
 

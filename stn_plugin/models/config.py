@@ -12,8 +12,7 @@ swaps StrainTensorNet for one of the Fig. 6 trial models with the same encoder a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -31,15 +30,6 @@ Architecture = Literal["straintensornet", "fig6a", "fig6b", "fig6c"]
 MAX_STRETCH: float = max_stretch()
 """Largest length factor of an edge under the 21 strain states at the default 2 % strain (about 1.0241)."""
 
-RETIRED_ENCODER_KEYS: dict[str, Any] = {
-    "edge_names_version": 2,
-    "element_descriptors": False,
-    "strain_direction": False,
-}
-"""Retired encoder settings that the bundled models' ``model.json`` still carry, with the only value accepted (the
-behaviour without the setting); any other value is refused as an unknown key."""
-
-
 class FrozenConfig(BaseModel):
     """Base of every config: immutable, unknown keys refused."""
 
@@ -54,9 +44,6 @@ class EncoderConfig(FrozenConfig):
     is the support of the radial basis and should cover the longest strained edge
     (the strategy's longest edge times :data:`MAX_STRETCH`): required for ``cell_radius`` and gap bridging; plain
     ``radius`` and ``cell_radius_sphere`` need only exceed the longest unstrained edge, the check saved models passed.
-
-    The keys of :data:`RETIRED_ENCODER_KEYS` are dropped when they hold their accepted value, so the bundled models'
-    ``model.json`` files load unchanged.
     """
 
     embedding_dim: int = Field(512, gt=0, description="Z embedding size")
@@ -95,17 +82,6 @@ class EncoderConfig(FrozenConfig):
             "radius": {"cutoff": self.edge_cutoff, "bridge_cutoff": self.edge_bridge_cutoff},
         }
         return get_edge_strategy(self.edge_strategy, **params.get(self.edge_strategy, {}))
-
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_retired_keys(cls, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            data = {
-                key: value
-                for key, value in data.items()
-                if key not in RETIRED_ENCODER_KEYS or value != RETIRED_ENCODER_KEYS[key]
-            }
-        return data
 
     @model_validator(mode="after")
     def _check(self) -> EncoderConfig:

@@ -54,7 +54,7 @@ from torch_geometric.data import Batch
 
 from stn_plugin.evaluation.records import RecordPrediction, score_predictions
 from stn_plugin.models.base import StnOutput
-from stn_plugin.physics.sed import MEV_PER_GPA_A3, sed_to_elastic
+from stn_plugin.physics.sed import sed_to_elastic
 from stn_plugin.physics.voigt import N_PAIRS, from_upper_triangle
 from stn_plugin.predictor import ElasticPredictor
 from stn_plugin.training.config import TrainingConfig
