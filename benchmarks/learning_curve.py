@@ -1,6 +1,6 @@
 """Learning curve: train on 25 / 50 / 100 % of the training split, same validation crystals, and compare.
 
-    python -m benchmarks.learning_curve --config configs/bond.yaml --fractions 0.25 0.5 1.0 --max-epochs 40
+    python -m benchmarks.learning_curve --config configs/default.yaml --fractions 0.25 0.5 1.0 --max-epochs 40
 
 Each fraction is a seeded, nested subset of every source's training part (``prepare_data(train_fraction=...)``);
 validation and test parts are the full ones. A fraction f has f times the optimisation steps per epoch, so the
@@ -68,7 +68,7 @@ def run_fraction(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="configs/bond.yaml")
+    parser.add_argument("--config", default="configs/default.yaml")
     parser.add_argument("--fractions", type=float, nargs="+", default=[0.25, 0.5, 1.0])
     parser.add_argument("--max-epochs", type=int, default=40)
     parser.add_argument("--seed", type=int, default=None, help="training seed (default: the config's)")

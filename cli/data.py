@@ -174,7 +174,7 @@ def distill(
 
         stn data distill --anchor-moduli --output anchored/distilled.jsonl
 
-        stn models train strain-tensor-net --data distilled.jsonl --config configs/bond.yaml --run-name student
+        stn models train strain-tensor-net --data distilled.jsonl --config configs/default.yaml --run-name student
     """
     from cli.models import load_model
     from stn_plugin.data import write_jsonl

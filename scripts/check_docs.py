@@ -1,6 +1,6 @@
 """List development-log references in the product documentation; exit 1 if there are any.
 
-README.md, docs/*.md, the model-card notes (configs/*card-note.md) and the model cards
+README.md, docs/*.md and the model cards
 (stn_plugin/pretrained/*/README.md) describe the product as it is. History (sessions, issues, rounds, commits,
 dates of changes, "was 9.40 GPa", "the previous default", retired models) belongs in git. The checker prints
 ``path:line: text`` for every match and also fails when docs/RESULTS.md is longer than 300 lines.
@@ -81,17 +81,10 @@ def find_in_text(text: str, path: str = "<text>") -> list[Reference]:
     return found
 
 
-def default_paths(root: Path = ROOT, *, cards: bool = True, card_notes: Iterable[str] | None = None) -> list[Path]:
-    """README.md, docs/*.md, configs/*card-note.md and (``cards``) stn_plugin/pretrained/*/README.md.
-
-    ``card_notes``: model names whose ``configs/<name>-card-note.md`` to include (default: every card note)."""
+def default_paths(root: Path = ROOT) -> list[Path]:
+    """README.md, docs/*.md and the model cards stn_plugin/pretrained/*/README.md."""
     paths = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
-    if card_notes is None:
-        paths += sorted((root / "configs").glob("*card-note.md"))
-    else:
-        paths += [root / "configs" / f"{name}-card-note.md" for name in card_notes]
-    if cards:
-        paths += sorted((root / "stn_plugin" / "pretrained").glob("*/README.md"))
+    paths += sorted((root / "stn_plugin" / "pretrained").glob("*/README.md"))
     return [path for path in paths if path.exists()]
 
 

@@ -245,7 +245,7 @@ def test_ensemble_saves_a_committee_that_predicts_the_members_mean(tiny_model, t
     out = tmp_path / "committee"
     result = runner.invoke(app, ["models", "ensemble", tiny_model, str(other), "--output", str(out)])
     assert result.exit_code == 0, result.output
-    assert "saved an ensemble of 2 models" in result.stderr
+    assert "saved an ensemble of 2 networks" in result.stderr
     structure = read_structure(EXAMPLE_FILES[0])
     members = [stn_plugin.load(path).predict_structure(structure, symmetrize=False) for path in (tiny_model, other)]
     committee = stn_plugin.load(out).predict_structure(structure, symmetrize=False)

@@ -1,4 +1,4 @@
-"""README, docs and the model-card notes describe the product, not its history (scripts/check_docs.py)."""
+"""README, docs and the model cards describe the product, not its history (scripts/check_docs.py)."""
 
 from __future__ import annotations
 
@@ -16,19 +16,13 @@ check_docs = importlib.util.module_from_spec(_spec)
 sys.modules.setdefault("check_docs", check_docs)
 _spec.loader.exec_module(check_docs)
 
-CARD_NOTES: tuple[str, ...] = ("stn-mp-2023", "stn-mp-2023-fast")
-"""Models whose configs/<name>-card-note.md is checked (the bundled models)."""
-
-CHECK_CARDS = False
-"""Also check the generated model cards, stn_plugin/pretrained/*/README.md."""
-
-CHECKED = check_docs.default_paths(ROOT, cards=CHECK_CARDS, card_notes=CARD_NOTES)
+CHECKED = check_docs.default_paths(ROOT)
 
 
 def test_the_checked_files_exist() -> None:
     names = {str(path.relative_to(ROOT)) for path in CHECKED}
     assert {"README.md", "docs/RESULTS.md"} <= names
-    assert {f"configs/{name}-card-note.md" for name in CARD_NOTES} <= names
+    assert {"stn_plugin/pretrained/stn-mp-2023/README.md", "stn_plugin/pretrained/stn-mp-2023-fast/README.md"} <= names
 
 
 @pytest.mark.parametrize("path", CHECKED, ids=lambda path: str(path.relative_to(ROOT)))

@@ -9,7 +9,6 @@ from e3nn import o3
 from pymatgen.core import Lattice, Structure
 from torch_geometric.data import Batch
 
-from stn_plugin.models import StnEnsemble
 from stn_plugin.physics.voigt import N_PAIRS
 from stn_plugin.predictor.prediction import ElasticPrediction
 from stn_plugin.predictor.predictor import ElasticPredictor
@@ -40,7 +39,7 @@ def invariant_models() -> dict[str, torch.nn.Module]:
             bond_energy=True, bond_shell=1.15, bond_angles=True, volume_energy=True
         ),
         "fig6a": tiny_model("fig6a"),
-        "ensemble": StnEnsemble.from_models([tiny_model(), tiny_model()]),
+        "ensemble": ElasticPredictor.committee([tiny_model(), tiny_model()]),
     }
     return {name: model.double().eval() for name, model in models.items()}
 
@@ -62,11 +61,15 @@ def test_class_representatives_give_the_u_of_all_21_states(invariant_models, nam
     round-off) with fewer graphs."""
     model = invariant_models[network]
     structure = _crystal(name)
-    full_predictor = ElasticPredictor(model, class_representatives=False)
-    full = full_predictor.predict_structure(structure, symmetrize=False)
-    shortcut = model.predictor.predict_structure(structure, symmetrize=False)  # the default
-    _, graphs, labels = model.predictor.strained_graphs(structure)
-    assert len(full_predictor.strained_graphs(structure)[1]) == N_PAIRS
+    assert model.class_representatives  # the default
+    shortcut = model.predict_structure(structure, symmetrize=False)
+    _, graphs, labels = model.strained_graphs(structure)
+    model.class_representatives = False
+    try:
+        full = model.predict_structure(structure, symmetrize=False)
+        assert len(model.strained_graphs(structure)[1]) == N_PAIRS
+    finally:
+        model.class_representatives = True
     assert len(graphs) == len(set(labels.tolist())) <= N_PAIRS
     assert sum(int(g.num_readouts) for g in graphs) == N_PAIRS
     scale = np.abs(full.sed).max()
@@ -83,11 +86,11 @@ def test_class_readouts_need_a_model_that_reads_them() -> None:
     """Fig. 6(b, c) read each graph's own true DCV: their predictor builds all 21 graphs, and asking for one graph
     per class, or passing class readouts to them, is an error that says why."""
     model = tiny_model("fig6b").eval()
-    assert not model.predictor.class_representatives
-    assert len(model.predictor.strained_graphs(rocksalt())[1]) == N_PAIRS
+    assert not model.class_representatives
+    assert len(model.strained_graphs(rocksalt())[1]) == N_PAIRS
     with pytest.raises(ValueError, match="own DCV"):
-        ElasticPredictor(model, class_representatives=True)
-    graphs = ElasticPredictor(tiny_model().eval()).strained_graphs(rocksalt())[1]
+        model.class_representatives = True
+    graphs = tiny_model().eval().strained_graphs(rocksalt())[1]
     with pytest.raises(ValueError, match="class readouts"):
         model(Batch.from_data_list(graphs))
 

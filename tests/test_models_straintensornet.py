@@ -18,7 +18,7 @@ from stn_plugin.models import (
 )
 from stn_plugin.physics.moduli import MODULI_KEYS
 from stn_plugin.physics.voigt import N_PAIRS
-from stn_plugin.predictor.prediction import ElasticPrediction
+from stn_plugin.predictor import ElasticPrediction, ElasticPredictor
 from stn_plugin.training.config import ExperimentConfig, load_preset
 from tests.graph_contract import contract_graph, random_structure
 
@@ -48,20 +48,30 @@ STATS = {
 }
 
 
-def tiny_model(
+def tiny_config(
     architecture: str = "straintensornet",
     bond_energy: bool = False,
     bond_shell: float | None = None,
     bond_angles: bool = False,
     volume_energy: bool = False,
     **encoder,
-) -> torch.nn.Module:
+) -> dict:
     config = {"architecture": architecture, "encoder": {**TINY_ENCODER, **encoder}, "head": TINY_HEAD}
     if bond_energy or volume_energy:
         config.update(
             bond_energy=bond_energy, bond_shell=bond_shell, bond_angles=bond_angles, volume_energy=volume_energy
         )
-    return ARCHITECTURES[architecture](config, **STATS)
+    return config
+
+
+def tiny_network(architecture: str = "straintensornet", **options) -> torch.nn.Module:
+    """A randomly initialised network of a few hundred parameters (:func:`tiny_config`)."""
+    return ARCHITECTURES[architecture](tiny_config(architecture, **options))
+
+
+def tiny_model(architecture: str = "straintensornet", **options) -> ElasticPredictor:
+    """The predictor of one :func:`tiny_network` with the statistics ``STATS``."""
+    return ElasticPredictor([tiny_config(architecture, **options)], [STATS])
 
 
 def tiny_batch(seed: int = 0, sizes=((3, 0), (5, 7), (4, 20))) -> Batch:
@@ -80,8 +90,13 @@ def float64():
     torch.set_default_dtype(previous)
 
 
+def network_output(model: ElasticPredictor, batch: Batch, dcv=None):
+    """The :class:`StnOutput` of the predictor's (first) network on ``batch``, atom scalars standardised."""
+    return model.network_outputs(batch, dcv)[0]
+
+
 def _outputs(model, batch, dcv=None):
-    out = model(batch, dcv)
+    out = network_output(model, batch, dcv)
     return out.sed_normalized, out.dcv_logits
 
 
@@ -136,7 +151,9 @@ def test_classifier_sees_onehot_and_regressor_sees_dcv():
     torch.testing.assert_close(logits, logits_dcv)  # the DCV does not reach the classifier
     assert not torch.allclose(sed, sed_dcv)  # ... but it does reach the regressor
     assert not torch.allclose(sed_free, sed_free_other)  # predicted DCV = sigmoid(10 y) couples them
-    torch.testing.assert_close(model.feature_dict["dcv"], torch.sigmoid(10 * _outputs(model, other)[1]))
+    out = network_output(model, other)
+    torch.testing.assert_close(out.dcv, torch.sigmoid(10 * out.dcv_logits))
+    assert model.networks[0].feature_dict["dcv"] is out.dcv
 
 
 def test_trial_models_use_the_known_dcv():
@@ -146,28 +163,40 @@ def test_trial_models_use_the_known_dcv():
         model = tiny_model(architecture).eval()
         sed_data, logits = _outputs(model, batch)
         assert logits is None
+        torch.testing.assert_close(network_output(model, batch).dcv, batch.dcv)
         torch.testing.assert_close(sed_data, _outputs(model, batch, batch.dcv)[0])
         assert not torch.allclose(sed_data, _outputs(model, batch, 1.0 - batch.dcv)[0])
     minimal = tiny_model("fig6a").eval()
     torch.testing.assert_close(_outputs(minimal, batch)[0], _outputs(minimal, batch, 1.0 - batch.dcv)[0])
+    assert network_output(minimal, batch).dcv is None
     with pytest.raises(ValueError):
         DcvPooledModel({"architecture": "fig6a"})
 
 
 @pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))
 def test_save_and_matgl_load_model_round_trip(tmp_path, architecture):
+    """The predictor is the saved object: its networks, statistics, strain and symmetry tolerance come back from
+    ``model.json`` / ``model.pt`` / ``state.pt`` through matgl's loader, and so do the outputs, bit for bit."""
     torch.manual_seed(0)
-    model = tiny_model(architecture).eval()
-    model.set_normalization([1.0, 2.0, 3.0, 4.0], [2.0, 2.0, 2.0, 2.0], sed_mean=7.0, sed_std=3.0)
+    statistics = {
+        "atom_scalar_mean": [1.0, 2.0, 3.0, 4.0],
+        "atom_scalar_std": [2.0] * 4,
+        "sed_mean": 7.0,
+        "sed_std": 3.0,
+    }
+    model = ElasticPredictor([tiny_config(architecture)], [statistics], strain=0.01, symprec=0.05).eval()
     batch = tiny_batch()
     model.save(tmp_path / "model")
     loaded = matgl.load_model(tmp_path / "model").eval()
-    assert type(loaded) is type(model) and loaded.config == model.config
-    assert float(loaded.sed_mean) == 7.0 and loaded.atom_scalar_mean.tolist() == [1.0, 2.0, 3.0, 4.0]
-    assert loaded.edge_strategy == "radius" and loaded.edge_cutoff == 4.0
+    assert type(loaded) is ElasticPredictor and loaded.networks[0].config == model.networks[0].config
+    assert loaded.statistics == model.statistics and float(loaded.sed_mean[0]) == 7.0
+    assert (loaded.strain, loaded.symprec, loaded.angle_tolerance) == (0.01, 0.05, model.angle_tolerance)
+    assert loaded.converter.magnitude == 0.01 and loaded.converter.symprec == 0.05
+    assert loaded.encoder_config.edge_strategy == "radius" and loaded.encoder_config.edge_cutoff == 4.0
     for a, b in zip(_outputs(model, batch), _outputs(loaded, batch), strict=True):
         if a is not None:
             torch.testing.assert_close(a, b, atol=0, rtol=0)
+    torch.testing.assert_close(model(batch).sed, loaded(batch).sed, atol=0, rtol=0)
 
 
 def test_loss_decreases_eq9():
@@ -179,7 +208,7 @@ def test_loss_decreases_eq9():
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
 
     def loss_fn() -> torch.Tensor:
-        out = model(batch)
+        out = network_output(model, batch)
         bce = torch.nn.functional.binary_cross_entropy_with_logits(out.dcv_logits, batch.dcv)
         return torch.nn.functional.l1_loss(out.sed_normalized, target) + 10.0 * bce
 
@@ -199,7 +228,7 @@ def test_predict_structure(monkeypatch, architecture):
 
     torch.manual_seed(0)
     model = tiny_model(architecture)
-    cls = type(model)
+    cls = type(model.networks[0])
 
     nacl = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
     calls = []
@@ -213,7 +242,7 @@ def test_predict_structure(monkeypatch, architecture):
     assert set(p.moduli) == set(MODULI_KEYS)
     assert p.strain == pytest.approx(0.02) and np.allclose(predictions[1].sed, p.sed, atol=1e-5)
     if architecture == "fig6b":  # the known DCV, as the converter provides it
-        known = torch.cat([g.dcv for g in model.predictor.strained_graphs(nacl)[1]]).numpy()
+        known = torch.cat([g.dcv for g in model.strained_graphs(nacl)[1]]).numpy()
         np.testing.assert_array_equal(p.dcv, known)
     sym = model.predict_structure(nacl, symmetrize=True)
     C = sym.elastic_tensor.voigt
@@ -254,7 +283,7 @@ def test_symmetry_zero_vectors_do_not_amplify_round_off(threshold, stable):
     import stn_plugin
 
     model = stn_plugin.load("stn-mp-2023-fast")
-    for layer in model.encoder.nonlinearities:
+    for layer in model.networks[0].encoder.nonlinearities:
         layer.zero_threshold = threshold
     tungsten = Structure.from_spacegroup("Im-3m", Lattice.cubic(3.16), ["W"], [[0, 0, 0]])
     c32 = model.predict_structure(tungsten, symmetrize=False).elastic_tensor.voigt
@@ -268,21 +297,19 @@ def test_symmetry_zero_vectors_do_not_amplify_round_off(threshold, stable):
     assert (deviation_gpa < 0.01) == stable, deviation_gpa
 
 
-def test_configs_of_the_bundled_networks_build_them():
-    """configs/bond-angle-volume.yaml and configs/bond.yaml are the members of stn-mp-2023 (the first also
-    stn-mp-2023-fast), and configs/finetune.yaml starts from stn-mp-2023-fast; the zero-vector threshold is set
-    at shipping."""
+def test_the_recipe_builds_the_bundled_networks():
+    """configs/default.yaml is the ``cpu`` preset (the recipe), and it builds every network of stn-mp-2023 and
+    stn-mp-2023-fast with the settings they were trained and are shipped with; configs/finetune.yaml starts from
+    stn-mp-2023-fast."""
     from pathlib import Path
 
     import stn_plugin
     from stn_plugin.training.train import initial_model
 
-    def settings(name: str) -> dict:
-        config = ExperimentConfig.from_yaml(Path(__file__).parents[1] / "configs" / f"{name}.yaml").model
-        return config.model_copy(update={"encoder": config.encoder.model_copy(update={"vector_zero_threshold": 1e-4})})
-
-    members = stn_plugin.load("stn-mp-2023").config.members
-    assert members == [settings("bond-angle-volume"), settings("bond")]
-    assert stn_plugin.load("stn-mp-2023-fast").config == settings("bond-angle-volume")
-    finetune = ExperimentConfig.from_yaml(Path(__file__).parents[1] / "configs" / "finetune.yaml").model
-    assert isinstance(initial_model(finetune, None, "stn-mp-2023-fast"), StrainTensorNet)
+    configs = Path(__file__).parents[1] / "configs"
+    recipe = ExperimentConfig.from_yaml(configs / "default.yaml")
+    assert recipe.model_copy(update={"name": "cpu"}) == load_preset("cpu")
+    for name in ("stn-mp-2023", "stn-mp-2023-fast"):
+        assert all(network.config == recipe.model for network in stn_plugin.load(name).networks), name
+    finetune = ExperimentConfig.from_yaml(configs / "finetune.yaml").model
+    assert isinstance(initial_model(finetune, None, "stn-mp-2023-fast").networks[0], StrainTensorNet)

@@ -26,6 +26,7 @@ TINY_ENCODER = {
     "readout_dim": 8,
     "edge_strategy": "radius",
     "edge_cutoff": 4.0,
+    "edge_bridge_cutoff": None,
     "radial_cutoff": 4.2,
 }
 
@@ -42,7 +43,9 @@ def write_small_dataset(path: Path) -> Path:
 
 
 def tiny_config(architecture: str = "straintensornet", **training) -> ExperimentConfig:
-    """The ``cpu`` preset shrunk to a few hundred parameters (seconds per epoch on 20 materials)."""
+    """The ``cpu`` preset (the recipe of the bundled models) shrunk to a few hundred parameters (seconds per epoch on
+    20 materials), without weight averaging unless ``ema_decay`` is given (a few steps would leave the averaged
+    weights at their initial values)."""
     config = load_preset("cpu", architecture=architecture).model_dump()
     config["model"]["encoder"].update(TINY_ENCODER)
     config["model"]["head"].update(cond_hidden=8, hidden=8)
@@ -54,6 +57,7 @@ def tiny_config(architecture: str = "straintensornet", **training) -> Experiment
             "teacher_forcing_epochs": 1,
             "num_threads": 1,
             "val_every_n_epochs": 1,
+            "ema_decay": None,
             **training,
         }
     )

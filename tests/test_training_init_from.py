@@ -6,10 +6,9 @@ import lightning as pl
 import pytest
 import torch
 
-from stn_plugin.models import StnEnsemble
+from stn_plugin.predictor import ElasticPredictor, NormalizationStats
 from stn_plugin.predictor.loading import load_model_dir, save_model_dir
 from stn_plugin.training import train
-from stn_plugin.training.data import NormalizationStats
 from stn_plugin.training.train import InitialModelError, initial_model
 from tests.test_training_helpers import tiny_config, write_small_dataset
 
@@ -36,7 +35,7 @@ class _FirstWeights(pl.Callback):
     state: dict[str, torch.Tensor]
 
     def on_train_start(self, trainer, pl_module) -> None:
-        self.state = {key: value.clone() for key, value in pl_module.model.state_dict().items()}
+        self.state = {key: value.clone() for key, value in pl_module.predictor.state_dict().items()}
 
 
 def test_initial_model_takes_the_weights_and_statistics_of_init_from(trained):
@@ -46,10 +45,11 @@ def test_initial_model_takes_the_weights_and_statistics_of_init_from(trained):
     for key, value in start.state_dict().items():
         torch.testing.assert_close(model.state_dict()[key], value, rtol=0, atol=0, msg=key)
     assert model.statistics == start.statistics
-    assert model.statistics["sed_mean"] != OTHER_STATISTICS.sed_mean  # not the statistics passed in
+    assert model.statistics[0].sed_mean != OTHER_STATISTICS.sed_mean  # not the statistics passed in
     random = initial_model(config.model, OTHER_STATISTICS)
-    assert random.statistics["sed_mean"] == OTHER_STATISTICS.sed_mean
-    assert not torch.equal(random.state_dict()["sed_mean"], start.state_dict()["sed_mean"])
+    assert random.statistics == [OTHER_STATISTICS]
+    key = next(iter(start.state_dict()))
+    assert not torch.equal(random.state_dict()[key], start.state_dict()[key])
 
 
 def test_training_with_init_from_starts_at_that_network(trained, tmp_path):
@@ -80,8 +80,9 @@ def test_init_from_refuses_other_settings_and_ensembles(trained, tmp_path):
     threshold = config.model.encoder.model_copy(update={"vector_zero_threshold": 1e-4})
     initial_model(config.model.model_copy(update={"encoder": threshold}), OTHER_STATISTICS, str(model_dir))
     member = load_model_dir(model_dir)
-    save_model_dir(StnEnsemble.from_models([member, member]), tmp_path / "committee")
-    with pytest.raises(InitialModelError, match="StnEnsemble, not one network"):
+    other = initial_model(config.model, OTHER_STATISTICS)
+    save_model_dir(ElasticPredictor.committee([member, other]), tmp_path / "committee")
+    with pytest.raises(InitialModelError, match="committee of 2 networks, not one network"):
         initial_model(config.model, OTHER_STATISTICS, str(tmp_path / "committee"))
     with pytest.raises(FileNotFoundError):
         initial_model(config.model, OTHER_STATISTICS, str(tmp_path / "missing"))

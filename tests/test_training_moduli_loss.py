@@ -11,7 +11,7 @@ from pymatgen.core import Lattice, Structure
 from stn_plugin.physics.sed import elastic_to_sed, sed_to_elastic
 from stn_plugin.physics.symmetry import point_group_operations, structure_classes
 from stn_plugin.physics.voigt import N_PAIRS
-from stn_plugin.training.moduli_loss import expand_class_representatives, sed_to_elastic_tensor, vrh_moduli
+from stn_plugin.training.moduli_loss import expand_class_representatives, vrh_moduli
 
 torch.set_num_threads(1)
 
@@ -32,14 +32,18 @@ def test_vrh_moduli_equal_pymatgen_on_random_positive_definite_tensors() -> None
         assert float(shear[k]) == pytest.approx(tensor.g_vrh, rel=1e-10)
 
 
-def test_sed_to_elastic_tensor_is_eq_3() -> None:
+def test_eq_3_on_torch_tensors_is_eq_3_on_numpy_arrays() -> None:
+    """One Eq. 2 / Eq. 3 for numpy and torch: the tensor result equals the array result and inverts Eq. 2."""
     rng = np.random.default_rng(1)
     C = np.stack([_random_stiffness(rng) for _ in range(3)])
     volume = np.array([7.0, 12.5, 30.0])
     U = elastic_to_sed(C, volume, 0.02)
-    ours = sed_to_elastic_tensor(torch.as_tensor(U), torch.as_tensor(volume), 0.02).numpy()
-    np.testing.assert_allclose(ours, sed_to_elastic(U, volume, 0.02), rtol=1e-12)
-    np.testing.assert_allclose(ours, C, rtol=1e-10)
+    ours = sed_to_elastic(torch.as_tensor(U), torch.as_tensor(volume), 0.02)
+    assert isinstance(ours, torch.Tensor) and ours.dtype == torch.float64
+    np.testing.assert_allclose(ours.numpy(), sed_to_elastic(U, volume, 0.02), rtol=1e-12)
+    np.testing.assert_allclose(ours.numpy(), C, rtol=1e-10)
+    back = elastic_to_sed(torch.as_tensor(C), torch.as_tensor(volume), 0.02)
+    np.testing.assert_allclose(back.numpy(), U, rtol=1e-12)
 
 
 def test_gradient_matches_finite_differences() -> None:
@@ -49,7 +53,7 @@ def test_gradient_matches_finite_differences() -> None:
 
     def moduli(sed: torch.Tensor) -> tuple[torch.Tensor, ...]:
         symmetric = 0.5 * (sed + sed.transpose(-1, -2))
-        return vrh_moduli(sed_to_elastic_tensor(symmetric, volume, 0.02))
+        return vrh_moduli(sed_to_elastic(symmetric, volume, 0.02))
 
     assert torch.autograd.gradcheck(moduli, (U.clone().requires_grad_(True),), eps=1e-6, atol=1e-6)
 

@@ -72,6 +72,10 @@ class NormalizationStats(BaseModel):
             raise ValueError(f"standard deviations must be positive, got {self.atom_scalar_std} and {self.sed_std}.")
 
 
+STATISTICS: tuple[str, ...] = tuple(NormalizationStats.model_fields)
+"""Names of the statistics: buffers of :class:`ElasticPredictor`, (K, 4) or (K,) for K networks."""
+
+
 class SedPrediction(NamedTuple):
     """U of P strain readouts from a predictor's networks.
 
@@ -103,14 +107,9 @@ class ElasticPredictor(nn.Module, IOMixIn):
         symprec: spglib distance tolerance (Angstrom) of the canonical cell and of the point group.
         angle_tolerance: spglib angle tolerance (degrees).
 
-    Attributes:
-        class_representatives: build one strained graph per structure class and read the U of every pair of the
-            class from it (fewer encoder passes: 6 of 21 for a cubic crystal; the same U as all 21 graphs to float
-            round-off); False builds all 21 graphs. Defaults to whether every network reads class readouts
-            (StrainTensorNet and Fig. 6(a), not the models that read the graphs' true DCV).
-
     Raises:
-        ValueError: no network, a statistics entry per network missing, or networks that build other graphs.
+        ValueError: no network, a statistics entry per network missing, or networks of several architectures or
+            that build other graphs.
     """
 
     __version__ = 2
@@ -128,6 +127,9 @@ class ElasticPredictor(nn.Module, IOMixIn):
         stats = [s if isinstance(s, NormalizationStats) else NormalizationStats.model_validate(s) for s in statistics]
         if not configs or len(configs) != len(stats):
             raise ValueError(f"need one statistics entry per network, got {len(configs)} networks, {len(stats)}.")
+        if len({config["architecture"] for config in configs}) > 1:
+            architectures = sorted({config["architecture"] for config in configs})
+            raise ValueError(f"the networks of a predictor must share one architecture, got {architectures}.")
         self.networks = nn.ModuleList(ARCHITECTURES[config["architecture"]](config) for config in configs)
         for key in GRAPH_SETTINGS:
             values = {getattr(network.config.encoder, key) for network in self.networks}
@@ -146,9 +148,8 @@ class ElasticPredictor(nn.Module, IOMixIn):
             }
         )
         dtype = torch.get_default_dtype()
-        for name in ("atom_scalar_mean", "atom_scalar_std", "sed_mean", "sed_std"):
-            values = torch.tensor([getattr(s, name) for s in stats], dtype=dtype)
-            self.register_buffer(name, values, persistent=False)
+        for name in STATISTICS:  # also in the state (and so in training checkpoints), equal to the arguments
+            self.register_buffer(name, torch.tensor([getattr(s, name) for s in stats], dtype=dtype))
         self.class_representatives = self.reads_class_readouts
         self.converter = StrainedGraphConverter(
             edges=self.encoder_config.build_edge_strategy(),
@@ -200,6 +201,27 @@ class ElasticPredictor(nn.Module, IOMixIn):
         statistics = [s for predictor in predictors for s in predictor.statistics]
         settings = {"strain": first.strain, "symprec": first.symprec, "angle_tolerance": first.angle_tolerance}
         return cls.from_networks(networks, statistics, **settings)
+
+    @property
+    def class_representatives(self) -> bool:
+        """Build one strained graph per structure class and read the U of every pair of the class from it (fewer
+        encoder passes: 6 of 21 for a cubic crystal; the same U as all 21 graphs to float round-off); False builds
+        all 21 graphs. Defaults to whether every network reads class readouts (StrainTensorNet and Fig. 6(a), not
+        the models that read the graphs' true DCV).
+
+        Raises:
+            ValueError: set to True for networks that read each graph's own DCV.
+        """
+        return self._class_representatives
+
+    @class_representatives.setter
+    def class_representatives(self, value: bool) -> None:
+        if value and not self.reads_class_readouts:
+            raise ValueError(
+                "a network of this predictor reads each strained graph's own DCV: it cannot predict one graph per "
+                "structure class (class_representatives=True)."
+            )
+        self._class_representatives = bool(value)
 
     @property
     def statistics(self) -> list[NormalizationStats]:

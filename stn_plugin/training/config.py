@@ -18,7 +18,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field
 
-from stn_plugin.models.config import Architecture, FrozenConfig, ModelConfig, StrainTensorNetConfig
+from stn_plugin.models.config import Architecture, FrozenConfig, ModelConfig, StrainTensorNetConfig, TrialModelConfig
 
 
 class TrainingConfig(FrozenConfig):
@@ -171,6 +171,9 @@ def load_preset(name: str, architecture: Architecture = "straintensornet") -> Ex
     if name not in _PRESETS:
         raise KeyError(f"Unknown preset {name!r}; choose from {PRESETS} or pass a YAML path.")
     spec = _PRESETS[name]
-    model = {"architecture": architecture, **spec["model"]}
+    settings = spec["model"]
+    if architecture != "straintensornet":  # the Fig. 6 models: the same encoder and heads, no StrainTensorNet terms
+        settings = {key: value for key, value in settings.items() if key in TrialModelConfig.model_fields}
+    model = {"architecture": architecture, **settings}
     suffix = "" if architecture == "straintensornet" else f"-{architecture}"
     return ExperimentConfig.model_validate({"name": f"{name}{suffix}", "model": model, "training": spec["training"]})
