@@ -130,7 +130,7 @@ def test_two_runs_on_one_sqlite_store_finish_with_all_metrics_and_equal_weights(
     assert np.array_equal(a.sed, b.sed)
 
 
-PREDICT = [sys.executable, "-m", "cli.main", "models", "predict"]
+PREDICT = [sys.executable, "-m", "stn_plugin.cli.main", "models", "predict"]
 
 
 @pytest.mark.slow

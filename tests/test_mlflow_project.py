@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from cli.mlflow_experiment import runs_training_project
+from stn_plugin.cli.mlflow_experiment import runs_training_project
 from stn_plugin.training.tracking import DEFAULT_EXPERIMENT
 from tests.test_cli_helpers import REPOSITORY
 from tests.test_training_helpers import tiny_config, write_small_dataset
@@ -85,7 +85,7 @@ def test_default_experiment_provider_answers_only_for_this_project(tmp_path):
 def test_default_experiment_provider_is_registered_with_mlflow():
     from mlflow.tracking.default_experiment import registry
 
-    from cli.mlflow_experiment import StnProjectExperimentProvider
+    from stn_plugin.cli.mlflow_experiment import StnProjectExperimentProvider
 
     providers = list(registry._default_experiment_provider_registry)
     assert any(isinstance(provider, StnProjectExperimentProvider) for provider in providers)

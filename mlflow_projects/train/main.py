@@ -11,7 +11,7 @@ import argparse
 import os
 from pathlib import Path
 
-from cli.main import app
+from stn_plugin.cli.main import app
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 """Root of the repository holding this project."""
