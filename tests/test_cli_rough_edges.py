@@ -60,7 +60,7 @@ def test_training_output_in_a_pipe_has_no_advert_no_control_codes_and_one_filter
         [sys.executable, "-m", "stn_plugin.cli.main", *args],
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=240,
         cwd=tmp_path,
         env=env,
     )

@@ -88,7 +88,7 @@ def test_mlflow_run_trains_logs_and_registers_with_the_params_of_the_cli(tmp_pat
         command += ["-P", f"{key}={value}"]
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
     env.pop("MLFLOW_RUN_ID", None)
-    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     run_id = re.search(r"^run id: ([0-9a-f]{32})$", done.stdout, re.M).group(1)
     client = MlflowClient(uri)
