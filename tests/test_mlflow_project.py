@@ -8,6 +8,7 @@ import inspect
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -82,11 +83,16 @@ def test_mlflow_run_trains_logs_and_registers_with_the_params_of_the_cli(tmp_pat
     tiny_config().to_yaml(config)
     data = write_small_dataset(tmp_path / "small.jsonl")
     uri = f"sqlite:///{tmp_path}/mlflow.db"
-    command = ["mlflow", "run", str(PROJECT), "--env-manager", "local"]  # no experiment: lands in stn-plugin
+    command = [sys.executable, "-m", "mlflow", "run", str(PROJECT), "--env-manager", "local"]  # lands in stn-plugin
     params = {"data": data, "config": config, "max_epochs": 1, "output": tmp_path / "run", "register_as": "tiny-mlp"}
     for key, value in params.items():
         command += ["-P", f"{key}={value}"]
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
+    # the project's command `python main.py` runs with this interpreter (and its installed stn_plugin)
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": uri,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
     env.pop("MLFLOW_RUN_ID", None)
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
