@@ -1,1 +1,1 @@
-"""The ``stn`` command line interface (Typer); see :mod:`cli.main`."""
+"""The ``stn`` command line interface (Typer); see :mod:`stn_plugin.cli.main`."""

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.common import (
+from stn_plugin.cli.common import (
     DATA_HELP,
     THREADS_HELP,
     console,
@@ -176,7 +176,7 @@ def distill(
 
         stn models train strain-tensor-net --data distilled.jsonl --config configs/default.yaml --run-name student
     """
-    from cli.models import load_model
+    from stn_plugin.cli.models import load_model
     from stn_plugin.data import write_jsonl
     from stn_plugin.data.filters import InvalidRecordsError
     from stn_plugin.io import atomic_path, atomic_write_text

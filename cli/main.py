@@ -1,4 +1,4 @@
-"""The ``stn`` command line (console script ``stn = "cli.main:app"``).
+"""The ``stn`` command line (console script ``stn = "stn_plugin.cli.main:app"``).
 
 A thin door into the library: every command parses its options, calls ``stn_plugin`` and prints the
 result. Exit codes: 0 success, 1 a failure (a message says what and how to fix it), 2 bad usage.
@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from cli import data, models
+from stn_plugin.cli import data, models
 
 app = typer.Typer(
     name="stn",

@@ -7,8 +7,9 @@ answers only inside a ``mlflow run`` of this repository's training project (an a
 ``MLproject`` is ``name: stn-train``), so that run lands in the experiment of ``stn models train``
 (:data:`stn_plugin.training.tracking.DEFAULT_EXPERIMENT`); every other MLflow use is left alone.
 
-MLflow loads this module while it is itself being imported: it imports nothing at module level but the
-standard library.
+MLflow loads this module while it is itself being imported: at module level it imports only the standard library
+and, as the parent package, :mod:`stn_plugin` (pyyaml and pydantic; never MLflow; matgl only where the home
+folder is read-only, :func:`stn_plugin.runtime.ensure_matgl_importable`).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from rich.markdown import Markdown
 from rich.syntax import Syntax
 from rich.table import Table
 
-from cli.common import (
+from stn_plugin.cli.common import (
     DATA_HELP,
     THREADS_HELP,
     console,
@@ -31,7 +31,7 @@ from cli.common import (
     quiet_logger,
     use_threads,
 )
-from cli.data import ON_INVALID_HELP, OnInvalid
+from stn_plugin.cli.data import ON_INVALID_HELP, OnInvalid
 from stn_plugin.limits import MAX_ATOMS, MAX_EDGES
 from stn_plugin.registry import (
     ArchitectureEntry,
@@ -384,7 +384,7 @@ def predict(
 
         stn models predict stn-mp-2023 examples/structures/Si.cif --plots plots/
     """
-    from cli.predictions import (
+    from stn_plugin.cli.predictions import (
         check_output_target,
         infer_format,
         predict_files,
@@ -481,7 +481,7 @@ def evaluate(
 
         stn models evaluate runs/my-run/model --data prepared/test.jsonl --report reports/my-run
     """
-    from cli.evaluation import metrics_tables, source_table
+    from stn_plugin.cli.evaluation import metrics_tables, source_table
     from stn_plugin.data import DatasetFormatError, load_jsonl
     from stn_plugin.evaluation import write_report
     from stn_plugin.evaluation.records import evaluate_records

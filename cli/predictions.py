@@ -19,7 +19,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from cli.common import printable
+from stn_plugin.cli.common import printable
 from stn_plugin.io import StructureReadError, atomic_write_text, read_structure
 from stn_plugin.physics.acoustics import ACOUSTIC_UNITS
 from stn_plugin.physics.directional import PROPERTY_UNITS

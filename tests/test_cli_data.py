@@ -8,7 +8,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
+from stn_plugin.cli.main import app
 from stn_plugin.data import combined_split, load_jsonl, load_split, stratified_split, write_jsonl
 from tests.fixtures.factories import cubic_tensor, make_record
 from tests.test_training_helpers import write_small_dataset

@@ -15,7 +15,7 @@ import torch
 from pymatgen.core import Lattice, Structure
 from typer.testing import CliRunner
 
-from cli.main import app
+from stn_plugin.cli.main import app
 from tests.test_cli_helpers import EXAMPLE_FILES, EXAMPLE_FORMULAS, save_tiny_model, write_five_materials
 
 torch.set_num_threads(1)
@@ -62,7 +62,7 @@ def test_info_unknown_name_lists_known_names():
 
 
 def test_list_and_info_of_a_pretrained_model(tmp_path, monkeypatch):
-    import cli.models
+    import stn_plugin.cli.models
     from stn_plugin.registry import Registry, load_registry, sha256_of
 
     folder = save_tiny_model(tmp_path / "tiny-mp")
@@ -79,8 +79,8 @@ def test_list_and_info_of_a_pretrained_model(tmp_path, monkeypatch):
         "data_licence": "CC BY 4.0",
     }
     registry = Registry.model_validate({**load_registry().model_dump(by_alias=True), "pretrained": {"tiny-mp": entry}})
-    monkeypatch.setattr(cli.models, "load_registry", lambda: registry)
-    monkeypatch.setattr(cli.models, "pretrained_root", lambda: tmp_path)
+    monkeypatch.setattr(stn_plugin.cli.models, "load_registry", lambda: registry)
+    monkeypatch.setattr(stn_plugin.cli.models, "pretrained_root", lambda: tmp_path)
     listed = runner.invoke(app, ["models", "list"])
     assert listed.exit_code == 0 and "tiny-mp" in listed.stdout and "a test model" in listed.stdout
     shown = runner.invoke(app, ["models", "info", "tiny-mp"])

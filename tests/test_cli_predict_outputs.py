@@ -14,7 +14,7 @@ from matplotlib.image import imread
 from pymatgen.analysis.elasticity import ElasticTensor
 from typer.testing import CliRunner
 
-from cli.main import app
+from stn_plugin.cli.main import app
 from stn_plugin.physics.moduli import elastic_moduli
 from stn_plugin.predictor.prediction import ElasticPrediction
 from tests.test_cli_helpers import EXAMPLE_FILES, save_tiny_model

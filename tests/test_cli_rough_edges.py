@@ -11,7 +11,7 @@ import torch
 from typer.testing import CliRunner
 
 import stn_plugin
-from cli.main import app
+from stn_plugin.cli.main import app
 from tests.test_training_helpers import tiny_config, write_small_dataset
 
 torch.set_num_threads(1)
@@ -57,7 +57,12 @@ def test_training_output_in_a_pipe_has_no_advert_no_control_codes_and_one_filter
     env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200"}
     env.pop("MLFLOW_RUN_ID", None)
     done = subprocess.run(
-        [sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, timeout=900, cwd=tmp_path, env=env
+        [sys.executable, "-m", "stn_plugin.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=tmp_path,
+        env=env,
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output

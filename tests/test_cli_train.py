@@ -11,7 +11,7 @@ import torch
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
-from cli.main import app
+from stn_plugin.cli.main import app
 from tests.test_training_helpers import tiny_config, write_small_dataset
 
 torch.set_num_threads(1)

@@ -11,7 +11,7 @@ from pymatgen.core import Lattice, Structure
 from scipy.spatial.transform import Rotation
 from typer.testing import CliRunner
 
-from cli.main import app
+from stn_plugin.cli.main import app
 from stn_plugin.data import DatasetFormatError, FilterReason, filter_records, load_jsonl
 from stn_plugin.data.filters import InvalidRecordsError, default_on_invalid
 from stn_plugin.data.loaders import read_jsonl, record_to_json_line

@@ -225,7 +225,7 @@ def test_lines_without_provenance_get_a_labelled_default_unless_required(tmp_pat
 def test_prepare_accepts_lines_without_provenance(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from cli.main import app
+    from stn_plugin.cli.main import app
 
     lines = []
     for n, a in enumerate((5.40, 5.43, 5.46, 5.49, 5.52, 5.55, 5.58, 5.61, 5.64, 5.67)):

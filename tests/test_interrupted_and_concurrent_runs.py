@@ -113,7 +113,7 @@ def test_two_runs_on_one_sqlite_store_finish_with_all_metrics_and_equal_weights(
         for name in ("first", "second")
     ]
     for process in runs:
-        output = process.communicate(timeout=300)[0]
+        output = process.communicate(timeout=240)[0]
         assert process.returncode == 0, output[-3000:]
     client = MlflowClient(uri)
     for name in ("first", "second"):
@@ -130,7 +130,7 @@ def test_two_runs_on_one_sqlite_store_finish_with_all_metrics_and_equal_weights(
     assert np.array_equal(a.sed, b.sed)
 
 
-PREDICT = [sys.executable, "-m", "cli.main", "models", "predict"]
+PREDICT = [sys.executable, "-m", "stn_plugin.cli.main", "models", "predict"]
 
 
 @pytest.mark.slow
@@ -144,7 +144,7 @@ def test_two_predictions_in_parallel_processes_are_identical(tmp_path) -> None:
         for out in outputs
     ]
     for process in processes:
-        output = process.communicate(timeout=300)[0]
+        output = process.communicate(timeout=240)[0]
         assert process.returncode == 0, output[-3000:]
     assert outputs[0].read_bytes() == outputs[1].read_bytes()
     rows = json.loads(outputs[0].read_text())

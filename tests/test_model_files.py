@@ -17,7 +17,7 @@ import torch
 from typer.testing import CliRunner
 
 import stn_plugin
-from cli.main import app
+from stn_plugin.cli.main import app
 from stn_plugin.predictor.loading import ModelFileError, UnsafeModelFileError, load_model_dir
 from stn_plugin.registry import ModelIntegrityError, Registry, load_registry, sha256_of
 from stn_plugin.training import train

@@ -50,7 +50,7 @@ def test_two_process_ddp_on_cpu(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env.pop("MLFLOW_RUN_ID", None)
     proc = subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     results = [json.loads(line.split(" ", 1)[1]) for line in proc.stdout.splitlines() if line.startswith("RESULT ")]

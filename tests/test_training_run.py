@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 
 from stn_plugin.data import load_jsonl
 from stn_plugin.training import REGISTRY_ALIAS, train
-from stn_plugin.training.tracking import RUN_FILE, resolve_run
+from stn_plugin.training.tracking import RUN_ARGUMENTS, RUN_FILE, resolve_run
 from tests.test_training_helpers import tiny_config, write_small_dataset
 
 torch.set_num_threads(1)
@@ -114,7 +114,7 @@ def test_the_logged_validation_score_is_what_evaluate_prints_for_the_saved_model
     ``stn models evaluate`` prints for the saved model on the validation records, to float round-off."""
     from typer.testing import CliRunner
 
-    from cli.main import app
+    from stn_plugin.cli.main import app
     from stn_plugin.data import write_jsonl
 
     recorder = _ValidationRecorder()
@@ -214,7 +214,16 @@ def test_one_epoch_run_validates_and_has_one_param_naming(small_data, tmp_path, 
     params = client.get_run(result.run_id).data.params
     assert params["config.training.seed"] == str(config.training.seed)
     assert not [key for key in params if key.startswith("training/")]
-    assert {key.split(".")[0] for key in params} == {"config", "data", "trainer"}
+    assert {key.split(".")[0] for key in params} == {"config", "data", "trainer", *RUN_ARGUMENTS}
+    arguments = {key: params[key] for key in RUN_ARGUMENTS}  # as given to train, "" where not given
+    assert arguments == {
+        **dict.fromkeys(RUN_ARGUMENTS, ""),
+        "architecture": "strain-tensor-net",
+        "config": config.name,
+        "data": str(small_data),
+        "split_seed": "0",
+        "output": str(tmp_path / "run"),
+    }
 
 
 def test_new_metrics_skips_steps_the_run_has():

@@ -1,26 +1,28 @@
-"""Entry point ``main`` of the MLflow project: resolve the parameters, then run ``stn models train``.
+"""Entry point ``main`` of the MLflow project: the MLproject parameters -> :func:`stn_plugin.training.train`.
 
-MLflow starts this script in ``mlflow_projects/train`` with ``MLFLOW_RUN_ID`` and
-``MLFLOW_TRACKING_URI`` set; the training logs to that run. Relative paths are resolved against the
-repository root, so the project behaves the same from whichever folder ``mlflow run`` is called.
+MLflow starts this script in ``mlflow_projects/train`` with ``MLFLOW_RUN_ID`` and ``MLFLOW_TRACKING_URI`` set; the
+training logs to that run. The parameters map onto ``train`` as the options of ``stn models train`` do (``config``
+is its ``--config`` or ``--preset``), so both runs have the same params
+(:data:`stn_plugin.training.tracking.RUN_ARGUMENTS`). Relative paths are resolved against the repository root, so
+the project behaves the same from whichever folder ``mlflow run`` is called.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
 from pathlib import Path
-
-from cli.main import app
+from typing import Any
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 """Root of the repository holding this project."""
 
 
-def _path(value: str) -> str:
+def _path(value: str) -> Path:
     """``value`` as an absolute path (relative paths are taken from the repository root)."""
     path = Path(value).expanduser()
-    return str(path if path.is_absolute() else REPOSITORY / path)
+    return path if path.is_absolute() else REPOSITORY / path
 
 
 def _whole(value: str) -> int:
@@ -31,13 +33,15 @@ def _whole(value: str) -> int:
     return int(number)
 
 
-def stn_arguments(argv: list[str] | None = None) -> list[str]:
-    """The ``stn models train ...`` arguments for the MLproject parameters in ``argv``."""
+def train_arguments(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """The keyword arguments of :func:`stn_plugin.training.train` for the MLproject parameters in ``argv``."""
+    from stn_plugin.training.config import PRESETS
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--architecture", required=True)
-    parser.add_argument("--data", default="bundled")
-    parser.add_argument("--preset", default="cpu")
     parser.add_argument("--config", default="")
+    parser.add_argument("--data", default="")
+    parser.add_argument("--on-invalid", choices=["", "drop", "raise"], default="")
     parser.add_argument("--max-epochs", type=_whole, default=-1)
     parser.add_argument("--seed", type=_whole, default=-1)
     parser.add_argument("--split-seed", type=_whole, default=0)
@@ -45,23 +49,39 @@ def stn_arguments(argv: list[str] | None = None) -> list[str]:
     parser.add_argument("--register-as", default="")
     parser.add_argument("--output", default="")
     args = parser.parse_args(argv)
-    run_id = os.environ.get("MLFLOW_RUN_ID", "local")
-    stn = ["models", "train", args.architecture, "--split-seed", str(args.split_seed)]
-    stn += ["--output", _path(args.output) if args.output else str(REPOSITORY / "runs" / f"mlflow-{run_id}")]
-    stn += ["--config", _path(args.config)] if args.config else ["--preset", args.preset]
-    if args.data != "bundled":
-        stn += ["--data", _path(args.data)]
-    if args.max_epochs >= 0:
-        stn += ["--max-epochs", str(args.max_epochs)]
-    if args.seed >= 0:
-        stn += ["--seed", str(args.seed)]
-    if args.init_from:  # a model folder (relative to the repository root) or a registry name
-        folder = Path(_path(args.init_from))
-        stn += ["--init-from", str(folder) if folder.exists() else args.init_from]
-    if args.register_as:
-        stn += ["--register-as", args.register_as]
-    return stn
+    folder = _path(args.init_from) if args.init_from else None
+    run_folder = REPOSITORY / "runs" / f"mlflow-{os.environ.get('MLFLOW_RUN_ID', 'local')}"
+    return {
+        "architecture": args.architecture,
+        "config": args.config if args.config in PRESETS else _path(args.config) if args.config else None,
+        "data": _path(args.data) if args.data else None,
+        "on_invalid": args.on_invalid or None,
+        "max_epochs": args.max_epochs if args.max_epochs >= 0 else None,
+        "seed": args.seed if args.seed >= 0 else None,
+        "split_seed": args.split_seed,
+        # a model folder (relative to the repository root), else a registry name
+        "init_from": str(folder) if folder is not None and folder.exists() else args.init_from or None,
+        "register_as": args.register_as or None,
+        "output_dir": _path(args.output) if args.output else run_folder,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Train with the MLproject parameters in ``argv`` (default: the command line) and print where the results are."""
+    import torch
+
+    from stn_plugin.runtime import hide_lightning_tips
+    from stn_plugin.training import train
+
+    hide_lightning_tips()
+    torch.set_num_threads(1)  # as `stn models train` without --threads: the configuration's num_threads, else 1
+    result = train(**train_arguments(argv))
+    print(result.validation.summary())
+    print(f"run id: {result.run_id}")
+    print(f"model: {result.model_dir}")
+    print(f"training directory: {result.output_dir}")
+    print(f"registered model: {result.registered_model or '(not registered)'}")
 
 
 if __name__ == "__main__":
-    app(args=stn_arguments(), prog_name="stn")
+    main()

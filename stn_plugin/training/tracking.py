@@ -6,7 +6,10 @@
 * :func:`resolve_run`: which run to log to. Inside ``mlflow run`` (``MLFLOW_RUN_ID`` set) that run;
   when resuming a training directory, the run recorded there (``mlflow_run.json``); else a new one.
   A recorded run that is still RUNNING but is not the one resumed is marked KILLED.
-* :func:`log_params`: the flattened resolved config, leaving out keys the run already has (the
+* :data:`RUN_ARGUMENTS` and :func:`argument_params`: the arguments a training was started with, by the names of
+  the parameters of the MLflow project ``mlflow_projects/train`` (which ``mlflow run`` logs itself), so that a run
+  of ``stn models train`` and one of ``mlflow run`` have the same params.
+* :func:`log_params`: those arguments and the flattened resolved config, leaving out keys the run already has (the
   entry-point parameters that ``mlflow run`` logs itself, or the params of the run being resumed).
 * :class:`StnPyfuncModel` and :func:`log_and_register_model`: the saved model directory (matgl
   ``IOMixIn.save`` format) as the artifact of an ``mlflow.pyfunc`` model, loaded with
@@ -116,8 +119,9 @@ class StnMLFlowLogger(MLFlowLogger):
 
     @rank_zero_only
     def log_hyperparams(self, params: Any) -> None:
-        """Nothing: the run's params are the flattened config (``config.*``) logged by :func:`log_params`;
-        Lightning's copy of the module hyperparameters (``training/seed``, ...) would name them twice."""
+        """Nothing: the run's params are the arguments and the flattened config (``config.*``) logged by
+        :func:`log_params`; Lightning's copy of the module hyperparameters (``training/seed``, ...) would name them
+        twice."""
 
     @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
@@ -227,6 +231,28 @@ def _existing_run(client: MlflowClient, run_id: str | None) -> Any:
     except Exception:  # noqa: BLE001 - MlflowException (missing run, other store)
         return None
     return run if run.info.lifecycle_stage == "active" else None
+
+
+RUN_ARGUMENTS: tuple[str, ...] = (
+    "architecture",
+    "config",
+    "data",
+    "on_invalid",
+    "max_epochs",
+    "seed",
+    "split_seed",
+    "init_from",
+    "register_as",
+    "output",
+)
+"""Params naming what a training was started with: the parameters of the MLflow project ``mlflow_projects/train``
+and the matching arguments of :func:`stn_plugin.training.train` (``output`` is its ``output_dir``)."""
+
+
+def argument_params(arguments: Mapping[str, Any]) -> dict[str, str]:
+    """The values of ``arguments`` named in :data:`RUN_ARGUMENTS` (each is needed) as params: their string forms,
+    ``""`` for None."""
+    return {name: "" if arguments[name] is None else str(arguments[name]) for name in RUN_ARGUMENTS}
 
 
 def log_params(client: MlflowClient, run_id: str, params: Mapping[str, str]) -> dict[str, str]:

@@ -64,6 +64,7 @@ from stn_plugin.training.tracking import (
     DEFAULT_EXPERIMENT,
     RUN_FILE,
     StnMLFlowLogger,
+    argument_params,
     check_tracking_server,
     flatten,
     log_and_register_model,
@@ -322,9 +323,17 @@ def _check_resume_checkpoint(path: Path) -> None:
 
 
 def _start_run(
-    uri: str, experiment: str, name: str, out: Path, resume: bool, config: ExperimentConfig, params: dict[str, Any]
+    uri: str,
+    experiment: str,
+    name: str,
+    out: Path,
+    resume: bool,
+    config: ExperimentConfig,
+    arguments: dict[str, Any],
+    params: dict[str, Any],
 ) -> str:
-    """Resolve the MLflow run (new, resumed or the ``mlflow run`` one) and log the params it lacks."""
+    """Resolve the MLflow run (new, resumed or the ``mlflow run`` one) and log the params it lacks: ``arguments``
+    (:func:`argument_params`) and the flattened ``params``."""
     import mlflow
 
     mlflow.set_tracking_uri(uri)
@@ -332,7 +341,7 @@ def _start_run(
     client = tracking_client(uri)
     tags = {"stn.architecture": config.model.architecture, "stn.config": config.name}
     run_id = resolve_run(client, experiment, name, out / RUN_FILE, resume, tags)
-    log_params(client, run_id, flatten(params))
+    log_params(client, run_id, {**argument_params(arguments), **flatten(params)})
     return run_id
 
 
@@ -465,7 +474,19 @@ def train(
                     },
                     "trainer": {"accelerator": accelerator, "devices": devices, "strategy": strategy},
                 }
-                run_id = _start_run(uri, experiment, name, out, resume, resolved, params)
+                arguments = {
+                    "architecture": architecture,
+                    "config": config.name if isinstance(config, ExperimentConfig) else config,
+                    "data": data if data is None or isinstance(data, (str, Path)) else "records",
+                    "on_invalid": on_invalid,
+                    "max_epochs": max_epochs,
+                    "seed": seed,
+                    "split_seed": split_seed,
+                    "init_from": init_from,
+                    "register_as": register_as,
+                    "output": out,
+                }
+                run_id = _start_run(uri, experiment, name, out, resume, resolved, arguments, params)
             logged = logged_steps(tracking_client(uri), run_id) if resume and run_id is not None else {}
             mlflow_logger = StnMLFlowLogger(experiment_name=experiment, tracking_uri=uri, run_id=run_id, logged=logged)
 
