@@ -36,7 +36,8 @@ def test_pretrained_path_loads_with_matgl_from_any_folder(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     path = stn_plugin.pretrained_path("stn-mp-2023")
     assert path.is_absolute() and (path / "model.json").is_file()
-    assert type(matgl.load_model(path)).__name__ == "StnEnsemble"
+    model = matgl.load_model(path)
+    assert type(model).__name__ == "ElasticPredictor" and len(model.networks) == 2
 
 
 def test_training_output_in_a_pipe_has_no_advert_no_control_codes_and_one_filter_table(tmp_path):

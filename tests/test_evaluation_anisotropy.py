@@ -12,6 +12,7 @@ from scipy.spatial.transform import Rotation
 from stn_plugin.evaluation.records import anisotropy_metrics, universal_anisotropy_errors
 from stn_plugin.physics.frames import rotate_elastic_tensor
 from stn_plugin.physics.moduli import elastic_moduli
+from stn_plugin.structure import canonicalize
 
 from .fixtures.factories import cubic_tensor, make_record
 
@@ -36,9 +37,14 @@ def rotated(structure: Structure, rotation: np.ndarray) -> Structure:
     return copy
 
 
+def canonical_rotations(records) -> list[np.ndarray]:
+    """The rotation of each record's canonical frame, as its prediction carries it."""
+    return [canonicalize(record.structure).rotation for record in records]
+
+
 def test_exact_prediction_has_no_anisotropy_error() -> None:
     records = [make_record(), make_record("mg", formula="Mg", structure=hcp_mg(), elastic_tensor=hexagonal_tensor())]
-    metrics = anisotropy_metrics(records, [r.elastic_tensor for r in records])
+    metrics = anisotropy_metrics(records, [r.elastic_tensor for r in records], canonical_rotations(records))
     assert metrics["n_uniaxial"] == 1 and metrics["n_anisotropy"] == 2
     assert metrics["log_c33_c11_mae"] == pytest.approx(0.0, abs=1e-12)
     assert metrics["universal_anisotropy_mae"] == pytest.approx(0.0, abs=1e-9)
@@ -55,14 +61,15 @@ def test_c33_c11_error_is_read_in_the_crystal_frame_of_a_rotated_record() -> Non
         elastic_tensor=rotate_elastic_tensor(hexagonal_tensor(), R),
     )
     predicted = rotate_elastic_tensor(hexagonal_tensor(c33=124.0), R)
-    metrics = anisotropy_metrics([record], [predicted])
+    metrics = anisotropy_metrics([record], [predicted], canonical_rotations([record]))
+    assert not np.allclose(canonical_rotations([record])[0], np.eye(3))
     assert metrics["log_c33_c11_mae"] == pytest.approx(np.log10(2.0), abs=1e-6)
 
 
 def test_universal_anisotropy_error_of_an_isotropic_prediction_is_the_true_index() -> None:
     """An isotropic prediction (C11 - C12 = 2 C44) has A_U = 0, so its error is the crystal's A_U."""
     record = make_record(elastic_tensor=cubic_tensor(200.0, 100.0, 20.0))
-    metrics = anisotropy_metrics([record], [cubic_tensor(200.0, 100.0, 50.0)])
+    metrics = anisotropy_metrics([record], [cubic_tensor(200.0, 100.0, 50.0)], canonical_rotations([record]))
     assert metrics["universal_anisotropy_mae"] == pytest.approx(
         elastic_moduli(record.elastic_tensor).universal_anisotropy
     )
@@ -77,5 +84,5 @@ def test_universal_anisotropy_errors_per_crystal_and_nan_for_a_refused_predictio
     assert errors[0] == pytest.approx(elastic_moduli(records[0].elastic_tensor).universal_anisotropy)
     assert np.isnan(errors[1])
     # the mean of anisotropy_metrics is over the finite errors only
-    metrics = anisotropy_metrics(records[:1], [cubic_tensor(200.0, 100.0, 50.0)])
+    metrics = anisotropy_metrics(records[:1], [cubic_tensor(200.0, 100.0, 50.0)], canonical_rotations(records[:1]))
     assert metrics["universal_anisotropy_mae"] == pytest.approx(errors[0])

@@ -14,7 +14,7 @@ from stn_plugin.physics.frames import rotate_elastic_tensor
 from stn_plugin.physics.voigt import VOIGT_PAIRS, voigt_strain_matrices
 from tests.graph_contract import contract_graph
 from tests.graph_fixtures import rotated
-from tests.test_models_straintensornet import tiny_batch, tiny_model
+from tests.test_models_straintensornet import network_output, tiny_batch, tiny_model
 
 torch.set_num_threads(1)
 
@@ -74,13 +74,14 @@ def test_bond_model_saves_loads_and_learns() -> None:
     matgl.load_model bit for bit, and its springs get gradients from the SED loss."""
     torch.manual_seed(0)
     model = tiny_model(bond_energy=True)
+    network = model.networks[0]
     batch = tiny_batch()
-    out = model(batch)
-    without = model.regressor(model.feature_dict["dcv"], model.feature_dict["pooled_reg"]).squeeze(-1)
-    torch.testing.assert_close(out.sed_normalized, without + model.feature_dict["bond_energy"])
-    assert torch.all(model.feature_dict["bond_energy"] > 0)
+    out = network_output(model, batch)
+    without = network.regressor(out.dcv, network.feature_dict["pooled_reg"]).squeeze(-1)
+    torch.testing.assert_close(out.sed_normalized, without + network.feature_dict["bond_energy"])
+    assert torch.all(network.feature_dict["bond_energy"] > 0)
     out.sed_normalized.abs().sum().backward()
-    assert model.bond_energy.spring[0].weight.grad.abs().sum() > 0
+    assert network.bond_energy.spring[0].weight.grad.abs().sum() > 0
 
 
 def test_bond_model_round_trip(tmp_path) -> None:
@@ -88,10 +89,10 @@ def test_bond_model_round_trip(tmp_path) -> None:
     model = tiny_model(bond_energy=True).eval()
     model.save(tmp_path / "model")
     loaded = matgl.load_model(tmp_path / "model").eval()
-    assert loaded.config.bond_energy and loaded.config == model.config
+    assert loaded.networks[0].config.bond_energy and loaded.networks[0].config == model.networks[0].config
     batch = tiny_batch()
-    torch.testing.assert_close(loaded(batch).sed_normalized, model(batch).sed_normalized, atol=0, rtol=0)
-    assert tiny_model().bond_energy is None  # off by default: the paper's network
+    torch.testing.assert_close(loaded(batch).sed, model(batch).sed, atol=0, rtol=0)
+    assert tiny_model().networks[0].bond_energy is None  # off by default: the paper's network
 
 
 def test_bond_model_prediction_follows_the_crystal_rotation() -> None:

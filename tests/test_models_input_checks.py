@@ -177,7 +177,7 @@ def test_bridging_edges_predict_a_layered_crystal_and_still_refuse_vacuum(model)
         model.predict_structure(layered)  # the same tiny model without bridging
     C = bridging.predict_structure(layered).elastic_tensor.voigt
     assert C.shape == (6, 6) and np.all(np.isfinite(C)) and np.abs(C).max() > 0
-    lengths = np.linalg.norm(bridging.predictor.converter.prepare(layered).edge_vectors(), axis=1)
+    lengths = np.linalg.norm(bridging.converter.prepare(layered).edge_vectors(), axis=1)
     np.testing.assert_allclose(np.sort(lengths[lengths > 4.0 + 1e-6]), [6.0, 6.0])  # S -> Mo across the gap and back
     slab = SlabGenerator(rocksalt(primitive=False), (0, 0, 1), 6, 15, center_slab=True).get_slab()
     for vacuum, words in ((layered_crystal(12.0), "slab or isolated layer"), (slab, "2 of the 3 lattice directions")):

@@ -150,9 +150,7 @@ class EvaluationData:
             crystal_systems=[r.crystal_system for r in records],
             elements=[r.formula for r in records],
             dcv_prob=np.stack([p.dcv for p in predictions]) if with_dcv else None,
-            dcv_true=np.stack([class_vectors(value_classes(p.point_group)) for p in predictions])
-            if with_dcv
-            else None,
+            dcv_true=np.stack([class_vectors(value_classes(p.point_group)) for p in predictions]) if with_dcv else None,
         )
 
     def subset(self, mask: NDArray[np.bool_]) -> EvaluationData:

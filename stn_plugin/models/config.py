@@ -30,6 +30,7 @@ Architecture = Literal["straintensornet", "fig6a", "fig6b", "fig6c"]
 MAX_STRETCH: float = max_stretch()
 """Largest length factor of an edge under the 21 strain states at the default 2 % strain (about 1.0241)."""
 
+
 class FrozenConfig(BaseModel):
     """Base of every config: immutable, unknown keys refused."""
 

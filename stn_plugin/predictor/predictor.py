@@ -462,4 +462,3 @@ class ElasticPredictor(nn.Module, IOMixIn):
             None if parts[0].member_sed is None else torch.cat([part.member_sed for part in parts], dim=1),
             None if parts[0].dcv is None else torch.cat([part.dcv for part in parts]),
         )
-

@@ -543,4 +543,3 @@ class StnDataModule(pl.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return DataLoader(evaluation_samples(self.materials["test"]), batch_size=self.training.val_batch_size)
-

@@ -149,7 +149,9 @@ class StnLightningModule(pl.LightningModule):
         representatives = sed.new_zeros((n, N_PAIRS)).index_put((number, batch.strain_pair), sed)
         first = _first_graphs(number)
         seds = expand_class_representatives(representatives, batch.structure_classes[first])
-        elastic = sed_to_elastic(from_upper_triangle(seds), batch.volume_per_atom[first].double(), self.predictor.strain)
+        elastic = sed_to_elastic(
+            from_upper_triangle(seds), batch.volume_per_atom[first].double(), self.predictor.strain
+        )
         return vrh_moduli(elastic)
 
     def _moduli_losses(self, batch: Batch, out: StnOutput) -> dict[str, Tensor]:
@@ -199,12 +201,16 @@ class StnLightningModule(pl.LightningModule):
             return
         materials = self.validation_materials
         predictions = self.predictor.predict_materials([m.material for m in materials])
-        evaluation = score_predictions([RecordPrediction(m.record, p) for m, p in zip(materials, predictions, strict=True)])
+        evaluation = score_predictions(
+            [RecordPrediction(m.record, p) for m, p in zip(materials, predictions, strict=True)]
+        )
         self.log_dict({f"val/{key}": value for key, value in evaluation.flat().items()}, sync_dist=False)
 
     def configure_optimizers(self) -> Any:
         """Adam; cosine decay from ``lr`` to ``min_lr`` over all planned steps, stepped every batch."""
-        optimizer = torch.optim.Adam(self.predictor.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
+        optimizer = torch.optim.Adam(
+            self.predictor.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay
+        )
         if self.config.scheduler == "none":
             return optimizer
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(

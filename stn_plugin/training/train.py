@@ -80,7 +80,6 @@ LOCK_FILE: str = ".train.lock"
 """Lock file in the training directory, held while a training runs there."""
 
 
-
 class TrainResult(BaseModel):
     """What a training run produced.
 
@@ -157,7 +156,9 @@ def _setting_changes(before: dict[str, Any], now: dict[str, Any], ignore: Sequen
     return "; ".join(changed[:5]) + ("; ..." if len(changed) > 5 else "")
 
 
-def initial_model(config: ModelConfig, statistics: NormalizationStats, init_from: str | None = None) -> ElasticPredictor:
+def initial_model(
+    config: ModelConfig, statistics: NormalizationStats, init_from: str | None = None
+) -> ElasticPredictor:
     """The predictor of one network a training starts from.
 
     Args:
