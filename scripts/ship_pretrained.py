@@ -9,10 +9,14 @@ The recipe (``configs/default.yaml``, the ``cpu`` preset) trained once per seed 
 gives ``stn-mp-2023`` (the committee of every run's network: U = their mean; the spread of its networks is the
 uncertainty a prediction carries) and ``stn-mp-2023-fast`` (the first run's network alone). Every run must have
 finished (``result.json``), with the recipe's configuration (the seed aside) and the bundled data's split
-(``prepare_data(split_seed=...)``). Each model is saved into ``stn_plugin/pretrained/<name>/``, evaluated on the
-test part of that split exactly as ``stn models evaluate`` does on the shipped files, and described by a model
-card (``README.md``: sources, counts, split seed, licences, citations, validation and test metrics) and a registry
-entry (files' sha256, training data, test metrics).
+(``prepare_data(split_seed=...)``). Each network is evaluated on the validation part and each model on the test
+part of that split exactly as ``stn models evaluate`` does on the shipped files; each model is saved into
+``stn_plugin/pretrained/<name>/`` with a model card (``README.md``: networks, sources, counts, split seed,
+licences, citations, validation and test metrics) and a registry entry (files' sha256, training data, test metrics).
+
+``python scripts/ship_pretrained.py --bundled`` writes the bundled networks again the same way (files in the
+current format, cards, registry entries) without retraining them: the networks of the bundled ``stn-mp-2023``,
+its first network as ``stn-mp-2023-fast``.
 """
 
 from __future__ import annotations
@@ -54,8 +58,8 @@ USE: dict[str, str] = {
 }
 
 
-def check_run(run: Path, recipe: ExperimentConfig, split: dict) -> dict:
-    """The ``result.json`` of a finished run of the recipe on ``split``; SystemExit naming what differs."""
+def check_run(run: Path, recipe: ExperimentConfig, split: dict) -> None:
+    """SystemExit naming what differs unless ``run`` is a finished run of the recipe on ``split``."""
     if not (run / "result.json").is_file():
         raise SystemExit(f"{run} has no result.json: the training did not finish (run its command again to resume).")
     config = ExperimentConfig.from_yaml(run / "config.yaml")
@@ -65,7 +69,6 @@ def check_run(run: Path, recipe: ExperimentConfig, split: dict) -> dict:
         raise SystemExit(f"{run} was not trained with {RECIPE.relative_to(ROOT)} (seed aside).")
     if json.loads((run / "split.json").read_text()) != split:
         raise SystemExit(f"{run} was trained on another split than the bundled data's.")
-    return json.loads((run / "result.json").read_text())
 
 
 def metrics_table(columns: dict[str, dict[str, float]]) -> str:
@@ -77,47 +80,57 @@ def metrics_table(columns: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def card(
-    name: str, runs: list[Path], results: list[dict], prepared, columns: dict[str, dict], refused: list[str]
-) -> str:
-    """The model card of ``name`` built from ``runs``."""
+def network_description(model: ElasticPredictor, run: Path | None) -> str:
+    """What a network is: its run and settings (the recipe, or how it differs), best epoch."""
+    (network,) = model.networks
+    recipe = ExperimentConfig.from_yaml(RECIPE).model
+    if network.config == recipe:
+        settings = "the settings of `configs/default.yaml`"
+    else:
+        changes = {
+            key: value for key, value in network.config.model_dump().items() if value != recipe.model_dump()[key]
+        }
+        settings = f"`configs/default.yaml` with {', '.join(f'{k}: {v}' for k, v in changes.items())}"
+    if run is None:
+        return f"{settings}, trained on the DFT tensors and teacher-labelled binaries (`stn data distill`)"
+    result = json.loads((run / "result.json").read_text())
+    seed = ExperimentConfig.from_yaml(run / "config.yaml").training.seed
+    return f"`{run}` ({settings}, seed {seed}; best epoch {result['best_epoch']} of {result['epochs_trained']})"
+
+
+def card(name: str, networks: list[str], prepared, validation: dict[str, dict], columns: dict, refused: list) -> str:
+    """The model card of ``name`` (its networks described by ``networks``)."""
     counts = prepared.counts_by_source()
     test = prepared.part("test")
-    what = "One StrainTensorNet" if len(runs) == 1 else f"A committee of {len(runs)} StrainTensorNets (U = their mean)"
-    members = "; ".join(
-        f"`{run}`: seed {ExperimentConfig.from_yaml(run / 'config.yaml').training.seed}, best epoch "
-        f"{result['best_epoch']} of {result['epochs_trained']}"
-        for run, result in zip(runs, results, strict=True)
+    what = (
+        "One StrainTensorNet"
+        if len(networks) == 1
+        else f"A committee of {len(networks)} StrainTensorNets (U = their mean)"
     )
-    validation = {
-        f"network {k}": {key.removeprefix("best/val/"): v for key, v in result["metrics"].items() if "best/val/" in key}
-        for k, result in enumerate(results)
-    }
     source_lines = "\n".join(
         f"  * `{source}`: {PROVENANCE[source].source}; {part['train']} train / {part['val']} val / {part['test']} "
         f"test; licence {PROVENANCE[source].licence}; cite {PROVENANCE[source].citation}."
         for source, part in counts.items()
     )
     n_tensors = sum(record.has_tensor for record in prepared.part("train"))
-    seeds = " ".join(str(ExperimentConfig.from_yaml(run / "config.yaml").training.seed) for run in runs)
+    network_lines = "\n".join(f"  {k}. {text}." for k, text in enumerate(networks, start=1))
     return f"""# {name}
 
 {what} (Pakornchote et al., Phys. Rev. Research 5, 043198 (2023), Fig. 3, with the bond-strain, bond-bending and
-volume energies of `docs/model.md`, not in the paper), trained by the recipe `configs/default.yaml` on a 2-core CPU.
-{USE[name]}
+volume energies of `docs/model.md`, not in the paper). {USE[name]}
 
-* **Networks**: {members}.
-* **Rebuild**: `stn models train strain-tensor-net --config configs/default.yaml --seed N --output runs/default-seedN`
-  for N in {seeds}, then `python scripts/ship_pretrained.py` with the run folders (`docs/RESULTS.md`, "Bundled models").
+* **Networks**:
+{network_lines}
 * **Training data**: the three bundled Materials Project sources after the default filters and the cross-source
-  de-duplication (`stn data prepare` prints both reports), one split (seed {prepared.split.seed}, stratified by source and
-  crystal system). Tensor records train on Eq. 9; moduli-only records (K_VRH, G_VRH only) are in the validation and
-  test parts and carry no training loss. About {round(n_tensors, -2):,} training tensors, against about 8,300 in the
-  paper: expect larger errors for soft, layered and low-symmetry crystals.
+  de-duplication (`stn data prepare` prints both reports), one split (seed {prepared.split.seed}, stratified by source
+  and crystal system). Tensor records train on Eq. 9. About {round(n_tensors, -2):,} training tensors, against about
+  8,300 in the paper: expect larger errors for soft, layered and low-symmetry crystals.
 {source_lines}
 * **Frame**: predictions are in the Cartesian frame of the structure you pass (`docs/conventions.md`).
 
-## Validation metrics of each network (MAE, GPa; the metrics the checkpoint was chosen on)
+## Validation metrics of each network (MAE, GPa)
+
+`stn models evaluate` of each network on `prepared/val.jsonl`, the part the checkpoints were chosen on.
 
 {metrics_table(validation)}
 
@@ -137,23 +150,44 @@ Cite the paper and the sources above when you use this model.
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "runs", type=Path, nargs="+", help="run folders of the recipe; the first is also the fast model"
+        "runs", type=Path, nargs="*", help="run folders of the recipe; the first is also the fast model"
     )
+    parser.add_argument("--bundled", action="store_true", help="write the bundled networks again, not trained runs")
     parser.add_argument("--split-seed", type=int, default=0)
     args = parser.parse_args()
+    if bool(args.runs) == args.bundled:
+        parser.error("give run folders or --bundled.")
     torch.set_num_threads(1)
 
     prepared = prepare_data(split_seed=args.split_seed)
-    split = json.loads(prepared.split.model_dump_json())
-    recipe = ExperimentConfig.from_yaml(RECIPE)
-    results = [check_run(run, recipe, split) for run in args.runs]
-    singles = [load_model_dir(run / "model") for run in args.runs]
-    models = {DEFAULT_NAME: (ElasticPredictor.committee(singles), args.runs), FAST_NAME: (singles[0], args.runs[:1])}
+    if args.bundled:
+        bundled = stn_plugin.load(DEFAULT_NAME)
+        singles = [
+            ElasticPredictor.from_networks([network], [statistics], strain=bundled.strain)
+            for network, statistics in zip(bundled.networks, bundled.statistics, strict=True)
+        ]
+        runs: list[Path | None] = [None] * len(singles)
+    else:
+        split = json.loads(prepared.split.model_dump_json())
+        recipe = ExperimentConfig.from_yaml(RECIPE)
+        for run in args.runs:
+            check_run(run, recipe, split)
+        singles = [load_model_dir(run / "model") for run in args.runs]
+        runs = list(args.runs)
+    descriptions = [network_description(single, run) for single, run in zip(singles, runs, strict=True)]
+    validation = {
+        f"network {k}": evaluate_records(single, prepared.part("val"), progress=False).flat()
+        for k, single in enumerate(singles, start=1)
+    }
+    models = {
+        DEFAULT_NAME: (ElasticPredictor.committee(singles), descriptions),
+        FAST_NAME: (singles[0], descriptions[:1]),
+    }
     test = prepared.part("test")
     registry_path = ROOT / "registry.yaml"
     registry = yaml.safe_load(registry_path.read_text())
     registry["pretrained"] = {}
-    for name, (model, runs) in models.items():
+    for name, (model, networks) in models.items():
         target = ROOT / "stn_plugin" / "pretrained" / name
         target.mkdir(parents=True, exist_ok=True)
         for old in target.iterdir():
@@ -166,15 +200,16 @@ def main() -> None:
         }
         columns = {column: evaluation.flat() for column, evaluation in evaluations.items()}
         refused = sorted({f.record.material_id for e in evaluations.values() for f in e.failures})
-        text = card(name, runs, [results[args.runs.index(run)] for run in runs], prepared, columns, refused)
+        own_validation = {key: validation[key] for key in list(validation)[: len(networks)]}
+        text = card(name, networks, prepared, own_validation, columns, refused)
         (target / "README.md").write_text(text)
         overall = columns["this model"]
+        what = "One StrainTensorNet" if len(networks) == 1 else f"A committee of {len(networks)} StrainTensorNets"
         registry["pretrained"][name] = {
             "architecture": "strain-tensor-net",
             "directory": name,
             "files": {p.name: sha256_of(p) for p in sorted(target.iterdir())},
-            "description": f"{'One StrainTensorNet' if len(runs) == 1 else f'A committee of {len(runs)} StrainTensorNets'}"
-            f" of the recipe configs/default.yaml. {USE[name]}",
+            "description": f"{what}. {USE[name]}",
             "training_data": {
                 "sources": {
                     source: {

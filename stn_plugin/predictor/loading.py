@@ -187,7 +187,8 @@ def migrate_network_folder(folder: str | Path, arguments: dict[str, Any], state:
                 if key.startswith(prefix) and key[len(prefix) :] not in (*statistic_names, "strain")
             }
         )
-    predictor = ElasticPredictor(configs, statistics, strain=float(arguments.get("strain", 0.02)))
+    strain = round(float(arguments.get("strain", 0.02)), 6)  # earlier versions saved it from a float32 buffer
+    predictor = ElasticPredictor(configs, statistics, strain=strain)
     for network, network_state in zip(predictor.networks, network_states, strict=True):
         network.load_state_dict(network_state)
     return predictor
