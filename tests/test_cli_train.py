@@ -44,14 +44,14 @@ def test_train_prints_run_id_and_model_dir(tiny_inputs, tmp_path):
     assert "best/test/cij_mae_gpa" in run.data.metrics
     loaded = matgl.load_model(tmp_path / "run" / "model")
     saved = torch.load(tmp_path / "run" / "model" / "state.pt", weights_only=True)
-    assert type(loaded).__name__ == "StrainTensorNet" and loaded.state_dict().keys() == saved.keys()
+    assert type(loaded).__name__ == "ElasticPredictor" and loaded.state_dict().keys() == saved.keys()
     for key, value in loaded.state_dict().items():
         torch.testing.assert_close(value, saved[key], rtol=0, atol=0, msg=key)
 
 
 def test_evaluate_reproduces_the_training_test_report(tiny_inputs, tmp_path):
-    """`stn data prepare` + `stn models evaluate --no-symmetrize` on its test part give the numbers of the run's
-    test report (training reports the raw network output)."""
+    """`stn data prepare` + `stn models evaluate` on its test part give the numbers of the run's test report
+    (training reports with the scoring of `stn models evaluate`, on the prediction users get)."""
     data, config, _ = tiny_inputs
     args = ["models", "train", "strain-tensor-net", "--data", str(data), "--config", str(config), "--max-epochs", "1"]
     trained = runner.invoke(app, [*args, "--tracking-uri", "sqlite:///mlflow.db", "--output", str(tmp_path / "run")])
@@ -65,7 +65,7 @@ def test_evaluate_reproduces_the_training_test_report(tiny_inputs, tmp_path):
         "--data",
         str(tmp_path / "prepared" / "test.jsonl"),
     ]
-    evaluated = runner.invoke(app, [*evaluate, "--no-symmetrize", "--report", str(tmp_path / "report")])
+    evaluated = runner.invoke(app, [*evaluate, "--report", str(tmp_path / "report")])
     assert evaluated.exit_code == 0, evaluated.output
     expected = json.loads((tmp_path / "run" / "reports" / "test" / "metrics.json").read_text())
     actual = json.loads((tmp_path / "report" / "metrics.json").read_text())

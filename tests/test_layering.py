@@ -26,7 +26,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
     4: ("stn_plugin.models",),
     5: ("stn_plugin.predictor", "stn_plugin.registry", "stn_plugin.calc", ROOT_PACKAGE),
     6: ("stn_plugin.training", "stn_plugin.evaluation"),
-    7: ("cli",),
+    7: ("cli", "stn_plugin.cli"),
 }
 """Layer of each package or module, lowest first; a module may import from its own layer and the layers below."""
 

@@ -42,11 +42,11 @@ def test_relative_paths_resolve_against_the_repository_and_names_stay_names(monk
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_RUN_ID", "abc")
     given = ["--architecture", "fig6a", "--data", "prepared/train.jsonl", "--config", "my.yaml", "--seed", "2.0"]
-    arguments = train_arguments([*given, "--init-from", "tests/fixtures/stn-mp-2023-v1"])
+    arguments = train_arguments([*given, "--init-from", "tests/fixtures"])
     inspect.signature(train).bind(**arguments)
     assert arguments["data"] == REPOSITORY / "prepared" / "train.jsonl"
     assert arguments["config"] == REPOSITORY / "my.yaml"
-    assert arguments["init_from"] == str(REPOSITORY / "tests" / "fixtures" / "stn-mp-2023-v1")
+    assert arguments["init_from"] == str(REPOSITORY / "tests" / "fixtures")
     assert arguments["output_dir"] == REPOSITORY / "runs" / "mlflow-abc"
     assert arguments["seed"] == 2 and arguments["max_epochs"] is None
     named = train_arguments(["--architecture", "fig6a", "--config", "paper", "--init-from", "stn-mp-2023-fast"])

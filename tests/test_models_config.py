@@ -40,6 +40,6 @@ def test_presets_and_defaults_keep_their_graphs() -> None:
         assert encoder.radial_cutoff >= encoder.build_edge_strategy().longest_edge() * MAX_STRETCH
     assert EncoderConfig().build_edge_strategy() == CellRadiusSphereEdges(s=12.0, delta=0.5)
     assert load_preset("paper").model.encoder.build_edge_strategy() == CellRadiusSphereEdges(s=12.0, delta=0.5)
-    assert load_preset("cpu").model.encoder.build_edge_strategy() == RadiusEdges(cutoff=5.0)
+    assert load_preset("cpu").model.encoder.build_edge_strategy() == RadiusEdges(cutoff=5.0, bridge_cutoff=6.5)
     bridged = EncoderConfig(edge_strategy="radius", edge_cutoff=5.0, edge_bridge_cutoff=8.5, radial_cutoff=8.75)
     assert bridged.build_edge_strategy() == RadiusEdges(cutoff=5.0, bridge_cutoff=8.5)
