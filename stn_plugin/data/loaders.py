@@ -44,6 +44,7 @@ from stn_plugin.data.records import (
     MP2023_ELATBOT,
     MP2025_BINARY,
     MP2026,
+    USER_SOURCE,
     ElasticRecord,
     FilterReason,
     Provenance,
@@ -310,9 +311,16 @@ _BUILD_ERRORS = (ValidationError, ValueError, KeyError, TypeError)
 """What building a record from a line or row raises for invalid content (json.JSONDecodeError is a ValueError)."""
 
 
-def _rejected(index: int, material_id: str, where: str, exc: Exception, line: int | None = None) -> RejectedRecord:
+def _rejected(
+    index: int, material_id: str, where: str, exc: Exception, line: int | None = None, source: str | None = None
+) -> RejectedRecord:
     return RejectedRecord(
-        index=index, material_id=material_id, reasons=reasons_of(exc), detail=f"{where}: {_describe(exc)}", line=line
+        index=index,
+        material_id=material_id,
+        reasons=reasons_of(exc),
+        detail=f"{where}: {_describe(exc)}",
+        line=line,
+        source=source,
     )
 
 
@@ -337,7 +345,7 @@ def read_jsonl(
     """
     if provenance is None and not require_provenance:
         provenance = user_file_provenance(path)
-    return _read_lines(path, lambda line: record_from_json_line(line, provenance, source))
+    return _read_lines(path, lambda line: record_from_json_line(line, provenance, source), source or USER_SOURCE)
 
 
 def load_jsonl(
@@ -483,8 +491,9 @@ def binary_moduli_record(line: Mapping[str, Any]) -> ElasticRecord:
     )
 
 
-def _read_lines(path: str | Path, build: Callable[[Mapping[str, Any]], ElasticRecord]) -> LoadedRecords:
-    """Every non-empty line of a JSON-lines file through ``build``; the lines that fail become rejected entries."""
+def _read_lines(path: str | Path, build: Callable[[Mapping[str, Any]], ElasticRecord], source: str) -> LoadedRecords:
+    """Every non-empty line of a JSON-lines file through ``build``; the lines that fail become rejected entries
+    (with ``source``, the source the file is read as)."""
     path = Path(path)
     records, rejected = [], []
     with _open_text(path, "r") as stream:
@@ -497,23 +506,23 @@ def _read_lines(path: str | Path, build: Callable[[Mapping[str, Any]], ElasticRe
                 material_id = str(line.get("material_id", material_id))
                 records.append(build(line))
             except _BUILD_ERRORS as exc:
-                rejected.append(_rejected(index, material_id, f"{path}, line {number}", exc, number))
+                rejected.append(_rejected(index, material_id, f"{path}, line {number}", exc, number, source))
     return LoadedRecords(records, rejected)
 
 
 def read_elatbot_jsonl(path: str | Path) -> LoadedRecords:
     """Read an ElaTBot-style tensor file (:func:`elatbot_record`), collecting the invalid lines."""
-    return _read_lines(path, elatbot_record)
+    return _read_lines(path, elatbot_record, MP2023_ELATBOT)
 
 
 def read_mp2026_jsonl(path: str | Path) -> LoadedRecords:
     """Read an MP 2026 tensor file (:func:`mp2026_record`), collecting the invalid lines."""
-    return _read_lines(path, mp2026_record)
+    return _read_lines(path, mp2026_record, MP2026)
 
 
 def read_binary_moduli_jsonl(path: str | Path) -> LoadedRecords:
     """Read a binary-moduli file (:func:`binary_moduli_record`), collecting the invalid lines."""
-    return _read_lines(path, binary_moduli_record)
+    return _read_lines(path, binary_moduli_record, MP2025_BINARY)
 
 
 BUNDLED_FILES: dict[str, str] = {
