@@ -107,6 +107,10 @@ ALL_SOURCES: tuple[str, ...] = (MP2026, MP2023_ELATBOT, DEJONG2015, MP2025_BINAR
 """Every bundled source, newest Materials Project release first: the order of preference when the four are
 combined (:mod:`stn_plugin.data.dedup`)."""
 
+BUNDLED_DATASETS: dict[str, tuple[str, ...]] = {"bundled": SOURCES, "mp-all": ALL_SOURCES}
+"""Named selections of bundled sources: ``bundled`` (the default, the data of the bundled models) and ``mp-all``
+(all four sources; ``stn data prepare --dataset``)."""
+
 FrameStatus = Literal["verified", "convention", "inconsistent"]
 """How well the tensor's frame is pinned to the structure, as the MP 2023 and MP 2026 files say: ``verified``
 (the structure's point group fixes the frame and the tensor has that symmetry within 5 %), ``convention``
