@@ -104,11 +104,11 @@ class DeduplicationReport(BaseModel):
         return "\n".join(lines)
 
 
-def _rule(kept: ElasticRecord, removed: ElasticRecord, source_order: Sequence[str]) -> tuple[DedupRule, str]:
+def _rule(kept: ElasticRecord, removed: ElasticRecord) -> tuple[DedupRule, str]:
     """The preference rule that keeps ``kept`` over ``removed``, and its wording."""
     if kept.has_tensor and not removed.has_tensor:
         return "tensor_over_moduli_only", "a record with a tensor is kept over a moduli-only one"
-    return "source_order", f"{kept.source!r} comes before {removed.source!r} in {', '.join(source_order)}"
+    return "source_order", f"source {kept.source!r} comes before {removed.source!r} in the order of preference"
 
 
 def deduplicate(
@@ -162,7 +162,7 @@ def deduplicate(
             kept_by_id.setdefault(record.material_id, position)
             kept_by_formula.setdefault(formula, []).append(position)
             continue
-        rule, reason = _rule(records[winner], record, tuple(order))
+        rule, reason = _rule(records[winner], record)
         removed[position] = DuplicateEntry(
             removed_id=record.material_id,
             removed_source=record.source,
