@@ -39,6 +39,9 @@ PREPARED_FILES = (
 )
 """Files written by ``stn data prepare``."""
 
+DEDUP_LINES_LISTED: int = 20
+"""Removed duplicates ``stn data prepare`` lists one by one (all are in deduplication_report.json)."""
+
 
 class OnInvalid(str, Enum):
     """What ``stn data prepare`` and ``stn models train`` do with invalid records."""
@@ -53,8 +56,22 @@ ON_INVALID_HELP = (
 )
 
 SOURCE_HELP = (
-    "bundled source to use (repeat the option): dejong2015, mp2023_elatbot, mp2025_binary; default: all three "
-    "(--source dejong2015: the data of the original model); not with --data"
+    "bundled source to use (repeat the option): dejong2015, mp2023_elatbot, mp2025_binary, mp2026; default: the "
+    "first three (--source dejong2015: the data of the original model); not with --data or --dataset"
+)
+
+
+class BundledDataset(str, Enum):
+    """Named selections of bundled sources (``stn_plugin.data.records.BUNDLED_DATASETS``)."""
+
+    bundled = "bundled"
+    mp_all = "mp-all"
+
+
+DATASET_HELP = (
+    "bundled data: 'bundled' (the three sources of the bundled models, the default) or 'mp-all' (the four sources, "
+    "with the Materials Project 2026 tensors: newest value per material, the stiffness limit, and the split keeping "
+    "the parts of 'bundled'); not with --data or --source"
 )
 
 
@@ -65,6 +82,7 @@ def prepare(
     seed: Annotated[int, typer.Option(help="seed of the stratified train/val/test split")] = 0,
     on_invalid: Annotated[OnInvalid | None, typer.Option(help=ON_INVALID_HELP, show_default=False)] = None,
     source: Annotated[list[str] | None, typer.Option("--source", help=SOURCE_HELP, show_default=False)] = None,
+    dataset: Annotated[BundledDataset | None, typer.Option(help=DATASET_HELP, show_default=False)] = None,
 ) -> None:
     """Validate, filter and de-duplicate a dataset, split it 80/10/10 by source and crystal system, write the parts.
 
@@ -74,7 +92,8 @@ def prepare(
     Writes into the output folder: validation_report.json, deduplication_report.json, filtered.jsonl (the
     records split), split.json (material ids per part) and train.jsonl, val.jsonl, test.jsonl (each line
     with its source). The split equals the one `stn models train --data FILE --split-seed SEED` makes of the
-    same file; the de Jong 2015 records land in the parts of `--source dejong2015`.
+    same file; the de Jong 2015 records land in the parts of `--source dejong2015`. With `--dataset mp-all`
+    every material of the default split (same seed) keeps its part.
 
     Examples:
 
@@ -82,10 +101,13 @@ def prepare(
 
         stn data prepare --source dejong2015 --output prepared-dejong
 
+        stn data prepare --dataset mp-all --output prepared-all
+
         stn data prepare --data mp_elasticity.jsonl --output prepared-mp --seed 1 --on-invalid drop
     """
     from stn_plugin.data import write_jsonl
     from stn_plugin.data.filters import InvalidRecordsError, default_on_invalid
+    from stn_plugin.data.records import BUNDLED_DATASETS
     from stn_plugin.data.splits import PARTS
     from stn_plugin.io import atomic_path, atomic_write_text
     from stn_plugin.training.data import prepare_data
@@ -94,6 +116,10 @@ def prepare(
         fail(f"--data {data}: no such file.", code=2)
     if data is not None and source:
         fail("--source selects bundled data; it cannot be combined with --data.", code=2)
+    if dataset is not None and (data is not None or source):
+        fail("--dataset names bundled data; it cannot be combined with --data or --source.", code=2)
+    if dataset is not None:
+        source = list(BUNDLED_DATASETS[dataset.value])
     choice = on_invalid.value if on_invalid is not None else default_on_invalid(data)
     try:
         with (
@@ -109,7 +135,7 @@ def prepare(
     except ValueError as exc:  # an unknown --source
         fail(str(exc), code=2)
     info(prepared.report.summary())
-    info(prepared.deduplication.summary())
+    info(prepared.deduplication.summary(max_listed=DEDUP_LINES_LISTED))
     split = prepared.split
     atomic_write_text(prepared.report.model_dump_json(indent=1) + "\n", output / "validation_report.json")
     atomic_write_text(prepared.deduplication.model_dump_json(indent=1) + "\n", output / "deduplication_report.json")
@@ -138,6 +164,10 @@ def prepare(
         by_source.add_row(name, str(read), str(checked), str(unique), *(str(counts[part]) for part in PARTS))
     console.print(by_source)
     info("read: valid records read; checked: passed the checks; unique: left after de-duplication across sources")
+    if split.from_reference:
+        fixed = set(split.from_reference)
+        kept = ", ".join(f"{part} {len(fixed.intersection(split.part(part)))}" for part in PARTS)
+        info(f"{len(fixed)} materials keep their part of the default split (seed {seed}): {kept}")
     info(f"wrote {', '.join(PREPARED_FILES)} to {output}")
 
 

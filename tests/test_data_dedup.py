@@ -75,7 +75,7 @@ def test_between_two_tensor_records_de_jong_is_kept() -> None:
     records = [record("mp-7", "mp2023_elatbot", recelled(rocksalt())), record("mp-8", "dejong2015", rocksalt())]
     kept, report = deduplicate(records)
     assert [r.source for r in kept] == ["dejong2015"]
-    assert report.removed[0].reason == "between two tensor records the de Jong 2015 one is kept"
+    assert report.removed[0].rule == "source_order"
     assert report.input_by_source == {"mp2023_elatbot": 1, "dejong2015": 1}
     assert report.kept_by_source == {"dejong2015": 1}
 

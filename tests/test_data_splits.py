@@ -80,7 +80,7 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     split = stratified_split({f"m{k}": s for k, s in enumerate(SYSTEMS * 5)}, seed=7)
     path = split.save(tmp_path / "splits" / "split.json")
     data = json.loads(path.read_text())
-    assert set(data) == {"seed", "fractions", "train", "val", "test", "counts", "counts_by_source"}
+    assert set(data) == {"seed", "fractions", "train", "val", "test", "counts", "counts_by_source", "from_reference"}
     assert data["seed"] == 7
     assert load_split(path) == split
     data["val"] = data["val"] + [data["train"][0]]

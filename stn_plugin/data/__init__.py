@@ -14,6 +14,7 @@ from stn_plugin.data.loaders import (
     BINARY2025_PROVENANCE,
     DEJONG2015_PROVENANCE,
     ELATBOT2023_PROVENANCE,
+    MP2026_PROVENANCE,
     DatasetFormatError,
     load_bundled_dataset,
     load_jsonl,
@@ -21,17 +22,27 @@ from stn_plugin.data.loaders import (
     read_bundled,
     read_elatbot_jsonl,
     read_jsonl,
+    read_mp2026_jsonl,
     write_jsonl,
 )
 from stn_plugin.data.mp_api import MaterialsProjectError, elasticity_doc_to_record, fetch_mp_elasticity
-from stn_plugin.data.records import CRYSTAL_SYSTEMS, SOURCES, ElasticRecord, Provenance, ReferenceModuli
+from stn_plugin.data.records import (
+    ALL_SOURCES,
+    CRYSTAL_SYSTEMS,
+    SOURCES,
+    ElasticRecord,
+    Provenance,
+    ReferenceModuli,
+)
 from stn_plugin.data.splits import DataSplit, combined_split, load_split, stratified_split
 
 __all__ = [
+    "ALL_SOURCES",
     "BINARY2025_PROVENANCE",
     "CRYSTAL_SYSTEMS",
     "DEJONG2015_PROVENANCE",
     "ELATBOT2023_PROVENANCE",
+    "MP2026_PROVENANCE",
     "SOURCES",
     "DataSplit",
     "DatasetFormatError",
@@ -58,6 +69,7 @@ __all__ = [
     "read_bundled",
     "read_elatbot_jsonl",
     "read_jsonl",
+    "read_mp2026_jsonl",
     "stratified_split",
     "write_jsonl",
 ]

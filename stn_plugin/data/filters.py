@@ -15,7 +15,14 @@ fails (reasons are :class:`~stn_plugin.data.records.FilterReason` values; moduli
 * ``shear_modulus_out_of_range``: G_VRH outside (0, 500] GPa;
 * ``frame_mismatch``: C is not in the frame of its structure: projecting it onto the structure's point group
   changes it by more than ``FRAME_MISMATCH_TOLERANCE`` (relative Frobenius norm of the rank-4 tensors,
-  :func:`~stn_plugin.data.frame_consistency.projection_residual`).
+  :func:`~stn_plugin.data.frame_consistency.projection_residual`);
+* ``frame_inconsistent``: the source itself says the tensor fits the structure's point group in no frame it tried
+  (``frame_status`` ``inconsistent``, MP 2026 file);
+* ``voigt_below_reuss``: the Voigt average of K or G is below the Reuss average (more than ``VOIGT_REUSS_RTOL``
+  relative). Hill (1952): K_V >= K_R and G_V >= G_R for every positive-definite C, so a violation marks a failed
+  fit; a singular C has no Reuss average and is left to the other checks;
+* ``stiffness_out_of_range``: max |C_ij| above ``stiffness_limit`` GPa (only when a limit is given; absurd
+  magnitudes of single constants that the K/G window does not see).
 
 A moduli-only record (no tensor, ``has_tensor`` False) is checked on its given K_VRH and G_VRH: the two range
 checks as above, and ``not_positive_definite`` when K <= 0 or G <= 0 (the Born criterion of an isotropic
@@ -41,12 +48,16 @@ from collections.abc import Iterable, Sequence
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from stn_plugin.data.frame_consistency import projection_residual
 from stn_plugin.data.records import ElasticRecord, FilterReason
+from stn_plugin.physics.moduli import elastic_moduli
 
 logger = logging.getLogger(__name__)
+
+UNKNOWN_SOURCE: str = "unknown"
+"""Source label in the reports of an invalid line whose source is not known."""
 
 MODULUS_RANGE_GPA: tuple[float, float] = (0.0, 500.0)
 """Accepted interval (low, high] for K_VRH and G_VRH, GPa."""
@@ -56,6 +67,13 @@ inverse of C, so a modulus of exactly the bound comes out a few ulp above it).""
 
 FRAME_MISMATCH_TOLERANCE: float = 0.15
 """Largest relative change of C under projection onto the structure's point group (see the module docstring)."""
+
+VOIGT_REUSS_RTOL: float = 1e-6
+"""Relative round-off allowed when comparing the Voigt and Reuss averages (``voigt_below_reuss``)."""
+
+STIFFNESS_LIMIT_GPA: float = 1200.0
+"""Largest accepted |C_ij|, GPa, for the four-source data (``stiffness_out_of_range``): diamond, the stiffest known
+crystal, has C11 = 1079 GPa in experiment (about 1050 GPa in PBE); the limit leaves about 10 % above that."""
 
 OnInvalid = Literal["drop", "raise"]
 """What to do with invalid records: leave them out (reported), or raise :class:`InvalidRecordsError`."""
@@ -77,6 +95,8 @@ class RejectedRecord(BaseModel):
         reasons: every check it failed.
         detail: the error message for records that could not be built (names the file, the line and the fix).
         line: the 1-based line number in the file, for lines that could not be built (None otherwise).
+        source: the record's ``source``, or for a line that could not be built the source its file was read as
+            (None when unknown).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -86,6 +106,7 @@ class RejectedRecord(BaseModel):
     reasons: tuple[FilterReason, ...]
     detail: str = ""
     line: int | None = None
+    source: str | None = None
 
 
 class ValidationReport(BaseModel):
@@ -96,6 +117,8 @@ class ValidationReport(BaseModel):
         n_kept: records that passed every check.
         counts: number of records failing each check (every reason listed, zeros included).
         rejected: the removed records, in input order.
+        input_by_source: records and invalid lines given per source (``UNKNOWN_SOURCE`` for entries without one).
+        counts_by_source: source -> reason -> number of records failing that check (every reason listed).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -104,11 +127,25 @@ class ValidationReport(BaseModel):
     n_kept: int
     counts: dict[FilterReason, int]
     rejected: tuple[RejectedRecord, ...]
+    input_by_source: dict[str, int] = Field(default_factory=dict)
+    counts_by_source: dict[str, dict[FilterReason, int]] = Field(default_factory=dict)
 
     def summary(self) -> str:
-        """Plain-text table of the counts, one line per reason (zeros included)."""
+        """Plain-text table of the counts, one line per reason (zeros included); with several sources, a column
+        per source after the total, and the records given and kept per source."""
         lines = [f"kept {self.n_kept} of {self.n_input} records; removed {self.n_input - self.n_kept}"]
-        lines += [f"  {reason.value:<28} {count:>5}" for reason, count in self.counts.items()]
+        sources = list(self.counts_by_source) if len(self.counts_by_source) > 1 else []
+        width = max([14, *(len(source) for source in sources)])
+        if sources:
+            lines.append(f"  {'reason':<28} {'total':>5}" + "".join(f" {source:>{width}}" for source in sources))
+        for reason, count in self.counts.items():
+            by_source = "".join(f" {self.counts_by_source[source][reason]:>{width}}" for source in sources)
+            lines.append(f"  {reason.value:<28} {count:>5}{by_source}")
+        if sources:
+            removed = Counter(r.source or UNKNOWN_SOURCE for r in self.rejected)
+            given = "".join(f" {self.input_by_source[source]:>{width}}" for source in sources)
+            kept = "".join(f" {self.input_by_source[source] - removed[source]:>{width}}" for source in sources)
+            lines += [f"  {'given':<28} {self.n_input:>5}{given}", f"  {'kept':<28} {self.n_kept:>5}{kept}"]
         return "\n".join(lines)
 
 
@@ -132,10 +169,21 @@ def _is_stable(record: ElasticRecord) -> bool:
     return bool(np.linalg.eigvalsh(record.elastic_tensor).min() > 0.0)
 
 
+def _voigt_below_reuss(elastic_tensor: np.ndarray) -> bool:
+    """Whether K_V < K_R or G_V < G_R beyond ``VOIGT_REUSS_RTOL`` (False for a singular C: no Reuss average)."""
+    moduli = elastic_moduli(elastic_tensor)
+    return any(
+        voigt < reuss - VOIGT_REUSS_RTOL * abs(reuss)
+        for voigt, reuss in ((moduli.bulk_voigt, moduli.bulk_reuss), (moduli.shear_voigt, moduli.shear_reuss))
+        if np.isfinite(reuss)
+    )
+
+
 def check_record(
     record: ElasticRecord,
     modulus_range: tuple[float, float] = MODULUS_RANGE_GPA,
     frame_tolerance: float | None = FRAME_MISMATCH_TOLERANCE,
+    stiffness_limit: float | None = None,
 ) -> tuple[FilterReason, ...]:
     """Physical checks of one built record (all but ``duplicate_id``); empty when the record passes.
 
@@ -144,6 +192,8 @@ def check_record(
         modulus_range: (low, high] in GPa for K_VRH and G_VRH (the record's ``k_vrh``, ``g_vrh``).
         frame_tolerance: largest accepted change of C under the point-group projection; None skips the
             check (it costs one spglib call, about 10 ms). Moduli-only records skip it.
+        stiffness_limit: largest accepted |C_ij| in GPa (``STIFFNESS_LIMIT_GPA`` for the four-source data); None
+            skips the check. Moduli-only records skip it, and ``voigt_below_reuss`` too.
     """
     low, high = modulus_range
     high += MODULUS_ROUND_OFF * abs(high)  # a modulus equal to the bound, up to the round-off of C -> S -> K_R
@@ -160,6 +210,16 @@ def check_record(
         and projection_residual(record.elastic_tensor, record.structure) > frame_tolerance
     ):
         reasons.append(FilterReason.FRAME_MISMATCH)
+    if record.frame_status == "inconsistent":
+        reasons.append(FilterReason.FRAME_INCONSISTENT)
+    if record.elastic_tensor is not None and _voigt_below_reuss(record.elastic_tensor):
+        reasons.append(FilterReason.VOIGT_BELOW_REUSS)
+    if (
+        stiffness_limit is not None
+        and record.elastic_tensor is not None
+        and float(np.abs(record.elastic_tensor).max()) > stiffness_limit
+    ):
+        reasons.append(FilterReason.STIFFNESS_OUT_OF_RANGE)
     return tuple(reasons)
 
 
@@ -169,6 +229,7 @@ def filter_records(
     on_invalid: OnInvalid = "drop",
     modulus_range: tuple[float, float] = MODULUS_RANGE_GPA,
     frame_tolerance: float | None = FRAME_MISMATCH_TOLERANCE,
+    stiffness_limit: float | None = None,
     rejected_on_load: Sequence[RejectedRecord] = (),
 ) -> tuple[list[ElasticRecord], ValidationReport]:
     """Apply the duplicate-id and physical checks to a dataset and report everything removed.
@@ -178,7 +239,7 @@ def filter_records(
         on_invalid: ``"drop"`` removes failing records (and logs the report at WARNING level when any
             is removed); ``"raise"`` raises :class:`InvalidRecordsError` if any record fails.
         modulus_range: (low, high] in GPa for K_VRH and G_VRH.
-        frame_tolerance: see :func:`check_record`.
+        frame_tolerance, stiffness_limit: see :func:`check_record`.
         rejected_on_load: entries of the same input that could not be built (``read_jsonl``); they count
             in the report, and ``records`` are taken to fill the other positions of the input in order.
 
@@ -195,21 +256,29 @@ def filter_records(
     rejected = list(rejected_on_load)
     seen: set[tuple[str, str]] = set()
     for position, record in zip(positions, records, strict=True):
-        reasons = check_record(record, modulus_range, frame_tolerance)
+        reasons = check_record(record, modulus_range, frame_tolerance, stiffness_limit)
         if (record.source, record.material_id) in seen:
             reasons = (FilterReason.DUPLICATE_ID, *reasons)
         seen.add((record.source, record.material_id))
         if reasons:
-            rejected.append(RejectedRecord(index=position, material_id=record.material_id, reasons=reasons))
+            rejected.append(
+                RejectedRecord(index=position, material_id=record.material_id, reasons=reasons, source=record.source)
+            )
         else:
             kept.append(record)
     rejected.sort(key=lambda r: r.index)
     counts = Counter(reason for r in rejected for reason in r.reasons)
+    given = Counter([r.source for r in records] + [r.source or UNKNOWN_SOURCE for r in rejected_on_load])
+    counts_by_source = {source: Counter() for source in given}
+    for entry in rejected:
+        counts_by_source[entry.source or UNKNOWN_SOURCE].update(entry.reasons)
     report = ValidationReport(
         n_input=n_input,
         n_kept=len(kept),
         counts={reason: counts[reason] for reason in FilterReason},
         rejected=tuple(rejected),
+        input_by_source=dict(given),
+        counts_by_source={s: {reason: c[reason] for reason in FilterReason} for s, c in counts_by_source.items()},
     )
     if rejected and on_invalid == "raise":
         raise InvalidRecordsError(report)

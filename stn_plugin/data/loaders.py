@@ -12,8 +12,9 @@ File formats:
   A line with neither tensor is a moduli-only record and needs ``k_vrh`` and ``g_vrh`` (GPa); ``source``
   (optional) is the record's source name. :func:`write_jsonl` writes the same keys, so written files read
   back unchanged.
-* the two other bundled files, each with its own reader (:func:`read_elatbot_jsonl`: tensors in the frame of
-  the structure under ``elastic_tensor``; :func:`read_binary_moduli_jsonl`: ``K_VRH`` and ``G_VRH`` only).
+* the three other bundled files, each with its own reader (:func:`read_elatbot_jsonl` and :func:`read_mp2026_jsonl`:
+  tensors in the frame of the structure under ``elastic_tensor`` and the source's ``frame_status``;
+  :func:`read_binary_moduli_jsonl`: ``K_VRH`` and ``G_VRH`` only).
 
 :func:`read_jsonl` reads every line it can and returns the others as
 :class:`~stn_plugin.data.filters.RejectedRecord` entries (reasons and the message naming the file, the line,
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
@@ -32,6 +34,7 @@ from importlib.resources import as_file, files
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
+import numpy as np
 from pydantic import ValidationError
 from pymatgen.core import Structure
 
@@ -40,6 +43,8 @@ from stn_plugin.data.records import (
     DEJONG2015,
     MP2023_ELATBOT,
     MP2025_BINARY,
+    MP2026,
+    USER_SOURCE,
     ElasticRecord,
     FilterReason,
     Provenance,
@@ -58,6 +63,9 @@ BUNDLED_ELATBOT: str = "mp2023_elatbot_val_elastic.jsonl.gz"
 
 BUNDLED_BINARY_MODULI: str = "mp2025_binary_moduli.jsonl.gz"
 """File of the 2000 Materials Project 2025.1 binaries (K_VRH, G_VRH only) in ``stn_plugin/data/files/``."""
+
+BUNDLED_MP2026: str = "mp2026_elastic.jsonl.gz"
+"""File of the 10,866 Materials Project tensors fetched on 2026-07-04 (equiparity) in ``stn_plugin/data/files/``."""
 
 DEJONG2015_PROVENANCE = Provenance(
     source="Materials Project elastic-constant survey (de Jong et al. 2015), bundled with stn-plugin",
@@ -85,6 +93,27 @@ BINARY2025_PROVENANCE = Provenance(
     frame_note="no tensor: K_VRH and G_VRH only (rotation invariant)",
 )
 """Provenance of the bundled binary-moduli file (each record's ``source`` text is the line's when given)."""
+
+
+MP2026_PROVENANCE = Provenance(
+    source=(
+        "Materials Project materials.elasticity (PBE/PBE+U), fetched 2026-07-04, as redistributed by the equiparity "
+        "repository (KurbanIntelligenceLab/equiparity), bundled with stn-plugin"
+    ),
+    licence="CC BY 4.0 (Materials Project data); equiparity repository: MIT",
+    citation=(
+        "A. Jain et al., APL Mater. 1, 011002 (2013); M. de Jong et al., Sci. Data 2, 150009 (2015) (the workflow); "
+        "equiparity, github.com/KurbanIntelligenceLab/equiparity, doi:10.5281/zenodo.22003285"
+    ),
+    frame_note=(
+        "elastic_tensor (frame of the given structure: MP's summary structure rotated into the tensor's IEEE frame)"
+    ),
+)
+"""Provenance of the bundled MP 2026 file (each record's ``source`` text is the line's ``source`` when given)."""
+
+MIN_EIGENVALUE_TOLERANCE: float = 1e-6
+"""Largest accepted difference between a line's ``min_eig`` and the smallest eigenvalue of its tensor, relative to
+max(1 GPa, max |C|)."""
 
 
 def user_file_provenance(path: str | Path) -> Provenance:
@@ -236,6 +265,7 @@ def _build_record(
         "structure": structure,
         "reference_moduli": _reference_moduli(row),
         **({} if source is None else {"source": source}),
+        **({} if row.get("frame_status") is None else {"frame_status": row["frame_status"]}),
     }
     if all(row.get(key) in (None, "") for key in ("elastic_tensor", "elastic_tensor_original")):
         if row.get("k_vrh") is None and row.get("g_vrh") is None:
@@ -268,6 +298,8 @@ def record_to_json_line(record: ElasticRecord) -> dict[str, Any]:
         line.update(k_vrh=record.k_vrh, g_vrh=record.g_vrh)
     if record.elastic_tensor_ieee is not None:
         line["elastic_tensor"] = record.elastic_tensor_ieee.tolist()
+    if record.frame_status is not None:
+        line["frame_status"] = record.frame_status
     if record.reference_moduli is not None:
         moduli = record.reference_moduli.model_dump()
         line.update({key: moduli[field] for key, field in REFERENCE_MODULI_KEYS.items() if moduli[field] is not None})
@@ -279,9 +311,16 @@ _BUILD_ERRORS = (ValidationError, ValueError, KeyError, TypeError)
 """What building a record from a line or row raises for invalid content (json.JSONDecodeError is a ValueError)."""
 
 
-def _rejected(index: int, material_id: str, where: str, exc: Exception, line: int | None = None) -> RejectedRecord:
+def _rejected(
+    index: int, material_id: str, where: str, exc: Exception, line: int | None = None, source: str | None = None
+) -> RejectedRecord:
     return RejectedRecord(
-        index=index, material_id=material_id, reasons=reasons_of(exc), detail=f"{where}: {_describe(exc)}", line=line
+        index=index,
+        material_id=material_id,
+        reasons=reasons_of(exc),
+        detail=f"{where}: {_describe(exc)}",
+        line=line,
+        source=source,
     )
 
 
@@ -306,7 +345,7 @@ def read_jsonl(
     """
     if provenance is None and not require_provenance:
         provenance = user_file_provenance(path)
-    return _read_lines(path, lambda line: record_from_json_line(line, provenance, source))
+    return _read_lines(path, lambda line: record_from_json_line(line, provenance, source), source or USER_SOURCE)
 
 
 def load_jsonl(
@@ -342,24 +381,27 @@ def load_bundled_dataset() -> list[ElasticRecord]:
     return read_bundled(DEJONG2015).strict(BUNDLED_DATASET)
 
 
-# --- the two newer bundled sources (Materials Project 2023.11 tensors, 2025.1 binary moduli) ---
+# --- the newer bundled sources (Materials Project 2023.11 and 2026 tensors, 2025.1 binary moduli) ---
 
 
-def elatbot_record(line: Mapping[str, Any]) -> ElasticRecord:
-    """A record from one line of the ElaTBot file (source ``mp2023_elatbot``).
+def _structure_frame_record(
+    line: Mapping[str, Any], provenance: Provenance, source: str, frame_note: str
+) -> ElasticRecord:
+    """A tensor record from a line whose ``elastic_tensor`` (6x6 GPa) is in the frame of its ``structure``.
 
-    Keys read: ``material_id``, ``formula``, ``structure`` (``Structure.as_dict()``), ``elastic_tensor`` (6x6,
-    GPa, in the Cartesian frame of ``structure``), ``frame_status`` (``verified`` / ``convention``, kept in the
-    frame note) and ``source`` (the line's provenance text). Others (``crystal_system``, ``spacegroup``,
-    ``frame_sym_err``, ``min_eig``, ...) are ignored.
+    Args:
+        line: the decoded line (``material_id``, ``formula``, ``structure``, ``elastic_tensor``, ``frame_status``
+            and ``source``, the line's provenance text, are read).
+        provenance: the source's provenance (its ``source`` text replaced by the line's when given).
+        source: the record's ``source``.
+        frame_note: the provenance's frame note for this line.
     """
     material_id = str(line.get("material_id", "<missing material_id>"))
-    structure = Structure.from_dict(line["structure"])
+    structure = structure_from_data(line["structure"], material_id)
     if line.get("elastic_tensor") is None:
         raise RecordError(FilterReason.MALFORMED, f"material {material_id!r}: elastic_tensor is missing.")
-    note = f"{ELATBOT2023_PROVENANCE.frame_note}; frame_status {line.get('frame_status', 'not given')}"
-    provenance = ELATBOT2023_PROVENANCE.model_copy(
-        update={"frame_note": note, **({"source": str(line["source"])} if line.get("source") else {})}
+    provenance = provenance.model_copy(
+        update={"frame_note": frame_note, **({"source": str(line["source"])} if line.get("source") else {})}
     )
     return ElasticRecord(
         material_id=material_id,
@@ -367,8 +409,60 @@ def elatbot_record(line: Mapping[str, Any]) -> ElasticRecord:
         structure=structure,
         elastic_tensor=line["elastic_tensor"],
         provenance=provenance,
-        source=MP2023_ELATBOT,
+        source=source,
+        frame_status=line.get("frame_status"),
     )
+
+
+def elatbot_record(line: Mapping[str, Any]) -> ElasticRecord:
+    """A record from one line of the ElaTBot file (source ``mp2023_elatbot``).
+
+    Keys read: ``material_id``, ``formula``, ``structure`` (``Structure.as_dict()``), ``elastic_tensor`` (6x6,
+    GPa, in the Cartesian frame of ``structure``), ``frame_status`` (``verified`` / ``convention``, kept in
+    ``frame_status`` and the frame note) and ``source`` (the line's provenance text). Others (``crystal_system``,
+    ``spacegroup``, ``frame_sym_err``, ``min_eig``, ...) are ignored.
+    """
+    note = f"{ELATBOT2023_PROVENANCE.frame_note}; frame_status {line.get('frame_status', 'not given')}"
+    return _structure_frame_record(line, ELATBOT2023_PROVENANCE, MP2023_ELATBOT, note)
+
+
+def mp2026_record(line: Mapping[str, Any]) -> ElasticRecord:
+    """A record from one line of the MP 2026 file (source ``mp2026``).
+
+    Keys read: ``material_id``, ``formula``, ``structure`` (``Structure.as_dict()``), ``elastic_tensor`` (6x6, GPa,
+    in the Cartesian frame of ``structure``), ``frame_status`` (required: ``verified``, ``convention`` or
+    ``inconsistent``, kept in ``frame_status``; the ``frame_method`` is added to the frame note), ``min_eig``
+    (GPa; when given it must be the smallest eigenvalue of the tensor within ``MIN_EIGENVALUE_TOLERANCE``, else
+    the line is ``malformed``: the tensor is not the one the file describes) and ``source`` (the line's
+    provenance text). Others (``crystal_system``, recomputed from the structure; ``frame_sym_err``; ``also_in``,
+    which de-duplication finds by id itself) are ignored.
+
+    Raises:
+        RecordError: ``malformed`` for a missing ``frame_status`` or a ``min_eig`` that contradicts the tensor
+            (and the record checks of :class:`ElasticRecord`).
+    """
+    material_id = str(line.get("material_id", "<missing material_id>"))
+    if line.get("frame_status") is None:
+        message = f"material {material_id!r}: frame_status is missing (verified, convention or inconsistent)."
+        raise RecordError(FilterReason.MALFORMED, message)
+    note = (
+        f"{MP2026_PROVENANCE.frame_note}; frame_status {line['frame_status']}, "
+        f"frame_method {line.get('frame_method', 'not given')}"
+    )
+    record = _structure_frame_record(line, MP2026_PROVENANCE, MP2026, note)
+    given = line.get("min_eig")
+    if given is not None:
+        tensor = record.elastic_tensor
+        computed = float(np.linalg.eigvalsh(tensor).min())
+        tolerance = MIN_EIGENVALUE_TOLERANCE * max(1.0, float(np.abs(tensor).max()))
+        if not (isinstance(given, (int, float)) and math.isfinite(given) and abs(given - computed) <= tolerance):
+            raise RecordError(
+                FilterReason.MALFORMED,
+                f"material {material_id!r}: min_eig = {given!r} GPa but the tensor's smallest eigenvalue is "
+                f"{computed:.6g} GPa; the line's tensor is not the one it describes: take the line from the source "
+                "again or drop it.",
+            )
+    return record
 
 
 def binary_moduli_record(line: Mapping[str, Any]) -> ElasticRecord:
@@ -397,8 +491,9 @@ def binary_moduli_record(line: Mapping[str, Any]) -> ElasticRecord:
     )
 
 
-def _read_lines(path: str | Path, build: Callable[[Mapping[str, Any]], ElasticRecord]) -> LoadedRecords:
-    """Every non-empty line of a JSON-lines file through ``build``; the lines that fail become rejected entries."""
+def _read_lines(path: str | Path, build: Callable[[Mapping[str, Any]], ElasticRecord], source: str) -> LoadedRecords:
+    """Every non-empty line of a JSON-lines file through ``build``; the lines that fail become rejected entries
+    (with ``source``, the source the file is read as)."""
     path = Path(path)
     records, rejected = [], []
     with _open_text(path, "r") as stream:
@@ -411,26 +506,32 @@ def _read_lines(path: str | Path, build: Callable[[Mapping[str, Any]], ElasticRe
                 material_id = str(line.get("material_id", material_id))
                 records.append(build(line))
             except _BUILD_ERRORS as exc:
-                rejected.append(_rejected(index, material_id, f"{path}, line {number}", exc, number))
+                rejected.append(_rejected(index, material_id, f"{path}, line {number}", exc, number, source))
     return LoadedRecords(records, rejected)
 
 
 def read_elatbot_jsonl(path: str | Path) -> LoadedRecords:
     """Read an ElaTBot-style tensor file (:func:`elatbot_record`), collecting the invalid lines."""
-    return _read_lines(path, elatbot_record)
+    return _read_lines(path, elatbot_record, MP2023_ELATBOT)
+
+
+def read_mp2026_jsonl(path: str | Path) -> LoadedRecords:
+    """Read an MP 2026 tensor file (:func:`mp2026_record`), collecting the invalid lines."""
+    return _read_lines(path, mp2026_record, MP2026)
 
 
 def read_binary_moduli_jsonl(path: str | Path) -> LoadedRecords:
     """Read a binary-moduli file (:func:`binary_moduli_record`), collecting the invalid lines."""
-    return _read_lines(path, binary_moduli_record)
+    return _read_lines(path, binary_moduli_record, MP2025_BINARY)
 
 
 BUNDLED_FILES: dict[str, str] = {
     DEJONG2015: BUNDLED_DATASET,
     MP2023_ELATBOT: BUNDLED_ELATBOT,
     MP2025_BINARY: BUNDLED_BINARY_MODULI,
+    MP2026: BUNDLED_MP2026,
 }
-"""File in ``stn_plugin/data/files/`` of each bundled source (``records.SOURCES``)."""
+"""File in ``stn_plugin/data/files/`` of each bundled source (``records.ALL_SOURCES``)."""
 
 
 def _read_dejong(path: Path) -> LoadedRecords:
@@ -441,6 +542,7 @@ _BUNDLED_READERS: dict[str, Callable[[Path], LoadedRecords]] = {
     DEJONG2015: _read_dejong,
     MP2023_ELATBOT: read_elatbot_jsonl,
     MP2025_BINARY: read_binary_moduli_jsonl,
+    MP2026: read_mp2026_jsonl,
 }
 
 
@@ -448,8 +550,9 @@ def read_bundled(source: str) -> LoadedRecords:
     """The records of one bundled source and its invalid lines, unfiltered (works from an installed wheel).
 
     Args:
-        source: 'dejong2015' (1004 tensors), 'mp2023_elatbot' (399 tensors) or 'mp2025_binary' (2000 moduli-only
-            records, one of which, mp-22880, is rejected: its formula FeB2 does not match its FeBr2 structure).
+        source: 'dejong2015' (1004 tensors), 'mp2023_elatbot' (399 tensors), 'mp2025_binary' (2000 moduli-only
+            records, one of which, mp-22880, is rejected: its formula FeB2 does not match its FeBr2 structure) or
+            'mp2026' (10,866 tensors, each with its ``frame_status``).
 
     Raises:
         ValueError: an unknown source name.

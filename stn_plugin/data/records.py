@@ -25,7 +25,8 @@ check raises a :class:`RecordError` carrying its :class:`FilterReason` (pydantic
 
 A record either has a tensor (``k_vrh`` and ``g_vrh`` are then computed from it) or is *moduli-only*:
 ``elastic_tensor`` None, ``k_vrh`` and ``g_vrh`` given (GPa, Voigt-Reuss-Hill averages of the source's
-tensor). ``source`` names the dataset a record comes from (``SOURCES``), for de-duplication, splits and reports.
+tensor). ``source`` names the dataset a record comes from (``ALL_SOURCES``), for de-duplication, splits and reports;
+``frame_status`` keeps a source's verdict on the tensor's frame (``FrameStatus``) where the source gives one.
 
 The other reasons of :class:`FilterReason` are checks on whole records and datasets
 (:mod:`stn_plugin.data.filters`).
@@ -95,8 +96,26 @@ MP2023_ELATBOT: str = "mp2023_elatbot"
 MP2025_BINARY: str = "mp2025_binary"
 """``source`` of the Materials Project 2025.1 binary K_VRH / G_VRH (matcalc benchmark data, no tensors)."""
 
+MP2026: str = "mp2026"
+"""``source`` of the Materials Project elasticity collection as fetched on 2026-07-04 (10,866 tensors, equiparity)."""
+
 SOURCES: tuple[str, ...] = (DEJONG2015, MP2023_ELATBOT, MP2025_BINARY)
-"""The bundled sources, in order of preference when two records are the same material."""
+"""The default bundled sources (the data of the bundled models), in order of preference when two records are the
+same material."""
+
+ALL_SOURCES: tuple[str, ...] = (MP2026, MP2023_ELATBOT, DEJONG2015, MP2025_BINARY)
+"""Every bundled source, newest Materials Project release first: the order of preference when the four are
+combined (:mod:`stn_plugin.data.dedup`)."""
+
+BUNDLED_DATASETS: dict[str, tuple[str, ...]] = {"bundled": SOURCES, "mp-all": ALL_SOURCES}
+"""Named selections of bundled sources: ``bundled`` (the default, the data of the bundled models) and ``mp-all``
+(all four sources; ``stn data prepare --dataset``)."""
+
+FrameStatus = Literal["verified", "convention", "inconsistent"]
+"""How well the tensor's frame is pinned to the structure, as the MP 2023 and MP 2026 files say: ``verified``
+(the structure's point group fixes the frame and the tensor has that symmetry within 5 %), ``convention``
+(orthorhombic and lower: the axis order follows pymatgen's IEEE convention), ``inconsistent`` (the tensor has the
+point group's symmetry in no tried frame)."""
 
 USER_SOURCE: str = "user"
 """``source`` of a record that names none (records built in code, files of other origin)."""
@@ -123,6 +142,9 @@ class FilterReason(str, Enum):
     FRAME_MISMATCH = "frame_mismatch"
     MODULI_NOT_FINITE = "moduli_not_finite"
     INVALID_STRUCTURE = "invalid_structure"
+    FRAME_INCONSISTENT = "frame_inconsistent"
+    VOIGT_BELOW_REUSS = "voigt_below_reuss"
+    STIFFNESS_OUT_OF_RANGE = "stiffness_out_of_range"
 
 
 class RecordError(ValueError):
@@ -280,8 +302,10 @@ class ElasticRecord(BaseModel):
         elastic_tensor_ieee: the same tensor in the IEEE-176 frame as published, shape (6, 6), GPa, or None.
         provenance: source, licence, citation and a note on the frame.
         reference_moduli: moduli published by the source, or None.
-        source: short name of the dataset (``SOURCES``: 'dejong2015', 'mp2023_elatbot', 'mp2025_binary'; 'user'
-            when not given).
+        source: short name of the dataset (``ALL_SOURCES``: 'dejong2015', 'mp2023_elatbot', 'mp2025_binary',
+            'mp2026'; 'user' when not given).
+        frame_status: the source's verdict on the tensor's frame (``FrameStatus``), or None when the source gives
+            none (de Jong 2015, moduli-only records, user files without the key).
         k_vrh, g_vrh: Voigt-Reuss-Hill bulk and shear moduli, GPa. For a tensor record they are computed from
             ``elastic_tensor`` (:func:`~stn_plugin.physics.moduli.elastic_moduli`; NaN when C is singular) and a
             given value must agree with them; a moduli-only record must give both, finite.
@@ -300,6 +324,7 @@ class ElasticRecord(BaseModel):
     provenance: Provenance
     reference_moduli: ReferenceModuli | None = None
     source: str = Field(default=USER_SOURCE, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    frame_status: FrameStatus | None = None
     k_vrh: float | None = None
     g_vrh: float | None = None
 

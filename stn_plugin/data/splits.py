@@ -10,6 +10,11 @@ to training whole. The result depends only on the (id, system) pairs, the fracti
 :func:`stratified_split` splits that source alone (same seeding), so the strata are (source, crystal system).
 The de Jong et al. (2015) records of a combined dataset therefore land in the same parts as in the split of
 the de Jong data alone, and models trained on either can be compared on the same test materials.
+
+``combined_split(..., reference_parts=...)`` keeps given materials in given parts (the four-source data keep the
+parts of the default three-source split: :func:`stn_plugin.training.data.prepare_data`) and splits the others:
+each (source, crystal system) stratum gets the part sizes it would get unconstrained, the fixed members counting
+towards them, and its other members, shuffled as above, fill what is left of validation, then test, then training.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ class DataSplit(BaseModel):
         counts: crystal system -> part -> number of materials (all sources together).
         counts_by_source: source -> crystal system -> part -> number of materials (:func:`combined_split`;
             empty for :func:`stratified_split`).
+        from_reference: sorted ids whose part was given by ``reference_parts`` (:func:`combined_split`; empty
+            without one).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -55,6 +62,7 @@ class DataSplit(BaseModel):
     test: tuple[str, ...]
     counts: dict[str, dict[str, int]]
     counts_by_source: dict[str, dict[str, dict[str, int]]] = Field(default_factory=dict)
+    from_reference: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _parts_disjoint(self) -> DataSplit:
@@ -71,8 +79,8 @@ class DataSplit(BaseModel):
         return getattr(self, name)
 
     def save(self, path: str | Path) -> Path:
-        """Write the split as JSON (keys: seed, fractions, train, val, test, counts, counts_by_source); returns
-        the path."""
+        """Write the split as JSON (keys: seed, fractions, train, val, test, counts, counts_by_source,
+        from_reference); returns the path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.model_dump(mode="json"), indent=1) + "\n", encoding="utf-8")
@@ -160,18 +168,29 @@ def _data_split(
     parts: Mapping[str, list[str]],
     counts: dict[str, dict[str, int]],
     counts_by_source: dict[str, dict[str, dict[str, int]]] | None = None,
+    from_reference: Iterable[str] = (),
 ) -> DataSplit:
     """The :class:`DataSplit` of part -> ids (each part sorted)."""
     sorted_parts = {name: tuple(sorted(parts[name])) for name in PARTS}
     return DataSplit(
-        seed=seed, fractions=fractions, counts=counts, counts_by_source=counts_by_source or {}, **sorted_parts
+        seed=seed,
+        fractions=fractions,
+        counts=counts,
+        counts_by_source=counts_by_source or {},
+        from_reference=tuple(sorted(from_reference)),
+        **sorted_parts,
     )
 
 
 def _split_by_system(
-    systems: Mapping[str, str], fractions: tuple[float, float, float], seed: int
+    systems: Mapping[str, str],
+    fractions: tuple[float, float, float],
+    seed: int,
+    fixed_parts: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, list[str]], dict[str, dict[str, int]]]:
-    """Part -> ids and crystal system -> part -> count of one stratified split (see the module docstring)."""
+    """Part -> ids and crystal system -> part -> count of one stratified split (see the module docstring); the ids
+    of ``fixed_parts`` go to their part and count towards the sizes of their system's parts."""
+    fixed_parts = fixed_parts or {}
     by_system: dict[str, list[str]] = {}
     for material_id, system in systems.items():
         by_system.setdefault(system, []).append(material_id)
@@ -179,11 +198,17 @@ def _split_by_system(
     parts: dict[str, list[str]] = {name: [] for name in PARTS}
     counts: dict[str, dict[str, int]] = {}
     for system in sorted(by_system, key=lambda s: (order.get(s, len(order)), s)):
-        ids = sorted(by_system[system])
+        members = by_system[system]
+        ids = sorted(i for i in members if i not in fixed_parts)
+        fixed = {name: sorted(i for i in members if fixed_parts.get(i) == name) for name in PARTS}
         rng = np.random.default_rng([seed, zlib.crc32(system.encode())])
         shuffled = [ids[k] for k in rng.permutation(len(ids))]
-        n_train, n_val, _ = _part_sizes(len(ids), fractions)
-        chunks = (shuffled[:n_train], shuffled[n_train : n_train + n_val], shuffled[n_train + n_val :])
+        _, target_val, target_test = _part_sizes(len(members), fractions)
+        n_val = min(max(target_val - len(fixed["val"]), 0), len(ids))
+        n_test = min(max(target_test - len(fixed["test"]), 0), len(ids) - n_val)
+        n_train = len(ids) - n_val - n_test
+        free = (shuffled[:n_train], shuffled[n_train : n_train + n_val], shuffled[n_train + n_val :])
+        chunks = [fixed[name] + chunk for name, chunk in zip(PARTS, free, strict=True)]
         for name, chunk in zip(PARTS, chunks, strict=True):
             parts[name].extend(chunk)
         counts[system] = {name: len(chunk) for name, chunk in zip(PARTS, chunks, strict=True)}
@@ -194,24 +219,33 @@ def combined_split(
     records: Mapping[str, tuple[str, str]] | Iterable[ElasticRecord],
     fractions: tuple[float, float, float] = DEFAULT_FRACTIONS,
     seed: int = 0,
+    reference_parts: Mapping[str, str] | None = None,
 ) -> DataSplit:
     """Split a dataset of several sources, stratified by source and crystal system (module docstring).
 
-    Each source's ids land in the parts :func:`stratified_split` gives that source alone with the same
-    fractions and seed (in particular the de Jong 2015 records: as in the split of the de Jong data alone).
+    Without ``reference_parts``, each source's ids land in the parts :func:`stratified_split` gives that source
+    alone with the same fractions and seed (in particular the de Jong 2015 records: as in the split of the de Jong
+    data alone).
 
     Args:
         records: records (their ``source`` and ``crystal_system`` are used), or id -> (source, crystal system).
         fractions: (train, val, test), non-negative, summing to 1.
         seed: random seed.
+        reference_parts: id -> part ('train', 'val', 'test') of materials whose part is given; ids not in
+            ``records`` are ignored. The others fill each stratum's parts up to the unconstrained sizes.
 
     Returns:
-        the split, with ``counts`` summed over the sources and ``counts_by_source``.
+        the split, with ``counts`` summed over the sources, ``counts_by_source`` and ``from_reference`` (the ids
+        of ``records`` placed by ``reference_parts``).
 
     Raises:
-        ValueError: bad fractions, or an id appears twice (de-duplicate first).
+        ValueError: bad fractions, an id appears twice (de-duplicate first), or a reference part is not a part.
     """
     _check_fractions(fractions)
+    reference_parts = reference_parts or {}
+    unknown = sorted({part for part in reference_parts.values() if part not in PARTS})
+    if unknown:
+        raise ValueError(f"reference_parts names unknown parts {unknown}; expected {PARTS}.")
     strata = _strata(records, lambda record: (record.source, record.crystal_system))
     by_source: dict[str, dict[str, str]] = {}
     for material_id, (source, system) in strata.items():
@@ -221,7 +255,7 @@ def combined_split(
     counts: dict[str, dict[str, int]] = {}
     counts_by_source: dict[str, dict[str, dict[str, int]]] = {}
     for source in sorted(by_source, key=lambda s: (rank.get(s, len(rank)), s)):
-        source_parts, counts_by_source[source] = _split_by_system(by_source[source], fractions, seed)
+        source_parts, counts_by_source[source] = _split_by_system(by_source[source], fractions, seed, reference_parts)
         for name in PARTS:
             parts[name].extend(source_parts[name])
         for system, system_counts in counts_by_source[source].items():
@@ -230,4 +264,5 @@ def combined_split(
                 total[name] += n
     order = {name: k for k, name in enumerate(CRYSTAL_SYSTEMS)}
     ordered_counts = {s: counts[s] for s in sorted(counts, key=lambda s: (order.get(s, len(order)), s))}
-    return _data_split(seed, fractions, parts, ordered_counts, counts_by_source)
+    from_reference = (material_id for material_id in strata if material_id in reference_parts)
+    return _data_split(seed, fractions, parts, ordered_counts, counts_by_source, from_reference)

@@ -105,6 +105,9 @@ def poisson_ratio(bulk: float, shear: float) -> float:
 def elastic_moduli(elastic_tensor: ArrayLike | ElasticTensor) -> ElasticModuli:
     """Voigt/Reuss/Hill moduli, App. B Young and Poisson, anisotropy and Born stability of C.
 
+    Reuss and Hill moduli and the anisotropy are NaN for a singular C; Young and Poisson are NaN where
+    3 B_V + G_V = 0 (e.g. an all-zero tensor, a failed fit some sources publish).
+
     Args:
         elastic_tensor: 6x6 Voigt stiffness in GPa (array or pymatgen ``ElasticTensor``).
     """
@@ -121,6 +124,9 @@ def elastic_moduli(elastic_tensor: ArrayLike | ElasticTensor) -> ElasticModuli:
         anisotropy = 5.0 * shear_voigt / shear_reuss + bulk_voigt / bulk_reuss - 6.0
     else:
         bulk_reuss = shear_reuss = bulk_vrh = shear_vrh = anisotropy = float("nan")
+    with np.errstate(divide="ignore", invalid="ignore"):  # NaN, not ZeroDivisionError, for 3 B_V + G_V = 0
+        young = float(young_modulus(np.float64(bulk_voigt), np.float64(shear_voigt)))
+        poisson = float(poisson_ratio(np.float64(bulk_voigt), np.float64(shear_voigt)))
     return ElasticModuli(
         bulk_voigt=bulk_voigt,
         shear_voigt=shear_voigt,
@@ -128,8 +134,8 @@ def elastic_moduli(elastic_tensor: ArrayLike | ElasticTensor) -> ElasticModuli:
         shear_reuss=shear_reuss,
         bulk_vrh=bulk_vrh,
         shear_vrh=shear_vrh,
-        young=young_modulus(bulk_voigt, shear_voigt),
-        poisson=poisson_ratio(bulk_voigt, shear_voigt),
+        young=young,
+        poisson=poisson,
         universal_anisotropy=anisotropy,
         min_eigenvalue=min_eigenvalue,
         born_stable=min_eigenvalue > 0.0,

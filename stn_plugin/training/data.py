@@ -44,12 +44,14 @@ from stn_plugin.data import SOURCES, DataSplit, ElasticRecord, combined_split, d
 from stn_plugin.data.dedup import DeduplicationReport
 from stn_plugin.data.filters import (
     FRAME_MISMATCH_TOLERANCE,
+    STIFFNESS_LIMIT_GPA,
     OnInvalid,
     RejectedRecord,
     ValidationReport,
     default_on_invalid,
 )
 from stn_plugin.data.loaders import read_bundled, read_jsonl
+from stn_plugin.data.records import ALL_SOURCES, MP2026
 from stn_plugin.data.splits import DEFAULT_FRACTIONS, PARTS
 from stn_plugin.graph import AtomScalarStandardizer, MaterialCache, StrainedGraphConverter
 from stn_plugin.graph.material import PreparedMaterial
@@ -76,8 +78,9 @@ def load_records(
 
     Args:
         data: the dataset; None = the bundled sources ``sources``, read one after another.
-        sources: bundled sources to read when ``data`` is None (default: all, ``stn_plugin.data.SOURCES``;
-            ``["dejong2015"]`` is the data of the original model). Only for the bundled data.
+        sources: bundled sources to read when ``data`` is None (default: the three of ``stn_plugin.data.SOURCES``;
+            ``["dejong2015"]`` is the data of the original model; ``ALL_SOURCES`` adds ``mp2026``). Only for the
+            bundled data.
 
     Returns:
         the records, and the invalid lines with their positions in the concatenated input (records and invalid
@@ -93,9 +96,9 @@ def load_records(
             return read_jsonl(data)
         return list(data), []
     names = list(dict.fromkeys(SOURCES if sources is None else sources))
-    unknown = [name for name in names if name not in SOURCES]
+    unknown = [name for name in names if name not in ALL_SOURCES]
     if unknown or not names:
-        raise ValueError(f"unknown or no bundled sources {unknown}; choose from {list(SOURCES)}.")
+        raise ValueError(f"unknown or no bundled sources {unknown}; choose from {list(ALL_SOURCES)}.")
     records: list[ElasticRecord] = []
     rejected: list[RejectedRecord] = []
     for name in names:
@@ -114,7 +117,8 @@ class PreparedData:
         records: the records that passed :func:`~stn_plugin.data.filter_records` and
             :func:`~stn_plugin.data.deduplicate`, by material id (tensor and moduli-only records).
         split: the seeded split of those records, stratified by source and crystal system
-            (:func:`~stn_plugin.data.combined_split`).
+            (:func:`~stn_plugin.data.combined_split`); with ``mp2026`` among the sources, every material of the
+            default data's split with the same seed keeps its part (``split.from_reference`` lists them).
         report: the validation report (what was removed and why, invalid lines of the file included).
         deduplication: which records were left out as duplicates across sources, which were kept and why.
         part_of: material id -> split part ('train', 'val', 'test').
@@ -159,13 +163,20 @@ def prepare_data(
     splits each source on its own: the de Jong 2015 records land in the parts of the de Jong-only split
     (``sources=["dejong2015"]``, the data of the original model) with the same seed.
 
+    With ``mp2026`` among the bundled sources (``sources=ALL_SOURCES``: the four-source data) three things change:
+    the checks add ``stiffness_out_of_range`` (|C_ij| above ``STIFFNESS_LIMIT_GPA``); de-duplication prefers the
+    newest Materials Project value (``source_order=ALL_SOURCES``: mp2026, mp2023_elatbot, dejong2015,
+    mp2025_binary); and the split keeps the parts of the default data (:func:`reference_parts`), so the materials
+    the bundled models were tested on stay in test and none they were trained on reaches validation or test.
+
     Args:
         data: JSON-lines path, records, or None for the bundled data (``sources``).
         split_seed: seed of the split.
         fractions: (train, val, test) fractions.
         on_invalid: ``"drop"`` leaves invalid records out (reported in ``report`` and logged), ``"raise"``
             raises :class:`~stn_plugin.data.filters.InvalidRecordsError`; None = :func:`default_on_invalid`.
-        sources: bundled sources when ``data`` is None (default: all three, ``stn_plugin.data.SOURCES``).
+        sources: bundled sources when ``data`` is None (default: the three of ``stn_plugin.data.SOURCES``; all four:
+            ``stn_plugin.data.records.ALL_SOURCES``).
         train_fraction: keep this fraction of the training part (per source, a seeded random subset; validation
             and test parts unchanged), for learning curves (``benchmarks/learning_curve.py``).
 
@@ -176,9 +187,14 @@ def prepare_data(
     """
     records, rejected = load_records(data, sources)
     choice = on_invalid or default_on_invalid(data)
-    kept, report = filter_records(records, on_invalid=choice, rejected_on_load=rejected)
-    unique, deduplication = deduplicate(kept)
-    split = combined_split(unique, fractions=fractions, seed=split_seed)
+    with_mp2026 = data is None and sources is not None and MP2026 in sources
+    stiffness_limit = STIFFNESS_LIMIT_GPA if with_mp2026 else None
+    kept, report = filter_records(
+        records, on_invalid=choice, rejected_on_load=rejected, stiffness_limit=stiffness_limit
+    )
+    unique, deduplication = deduplicate(kept, source_order=ALL_SOURCES if with_mp2026 else SOURCES)
+    reference = reference_parts(deduplication, split_seed, fractions) if with_mp2026 else None
+    split = combined_split(unique, fractions=fractions, seed=split_seed, reference_parts=reference)
     if train_fraction < 1.0:
         split = split.model_copy(update={"train": training_subset(split.train, unique, train_fraction, split_seed)})
     part_of = {material_id: name for name in PARTS for material_id in split.part(name)}
@@ -194,6 +210,23 @@ def prepare_data(
         source_of={r.material_id: r.source for r in unique},
         loaded_by_source=loaded_by_source,
     )
+
+
+def reference_parts(
+    deduplication: DeduplicationReport, split_seed: int, fractions: tuple[float, float, float]
+) -> dict[str, str]:
+    """Material id -> part of the default data's split (``prepare_data()`` with this seed and these fractions),
+    under the ids of a de-duplicated dataset: a material of the default split keeps its own id, or takes the id of
+    the record ``deduplication`` kept in its place. When materials of several parts map to one id, test wins over
+    validation, validation over training (no material of the default test part leaves test).
+    """
+    default = prepare_data(split_seed=split_seed, fractions=fractions).split
+    kept_in_place = {entry.removed_id: entry.kept_id for entry in deduplication.removed}
+    parts: dict[str, str] = {}
+    for name in PARTS:  # train, val, test: a later part overwrites an earlier one
+        for material_id in default.part(name):
+            parts[kept_in_place.get(material_id, material_id)] = name
+    return parts
 
 
 def training_subset(
