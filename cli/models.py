@@ -31,7 +31,7 @@ from stn_plugin.cli.common import (
     quiet_logger,
     use_threads,
 )
-from stn_plugin.cli.data import ON_INVALID_HELP, OnInvalid
+from stn_plugin.cli.data import DATASET_HELP, ON_INVALID_HELP, BundledDataset, OnInvalid
 from stn_plugin.limits import MAX_ATOMS, MAX_EDGES
 from stn_plugin.registry import (
     ArchitectureEntry,
@@ -211,6 +211,7 @@ def model_info(name: Annotated[str, typer.Argument(help="architecture or pretrai
 def train(
     architecture: Annotated[str, typer.Argument(help="architecture name (`stn models list`), e.g. strain-tensor-net")],
     data: Annotated[Path | None, typer.Option(help=DATA_HELP, dir_okay=False)] = None,
+    dataset: Annotated[BundledDataset | None, typer.Option(help=DATASET_HELP, show_default=False)] = None,
     on_invalid: Annotated[OnInvalid | None, typer.Option(help=ON_INVALID_HELP, show_default=False)] = None,
     config: Annotated[Path | None, typer.Option(help="experiment configuration YAML", dir_okay=False)] = None,
     preset: Annotated[
@@ -262,6 +263,8 @@ def train(
 
         stn models train fig6a --data prepared/filtered.jsonl --config my.yaml --register-as my-model
 
+        stn models train strain-tensor-net --config configs/default.yaml --dataset mp-all --output runs/mp-all-seed0
+
         stn models train strain-tensor-net --tracking-uri sqlite:///mlflow.db --experiment paper --run-name s0 --seed 0
 
         stn models train strain-tensor-net --config runs/s0/config.yaml --init-from runs/s0/model --data more.jsonl
@@ -276,6 +279,8 @@ def train(
 
     if config is not None and preset is not None:
         fail("give either --config or --preset, not both.", code=2)
+    if dataset is not None and data is not None:
+        fail("--dataset names bundled data; it cannot be combined with --data.", code=2)
     for option, path in (("--data", data), ("--config", config)):
         if path is not None and not path.is_file():
             fail(f"{option} {path}: no such file.", code=2)
@@ -285,6 +290,7 @@ def train(
         "seed": seed,
         "init_from": init_from,
         "output_dir": output,
+        "dataset": None if dataset is None else dataset.value,
     }
     optional["on_invalid"] = on_invalid.value if on_invalid is not None else None
     hide_lightning_tips()

@@ -3,6 +3,7 @@ split's parts, prepare_data and `stn data prepare --dataset mp-all` (on small st
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from itertools import combinations
 
@@ -244,3 +245,24 @@ def test_unknown_source_names_the_four() -> None:
 def test_bundled_datasets() -> None:
     assert BUNDLED_DATASETS == {"bundled": SOURCES, "mp-all": ALL_SOURCES}
     assert set(ALL_SOURCES) == {*SOURCES, "mp2026"} and np.all([s in ALL_SOURCES for s in SOURCES])
+
+
+def test_training_on_the_four_source_data(stand_ins, tmp_path) -> None:
+    """`train(dataset="mp-all")` trains on the split of `prepare_data(sources=ALL_SOURCES)` (the default split's
+    parts kept); `dataset` with `data`, or an unknown name, is refused before anything is written."""
+    from stn_plugin.training import train
+    from tests.test_training_helpers import tiny_config
+
+    config = tiny_config(max_epochs=1, teacher_forcing_epochs=0)
+    result = train(
+        config=config, dataset="mp-all", split_seed=3, output_dir=tmp_path / "run", track=False, cache_dir=None
+    )
+    expected = training_data.prepare_data(split_seed=3, sources=ALL_SOURCES).split
+    saved = json.loads((tmp_path / "run" / "split.json").read_text())
+    assert {part: sorted(saved[part]) for part in PARTS} == {part: sorted(expected.part(part)) for part in PARTS}
+    assert result.counts["train"] + result.counts["train_moduli_only"] == len(expected.part("train"))
+    with pytest.raises(ValueError, match="cannot be combined with data"):
+        train(config=config, dataset="mp-all", data=tmp_path / "x.jsonl", output_dir=tmp_path / "r2", track=False)
+    with pytest.raises(ValueError, match="unknown dataset 'mp-2099'"):
+        train(config=config, dataset="mp-2099", output_dir=tmp_path / "r3", track=False)
+    assert not (tmp_path / "r2").exists() and not (tmp_path / "r3").exists()

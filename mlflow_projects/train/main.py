@@ -41,6 +41,7 @@ def train_arguments(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--architecture", required=True)
     parser.add_argument("--config", default="")
     parser.add_argument("--data", default="")
+    parser.add_argument("--dataset", default="")
     parser.add_argument("--on-invalid", choices=["", "drop", "raise"], default="")
     parser.add_argument("--max-epochs", type=_whole, default=-1)
     parser.add_argument("--seed", type=_whole, default=-1)
@@ -55,6 +56,7 @@ def train_arguments(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "architecture": args.architecture,
         "config": args.config if args.config in PRESETS else _path(args.config) if args.config else None,
         "data": _path(args.data) if args.data else None,
+        "dataset": args.dataset or None,
         "on_invalid": args.on_invalid or None,
         "max_epochs": args.max_epochs if args.max_epochs >= 0 else None,
         "seed": args.seed if args.seed >= 0 else None,

@@ -237,6 +237,7 @@ RUN_ARGUMENTS: tuple[str, ...] = (
     "architecture",
     "config",
     "data",
+    "dataset",
     "on_invalid",
     "max_epochs",
     "seed",

@@ -46,6 +46,7 @@ from pydantic import BaseModel, ConfigDict
 
 from stn_plugin.data import SOURCES, ElasticRecord
 from stn_plugin.data.filters import InvalidRecordsError, OnInvalid, ValidationReport, default_on_invalid
+from stn_plugin.data.records import BUNDLED_DATASETS
 from stn_plugin.evaluation import write_report
 from stn_plugin.evaluation.records import RecordPrediction, RecordsEvaluation, score_predictions
 from stn_plugin.graph import DEFAULT_CACHE_DIR
@@ -351,6 +352,7 @@ def train(
     config: ExperimentConfig | str | Path | None = None,
     *,
     data: str | Path | Sequence[ElasticRecord] | None = None,
+    dataset: str | None = None,
     on_invalid: OnInvalid | None = None,
     max_epochs: int | None = None,
     seed: int | None = None,
@@ -379,7 +381,10 @@ def train(
             config architecture name (``straintensornet``, ...).
         config: ``ExperimentConfig``, preset name (``cpu``, ``paper``) or YAML path; None = the
             architecture's default preset.
-        data: JSON-lines dataset, records, or None for the bundled de Jong et al. (2015) data.
+        data: JSON-lines dataset, records, or None for the bundled data (``dataset``).
+        dataset: with ``data`` None, a named selection of the bundled sources
+            (:data:`stn_plugin.data.records.BUNDLED_DATASETS`: ``bundled``, the three sources of the bundled models,
+            or ``mp-all``, those and the Materials Project 2026 tensors); None = ``bundled``.
         on_invalid: invalid records (:mod:`stn_plugin.data.filters`): ``"drop"`` leaves them out, ``"raise"``
             stops with :class:`~stn_plugin.data.filters.InvalidRecordsError`; None = ``"raise"`` for ``data``
             you pass, ``"drop"`` for the bundled data. The report is written to ``validation_report.json``
@@ -409,6 +414,11 @@ def train(
     Returns:
         the :class:`TrainResult` (also written to ``result.json``).
     """
+    if dataset is not None and data is not None:
+        raise ValueError("dataset names bundled data; it cannot be combined with data.")
+    if dataset is not None and dataset not in BUNDLED_DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}; choose from {sorted(BUNDLED_DATASETS)}.")
+    sources = None if dataset is None else list(BUNDLED_DATASETS[dataset])
     resolved = resolve_config(architecture, config)
     overrides = {
         k: v for k, v in (("max_epochs", max_epochs), ("seed", seed), ("init_from", init_from)) if v is not None
@@ -436,7 +446,9 @@ def train(
             torch.set_num_threads(threads)
         pl.seed_everything(training.seed, workers=True, verbose=False)
         try:
-            prepared = prepare_data(data, split_seed=split_seed, on_invalid=on_invalid, train_fraction=train_fraction)
+            prepared = prepare_data(
+                data, split_seed=split_seed, on_invalid=on_invalid, sources=sources, train_fraction=train_fraction
+            )
         except InvalidRecordsError as exc:
             if is_rank_zero:
                 atomic_write_text(exc.report.model_dump_json(indent=1) + "\n", out / "validation_report.json")
@@ -455,7 +467,7 @@ def train(
             uri = resolve_tracking_uri(tracking_uri)
             if is_rank_zero:  # other DDP ranks re-run this function; only rank 0 talks to MLflow
                 source = (
-                    "bundled:" + "+".join(SOURCES)
+                    "bundled:" + "+".join(sources or SOURCES)
                     if data is None
                     else str(data)
                     if isinstance(data, (str, Path))
@@ -479,6 +491,7 @@ def train(
                     "architecture": architecture,
                     "config": config.name if isinstance(config, ExperimentConfig) else config,
                     "data": data if data is None or isinstance(data, (str, Path)) else "records",
+                    "dataset": dataset,
                     "on_invalid": on_invalid,
                     "max_epochs": max_epochs,
                     "seed": seed,
