@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import warnings
 from collections import Counter
 from importlib.resources import files
 from pathlib import Path
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 
 from stn_plugin.data.filters import STIFFNESS_LIMIT_GPA, check_record, filter_records
+from stn_plugin.data.frame_consistency import projection_residual
 from stn_plugin.data.loaders import load_jsonl, read_bundled, read_mp2026_jsonl, write_jsonl
 from stn_plugin.data.records import FilterReason
 from stn_plugin.physics.moduli import elastic_moduli
@@ -108,6 +110,10 @@ def test_zero_tensor_is_a_record_the_checks_remove() -> None:
     record = make_record("zero", np.zeros((6, 6)))
     assert np.isnan(record.k_vrh) and np.isnan(elastic_moduli(record.elastic_tensor).young)
     assert {F.NOT_POSITIVE_DEFINITE, F.BULK_MODULUS_OUT_OF_RANGE} <= set(check_record(record, frame_tolerance=None))
+    with warnings.catch_warnings():  # the frame check of a zero tensor: no scale, no division warning
+        warnings.simplefilter("error")
+        assert np.isnan(projection_residual(record.elastic_tensor, record.structure))
+        assert F.FRAME_MISMATCH not in check_record(record)
 
 
 def test_frame_inconsistent_filter() -> None:

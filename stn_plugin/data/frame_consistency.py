@@ -62,12 +62,15 @@ def projection_residual(elastic_tensor: ArrayLike, structure: Structure) -> floa
         structure: the crystal; its point group is taken in its own Cartesian frame.
 
     Returns:
-        the relative change, dimensionless (0 for a tensor with the crystal's symmetry).
+        the relative change, dimensionless (0 for a tensor with the crystal's symmetry); NaN for C = 0, which has
+        every symmetry and no scale (the modulus checks refuse such a record).
     """
     C = np.asarray(elastic_tensor, dtype=float)
+    norm = np.linalg.norm(np.asarray(Tensor.from_voigt(C)))
+    if norm == 0:
+        return float("nan")
     projected = project_elastic_tensor(C, point_group_operations(structure))
-    change = np.asarray(Tensor.from_voigt(projected - C))
-    return float(np.linalg.norm(change) / np.linalg.norm(np.asarray(Tensor.from_voigt(C))))
+    return float(np.linalg.norm(np.asarray(Tensor.from_voigt(projected - C))) / norm)
 
 
 def frame_consistency(
