@@ -124,3 +124,37 @@ def test_projected_edge_strain_is_invariant_under_a_joint_rotation() -> None:
     torch.testing.assert_close(
         projected_edge_strain(torch.eye(3, dtype=torch.float64)[:2], xx), torch.tensor([1.0, 0.0], dtype=torch.float64)
     )
+
+
+def test_ase_atoms_predict_as_their_pymatgen_structure_in_their_own_frame() -> None:
+    """An ASE Atoms is the same crystal in the same Cartesian frame: the same tensor as its pymatgen structure, also
+    rotated; anything else, or an Atoms without periodicity, is a typed error that ``errors="skip"`` keeps in
+    place while the others are predicted."""
+    from pymatgen.core import Molecule
+    from pymatgen.io.ase import AseAtomsAdaptor
+    from scipy.spatial.transform import Rotation
+
+    from stn_plugin.structure import NotACrystalError
+    from tests.graph_fixtures import rotated
+
+    model = tiny_model().double().eval()
+    crystal = rotated(_crystal("hexagonal"), Rotation.random(random_state=11).as_matrix())
+    atoms = AseAtomsAdaptor.get_atoms(crystal)
+    from_ase, from_pymatgen = model.predict_structures([atoms, crystal], symmetrize=True)
+    np.testing.assert_allclose(from_ase.elastic_tensor.voigt, from_pymatgen.elastic_tensor.voigt, atol=1e-9)
+    assert isinstance(from_ase.structure, Structure) and from_ase.acoustic_properties().reason in (
+        None,
+        from_pymatgen.acoustic_properties().reason,
+    )
+    molecule = Molecule(["C", "O"], [[0, 0, 0], [0, 0, 1.13]])
+    slab = atoms.copy()
+    slab.pbc = [True, True, False]
+    results = model.predict_structures([molecule, crystal, slab, "Si.cif"], errors="skip")
+    assert [type(r).__name__ for r in results] == ["NotACrystalError", "ElasticPrediction"] + ["NotACrystalError"] * 2
+    assert (
+        "got Molecule" in str(results[0])
+        and "pbc=[True, True, False]" in str(results[2])
+        and "got str" in str(results[3])
+    )
+    with pytest.raises(NotACrystalError, match="pymatgen Structure or an ASE Atoms"):
+        model.predict_structure(molecule)

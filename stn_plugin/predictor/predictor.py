@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 import torch
@@ -44,7 +44,10 @@ from stn_plugin.models.config import EncoderConfig
 from stn_plugin.physics.symmetry import DEFAULT_ANGLE_TOLERANCE, DEFAULT_SYMPREC, structure_classes
 from stn_plugin.physics.voigt import DEFAULT_STRAIN, N_PAIRS
 from stn_plugin.predictor.prediction import ElasticPrediction, elastic_prediction
-from stn_plugin.structure.checks import StructureInputError, check_size
+from stn_plugin.structure.checks import StructureInputError, as_structure, check_size
+
+if TYPE_CHECKING:
+    from ase import Atoms
 
 ErrorMode = Literal["raise", "skip"]
 
@@ -309,7 +312,7 @@ class ElasticPredictor(nn.Module, IOMixIn):
 
     def predict_structure(
         self,
-        structure: Structure,
+        structure: Structure | Atoms,
         symmetrize: bool = True,
         max_atoms: int = MAX_ATOMS,
         max_edges: int = MAX_EDGES,
@@ -328,7 +331,7 @@ class ElasticPredictor(nn.Module, IOMixIn):
 
     def predict_structures(
         self,
-        structures: Sequence[Structure],
+        structures: Sequence[Structure | Atoms],
         symmetrize: bool = True,
         materials_per_batch: int = 8,
         max_atoms: int = MAX_ATOMS,
@@ -342,8 +345,10 @@ class ElasticPredictor(nn.Module, IOMixIn):
         most ``max_edges_per_pass`` edges (bounded memory for large cells; results do not depend on either).
 
         Args:
-            structures: crystals in any orientation and cell; results are in the Cartesian frame of each
-                (predicted on the canonical cell, rotated back exactly: ``docs/conventions.md``).
+            structures: crystals (pymatgen ``Structure`` or periodic ASE ``Atoms``) in any orientation and cell;
+                results are in the Cartesian frame of each (predicted on the canonical cell, rotated back exactly:
+                ``docs/conventions.md``); anything else gets a
+                :class:`~stn_plugin.structure.checks.NotACrystalError`.
             symmetrize: project C onto each crystal's point group (Neumann's principle: C must be invariant
                 under it). The network's outputs do not share that symmetry exactly; the projection lowers the
                 C_ij error and leaves the Voigt averages B_V, G_V unchanged. False = the raw network output
@@ -376,17 +381,21 @@ class ElasticPredictor(nn.Module, IOMixIn):
                 chunk = structures[start : start + materials_per_batch]
                 items: list[ElasticPrediction | StructureInputError | None] = []
                 prepared: dict[int, tuple[PreparedMaterial, list[Data], np.ndarray]] = {}  # position in items ->
-                for structure in chunk:
+                crystals: list[Structure | None] = []  # the pymatgen structure of each item, attached to its result
+                for item in chunk:
+                    crystal = None
                     try:
-                        prepared[len(items)] = self.strained_graphs(structure, max_atoms, max_edges)
+                        crystal = as_structure(item)
+                        prepared[len(items)] = self.strained_graphs(crystal, max_atoms, max_edges)
                         items.append(None)
                     except StructureInputError as exc:
                         if errors == "raise":
                             raise
                         items.append(exc)
+                    crystals.append(crystal)
                 if prepared:
                     predictions = self._predict_prepared(
-                        list(prepared.values()), symmetrize, max_edges_per_pass, [chunk[i] for i in prepared]
+                        list(prepared.values()), symmetrize, max_edges_per_pass, [crystals[i] for i in prepared]
                     )
                     for position, prediction in zip(prepared, predictions, strict=True):
                         items[position] = prediction

@@ -79,6 +79,38 @@ class StructureTooLargeError(StructureInputError):
     """More atoms or edges than the prediction limits (``max_atoms``, ``max_edges``)."""
 
 
+class NotACrystalError(StructureInputError):
+    """An input that is neither a pymatgen ``Structure`` nor a periodic ASE ``Atoms`` (a ``Molecule``, a path...)."""
+
+
+def as_structure(value: object) -> Structure:
+    """The pymatgen ``Structure`` of a crystal given as a pymatgen ``Structure`` or an ASE ``Atoms`` (converted by
+    pymatgen's ``AseAtomsAdaptor``: the same cell, positions and Cartesian frame).
+
+    Raises:
+        NotACrystalError: anything else, or an ``Atoms`` that is not periodic in all three directions.
+    """
+    if isinstance(value, Structure):
+        return value
+    from ase import Atoms
+
+    if isinstance(value, Atoms):
+        if not all(value.pbc):
+            raise NotACrystalError(
+                f"The ASE Atoms is not periodic in all three directions (pbc={value.pbc.tolist()}).",
+                "give it the crystal's cell and set atoms.pbc = True; molecules and slabs are outside this model's "
+                "scope.",
+            )
+        from pymatgen.io.ase import AseAtomsAdaptor
+
+        return AseAtomsAdaptor.get_structure(value)
+    raise NotACrystalError(
+        f"Expected a crystal as a pymatgen Structure or an ASE Atoms, got {type(value).__name__}.",
+        "read the file with pymatgen (Structure.from_file) or ASE (ase.io.read); molecules are outside this model's "
+        "scope.",
+    )
+
+
 MAX_LATTICE_ENTRY: float = 1e4
 """Angstrom; a lattice vector component beyond this is refused before any geometry is computed (wrong units, or a
 cell whose volume overflows)."""
