@@ -55,7 +55,7 @@ def rss_mb(field: str) -> float:
 
 def measure(model: Any, label: str, structure: Structure, max_edges: int | None) -> dict[str, Any]:
     """One prediction of ``structure``: sizes, wall and CPU seconds, peak memory, forward passes."""
-    graph = model.predictor.strained_graphs(structure)[1][0]
+    graph = model.strained_graphs(structure)[1][0]
     edges = N_PAIRS * graph.num_edges
     graphs_per_pass = N_PAIRS if max_edges is None else max(1, max_edges // graph.num_edges)
     passes = math.ceil(N_PAIRS / graphs_per_pass)

@@ -5,15 +5,15 @@ crystals and the mean and median absolute error of the universal anisotropy inde
 :func:`stn_plugin.evaluation.records.anisotropy_metrics`); moduli-only records (the binaries) the MAE of K_VRH and
 G_VRH of the mean C. Each model predicts the split once (``predict_structures``, symmetrized unless
 ``--no-symmetrize``); an ensemble's C is the mean of its members' C (Eq. 3 and the point-group projection are
-linear, so this is exactly what :class:`stn_plugin.models.StnEnsemble` predicts). Rows: every model alone, every
+linear, so this is exactly what the committee :meth:`stn_plugin.predictor.ElasticPredictor.committee` predicts). Rows: every model alone, every
 ensemble of ``--min-size`` to ``--max-size`` members, sorted by the C_ij MAE. Use it on the validation split to choose the members; report the test
-split only for the choice. ``--reference NAME`` adds a model scored alone (e.g. the shipped committee, whose
-normalisation differs, so it cannot join an ``StnEnsemble`` of the others).
+split only for the choice. ``--reference NAME`` adds a model scored alone (e.g. the shipped committee, already a
+committee of its own).
 
 Usage (from the repository root)::
 
     stn data prepare --output prepared --seed 0
-    python -m benchmarks.ensemble_members --data prepared/val.jsonl --vector-zero-threshold 1e-4 \
+    python -m benchmarks.ensemble_members --data prepared/val.jsonl \
         a=runs/a/model b=runs/b/model c=runs/c/model
 """
 
@@ -48,9 +48,6 @@ def main() -> None:
     parser.add_argument("--min-size", type=int, default=2, help="smallest ensemble listed")
     parser.add_argument("--max-size", type=int, help="largest ensemble listed (default: all the models)")
     parser.add_argument("--reference", nargs="*", default=[], help="models scored alone, not in any ensemble")
-    parser.add_argument(
-        "--vector-zero-threshold", type=float, help="set every model's zero-vector threshold first (as shipped)"
-    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     records = load_jsonl(args.data)
@@ -58,8 +55,6 @@ def main() -> None:
     for spec in [*args.models, *args.reference]:
         name, _, path = spec.partition("=")
         model = stn_plugin.load(path or name)
-        if args.vector_zero_threshold is not None:
-            model = model.with_vector_zero_threshold(args.vector_zero_threshold)
         results = model.predict_structures([r.structure for r in records], symmetrize=args.symmetrize, errors="skip")
         found[name] = {
             r.material_id: p for r, p in zip(records, results, strict=True) if isinstance(p, ElasticPrediction)

@@ -74,14 +74,13 @@ def stage_times(
     for start in range(0, len(structures), materials_per_batch):
         chunk = structures[start : start + materials_per_batch]
         t0 = time.perf_counter()
-        predictor = model.predictor
-        prepared = [predictor.strained_graphs(s) for s in chunk]
+        prepared = [model.strained_graphs(s) for s in chunk]
         graphs = [g for _, material_graphs, _ in prepared for g in material_graphs]
         t1 = time.perf_counter()
         with torch.inference_mode():
-            outputs = predictor._predict_graphs(graphs, DEFAULT_MAX_EDGES_PER_PASS)
+            outputs = model._predict_graphs(graphs, DEFAULT_MAX_EDGES_PER_PASS)
         t2 = time.perf_counter()
-        predictor._elastic_predictions(prepared, *outputs, symmetrize)
+        model._elastic_predictions(prepared, outputs, symmetrize)
         t3 = time.perf_counter()
         times["graphs_s"] += t1 - t0
         times["model_s"] += t2 - t1
@@ -91,9 +90,9 @@ def stage_times(
 
 def compile_layers(model: Any) -> None:
     """Wrap every attention and readout layer's forward in ``torch.compile(dynamic=True)`` (benchmark only)."""
-    encoder = model.encoder
-    for layer in [*encoder.attention, *encoder.readouts.values()]:
-        layer.forward = torch.compile(layer.forward, dynamic=True)
+    for network in model.networks:
+        for layer in [*network.encoder.attention, *network.encoder.readouts.values()]:
+            layer.forward = torch.compile(layer.forward, dynamic=True)
 
 
 def main() -> None:

@@ -442,13 +442,25 @@ class ElasticPredictor(nn.Module, IOMixIn):
         prepared: Sequence[tuple[PreparedMaterial, list[Data], np.ndarray]],
         symmetrize: bool,
         max_edges_per_pass: int | None,
-        structures: Sequence[Structure] | None = None,
+        structures: Sequence[Structure | None] | None = None,
     ) -> list[ElasticPrediction]:
         """Predictions (user frames) of M prepared materials from their graphs; ``structures`` (the user's, M) are
-        attached to the results. The outputs of each material's graphs come in the order ``argsort(labels)``
-        (:meth:`material_graphs`) and are put back in ``VOIGT_PAIRS`` order."""
+        attached to the results."""
         graphs = [g for _, material_graphs, _ in prepared for g in material_graphs]
-        sed, member_sed, dcv = self._predict_graphs(graphs, max_edges_per_pass)
+        return self._elastic_predictions(
+            prepared, self._predict_graphs(graphs, max_edges_per_pass), symmetrize, structures
+        )
+
+    def _elastic_predictions(
+        self,
+        prepared: Sequence[tuple[PreparedMaterial, list[Data], np.ndarray]],
+        outputs: SedPrediction,
+        symmetrize: bool,
+        structures: Sequence[Structure | None] | None = None,
+    ) -> list[ElasticPrediction]:
+        """The :class:`ElasticPrediction` of each prepared material from the outputs of its graphs, which come in the
+        order ``argsort(labels)`` (:meth:`material_graphs`) and are put back in ``VOIGT_PAIRS`` order."""
+        sed, member_sed, dcv = outputs
         results = []
         for m, (material, _, labels) in enumerate(prepared):
             rows = slice(m * N_PAIRS, (m + 1) * N_PAIRS)
