@@ -26,11 +26,11 @@ _SOURCES: dict[str, str] = {
     "TrainingSamples": "data",
     "prepare_data": "data",
     "StnLightningModule": "module",
+    "evaluate_materials": "module",
     "REGISTRY_ALIAS": "tracking",
     "StnMLFlowLogger": "tracking",
     "StnPyfuncModel": "tracking",
     "TrainResult": "train",
-    "evaluate_materials": "train",
     "resolve_config": "train",
     "train": "train",
 }

@@ -52,7 +52,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.data import Batch
 
-from stn_plugin.evaluation.records import RecordPrediction, score_predictions
+from stn_plugin.evaluation.records import RecordPrediction, RecordsEvaluation, score_predictions
 from stn_plugin.models.base import StnOutput
 from stn_plugin.physics.sed import sed_to_elastic
 from stn_plugin.physics.voigt import N_PAIRS, from_upper_triangle
@@ -61,8 +61,12 @@ from stn_plugin.training.config import TrainingConfig
 from stn_plugin.training.data import MaterialGraphs
 from stn_plugin.training.moduli_loss import expand_class_representatives, vrh_moduli
 
-STEP_METRICS: tuple[str, ...] = ("loss", "sed_l1_mev", "bce", "dcv_accuracy")
-"""Per-batch metrics of training; validation logs them with ``sed_l1_mev`` named ``sed_mae_mev``."""
+
+def evaluate_materials(predictor: ElasticPredictor, materials: Sequence[MaterialGraphs]) -> RecordsEvaluation:
+    """The scores of ``stn models evaluate`` (:func:`~stn_plugin.evaluation.records.score_predictions`) of the
+    prepared ``materials``, predicted as users get them (C projected onto the point group, records' frames)."""
+    predictions = predictor.predict_materials([m.material for m in materials])
+    return score_predictions([RecordPrediction(m.record, p) for m, p in zip(materials, predictions, strict=True)])
 
 
 def _first_graphs(material_number: Tensor) -> Tensor:
@@ -199,11 +203,7 @@ class StnLightningModule(pl.LightningModule):
         """Predict every validation material as users get it and log the scores of ``stn models evaluate``."""
         if not self.validation_materials or self.trainer.sanity_checking:
             return
-        materials = self.validation_materials
-        predictions = self.predictor.predict_materials([m.material for m in materials])
-        evaluation = score_predictions(
-            [RecordPrediction(m.record, p) for m, p in zip(materials, predictions, strict=True)]
-        )
+        evaluation = evaluate_materials(self.predictor, self.validation_materials)
         self.log_dict({f"val/{key}": value for key, value in evaluation.flat().items()}, sync_dist=False)
 
     def configure_optimizers(self) -> Any:

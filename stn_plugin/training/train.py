@@ -48,7 +48,6 @@ from stn_plugin.data import SOURCES, ElasticRecord
 from stn_plugin.data.filters import InvalidRecordsError, OnInvalid, ValidationReport, default_on_invalid
 from stn_plugin.data.records import BUNDLED_DATASETS
 from stn_plugin.evaluation import write_report
-from stn_plugin.evaluation.records import RecordPrediction, RecordsEvaluation, score_predictions
 from stn_plugin.graph import DEFAULT_CACHE_DIR
 from stn_plugin.io import atomic_path, atomic_write_text
 from stn_plugin.models import ARCHITECTURES, ModelConfig
@@ -56,11 +55,10 @@ from stn_plugin.predictor import ElasticPredictor, NormalizationStats
 from stn_plugin.predictor.loading import ModelFileError, safe_torch_load, save_model_dir
 from stn_plugin.training.config import ExperimentConfig, load_preset
 from stn_plugin.training.data import (
-    MaterialGraphs,
     StnDataModule,
     prepare_data,
 )
-from stn_plugin.training.module import StnLightningModule
+from stn_plugin.training.module import StnLightningModule, evaluate_materials
 from stn_plugin.training.tracking import (
     DEFAULT_EXPERIMENT,
     RUN_FILE,
@@ -199,13 +197,6 @@ def initial_model(
         )
     predictor.networks[0].load_state_dict(network.state_dict())
     return predictor
-
-
-def evaluate_materials(predictor: ElasticPredictor, materials: Sequence[MaterialGraphs]) -> RecordsEvaluation:
-    """The scores of ``stn models evaluate`` (:func:`~stn_plugin.evaluation.records.score_predictions`) of the
-    prepared ``materials``, predicted as users get them (C projected onto the point group, records' frames)."""
-    predictions = predictor.predict_materials([m.material for m in materials])
-    return score_predictions([RecordPrediction(m.record, p) for m, p in zip(materials, predictions, strict=True)])
 
 
 def _replace_directory(source: Path, target: Path) -> None:
