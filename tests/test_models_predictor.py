@@ -30,7 +30,7 @@ def _crystal(name: str):
 @pytest.fixture(scope="module")
 def invariant_models() -> dict[str, torch.nn.Module]:
     """Random networks in float64: StrainTensorNet (one-hot input), with the bond-strain energy (alone, and
-    first-shell with bending and volume terms), Fig. 6(a) (no one-hot), and an ensemble of two StrainTensorNets."""
+    first-shell with bending and volume terms), with the atom stiffness energy, Fig. 6(a) (no one-hot), and an ensemble of two StrainTensorNets."""
     torch.manual_seed(0)
     models = {
         "straintensornet": tiny_model(),
@@ -38,6 +38,7 @@ def invariant_models() -> dict[str, torch.nn.Module]:
         "straintensornet-bond-angle-volume": tiny_model(
             bond_energy=True, bond_shell=1.15, bond_angles=True, volume_energy=True
         ),
+        "straintensornet-atom-stiffness": tiny_model(atom_stiffness=True),
         "fig6a": tiny_model("fig6a"),
         "ensemble": ElasticPredictor.committee([tiny_model(), tiny_model()]),
     }
@@ -50,6 +51,7 @@ def invariant_models() -> dict[str, torch.nn.Module]:
         "straintensornet",
         "straintensornet-bond",
         "straintensornet-bond-angle-volume",
+        "straintensornet-atom-stiffness",
         "fig6a",
         "ensemble",
     ],

@@ -54,6 +54,7 @@ def tiny_config(
     bond_shell: float | None = None,
     bond_angles: bool = False,
     volume_energy: bool = False,
+    atom_stiffness: bool = False,
     **encoder,
 ) -> dict:
     config = {"architecture": architecture, "encoder": {**TINY_ENCODER, **encoder}, "head": TINY_HEAD}
@@ -61,6 +62,8 @@ def tiny_config(
         config.update(
             bond_energy=bond_energy, bond_shell=bond_shell, bond_angles=bond_angles, volume_energy=volume_energy
         )
+    if atom_stiffness:
+        config.update(atom_stiffness=True, atom_stiffness_channels=3)
     return config
 
 

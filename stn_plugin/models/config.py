@@ -146,6 +146,13 @@ class StrainTensorNetConfig(FrozenConfig):
         description="add a learned per-atom stiffness times the squared volume change of the strain "
         "(VolumeStrainEnergy); gives the positive Cauchy pressure of metals; not in the paper",
     )
+    atom_stiffness: bool = Field(
+        False,
+        description="add to U a positive semi-definite stiffness tensor per atom built from its bonds, "
+        "eps : sum_k A_ik (x) A_ik : eps (AtomStiffnessEnergy); couples the bonds of an atom, so shear and the "
+        "directions across a layer get their own stiffness; not in the paper",
+    )
+    atom_stiffness_channels: int = Field(8, gt=0, description="K, stiffness tensors A_ik per atom")
 
     @model_validator(mode="after")
     def _bond_options(self) -> StrainTensorNetConfig:

@@ -7,6 +7,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 
 from stn_plugin.models.angle_energy import BondAngleEnergy
+from stn_plugin.models.atom_stiffness import AtomStiffnessEnergy
 from stn_plugin.models.base import NUM_ATOM_SCALARS, StnModel, StnOutput, class_readouts
 from stn_plugin.models.bond_energy import BondStrainEnergy
 from stn_plugin.models.config import StrainTensorNetConfig
@@ -29,10 +30,11 @@ class StrainTensorNet(StnModel):
     :class:`~stn_plugin.models.bond_energy.BondStrainEnergy` of the graph (on its first-shell bonds with
     ``config.bond_shell``), with ``config.bond_angles`` also plus its
     :class:`~stn_plugin.models.angle_energy.BondAngleEnergy` and with ``config.volume_energy`` plus its
-    :class:`~stn_plugin.models.volume_energy.VolumeStrainEnergy` (not in the paper).
+    :class:`~stn_plugin.models.volume_energy.VolumeStrainEnergy`, with ``config.atom_stiffness`` plus its
+    :class:`~stn_plugin.models.atom_stiffness.AtomStiffnessEnergy` (not in the paper).
 
     ``feature_dict`` holds the latents of the last pass: ``pooled_reg`` (A in Fig. 3),
-    ``pooled_class``, ``dcv`` (and ``bond_energy``, ``angle_energy``, ``volume_energy``).
+    ``pooled_class``, ``dcv`` (and ``bond_energy``, ``angle_energy``, ``volume_energy``, ``atom_stiffness``).
     """
 
     config_class = StrainTensorNetConfig
@@ -55,6 +57,13 @@ class StrainTensorNet(StnModel):
             else None
         )
         self.volume_energy = VolumeStrainEnergy(enc.channels, head.hidden) if config.volume_energy else None
+        self.atom_stiffness = (
+            AtomStiffnessEnergy(
+                enc.channels, enc.num_radial_basis, enc.radial_cutoff, head.hidden, config.atom_stiffness_channels
+            )
+            if config.atom_stiffness
+            else None
+        )
 
     def forward(self, data: Data, atom_features: Tensor, dcv_input: Tensor | None = None) -> StnOutput:
         """B graphs (needs ``strain_onehot`` (B, 21)) and (N, 4) standardised atom scalars -> U (B,) normalised,
@@ -67,6 +76,8 @@ class StrainTensorNet(StnModel):
             pooled["angle_energy"] = self.angle_energy(data, node_scalars)
         if self.volume_energy is not None:
             pooled["volume_energy"] = self.volume_energy(data, node_scalars)
+        if self.atom_stiffness is not None:
+            pooled["atom_stiffness"] = self.atom_stiffness(data, node_scalars)
         onehot, graph_of_readout = class_readouts(data)
         if graph_of_readout is not None:
             pooled = {name: features.index_select(0, graph_of_readout) for name, features in pooled.items()}
@@ -74,7 +85,7 @@ class StrainTensorNet(StnModel):
         dcv = torch.sigmoid(self.config.dcv_sharpness * logits) if dcv_input is None else dcv_input.to(logits.dtype)
         sed = self.regressor(dcv, pooled["reg"]).squeeze(-1)
         self.feature_dict = {"pooled_reg": pooled["reg"], "pooled_class": pooled["class"], "dcv": dcv}
-        for name in ("bond_energy", "angle_energy", "volume_energy"):
+        for name in ("bond_energy", "angle_energy", "volume_energy", "atom_stiffness"):
             if name in pooled:
                 sed = sed + pooled[name]
                 self.feature_dict[name] = pooled[name]
