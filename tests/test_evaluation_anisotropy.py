@@ -11,7 +11,7 @@ from scipy.spatial.transform import Rotation
 
 from stn_plugin.evaluation.records import anisotropy_metrics, universal_anisotropy_errors
 from stn_plugin.physics.frames import rotate_elastic_tensor
-from stn_plugin.physics.moduli import elastic_moduli
+from stn_plugin.physics.moduli import elastic_moduli, kelvin_moduli
 from stn_plugin.structure import canonicalize
 
 from .fixtures.factories import cubic_tensor, make_record
@@ -86,3 +86,38 @@ def test_universal_anisotropy_errors_per_crystal_and_nan_for_a_refused_predictio
     # the mean of anisotropy_metrics is over the finite errors only
     metrics = anisotropy_metrics(records[:1], [cubic_tensor(200.0, 100.0, 50.0)], canonical_rotations(records[:1]))
     assert metrics["universal_anisotropy_mae"] == pytest.approx(errors[0])
+
+
+def test_kelvin_moduli_of_an_isotropic_solid_are_3b_once_and_2g_five_times_in_any_frame() -> None:
+    B, G = 150.0, 60.0
+    C = cubic_tensor(B + 4 * G / 3, B - 2 * G / 3, G)
+    R = Rotation.random(random_state=3).as_matrix()
+    anisotropic = hexagonal_tensor()
+    np.testing.assert_allclose(kelvin_moduli(C), [2 * G] * 5 + [3 * B], rtol=1e-12)
+    np.testing.assert_allclose(
+        kelvin_moduli(rotate_elastic_tensor(anisotropic, R)), kelvin_moduli(anisotropic), rtol=1e-10
+    )
+
+
+def test_softest_shear_error_and_the_stable_crystals_predicted_unstable() -> None:
+    """Two cubic crystals stable in DFT: a prediction with C44 halved errs by the change of the softest mode; one with
+    C12 > C11 is not positive definite; the DFT-unstable third crystal is not counted in the fraction."""
+    soft, stiff, unstable = (
+        cubic_tensor(200.0, 100.0, 20.0),
+        cubic_tensor(300.0, 100.0, 80.0),
+        cubic_tensor(100.0, 150.0, 30.0),
+    )
+    records = [
+        make_record("a", elastic_tensor=soft),
+        make_record("b", elastic_tensor=stiff),
+        make_record("c", elastic_tensor=unstable),
+    ]
+    predicted = [cubic_tensor(200.0, 100.0, 10.0), cubic_tensor(100.0, 150.0, 80.0), unstable]
+    metrics = anisotropy_metrics(records, predicted, canonical_rotations(records))
+    expected = [
+        0.5 * abs(kelvin_moduli(p)[0] - kelvin_moduli(t)[0])
+        for p, t in zip(predicted, [soft, stiff, unstable], strict=True)
+    ]
+    assert expected[0] == pytest.approx(10.0)  # the softest mode of the first is its 2 C44 shear
+    assert metrics["softest_shear_mae_gpa"] == pytest.approx(np.mean(expected))
+    assert metrics["n_stable"] == 2 and metrics["unstable_fraction"] == pytest.approx(0.5)

@@ -10,7 +10,8 @@ scores them:
 * **anisotropy** of the tensor records: for uniaxial crystals (tetragonal, trigonal, hexagonal) the MAE of
   log10(C33/C11) with C in the canonical frame (unique axis along z), and for all the MAE and median absolute
   error of the universal anisotropy index A_U = 5 G_V/G_R + K_V/K_R - 6 (Ranganathan and Ostoja-Starzewski
-  2008); a model that washes anisotropy out predicts log10(C33/C11) = 0 and A_U = 0.
+  2008); a model that washes anisotropy out predicts log10(C33/C11) = 0 and A_U = 0. With them the error of the
+  softest shear mode and the fraction of DFT-stable crystals predicted unstable (not positive definite).
 
 Keys are stable: ``<source>/cij_mae_gpa``, ``<source>/bulk_vrh_mae_gpa``, ``log_c33_c11_mae``,
 ``universal_anisotropy_mae``, ...
@@ -29,7 +30,8 @@ from tqdm.auto import tqdm
 from stn_plugin.evaluation.data import EvaluationData
 from stn_plugin.evaluation.metrics import EvaluationMetrics, evaluate
 from stn_plugin.physics.frames import rotate_elastic_tensor
-from stn_plugin.physics.moduli import elastic_moduli
+from stn_plugin.physics.moduli import elastic_moduli, kelvin_moduli
+from stn_plugin.physics.stability import born_stability
 from stn_plugin.predictor.prediction import ElasticPrediction
 
 if TYPE_CHECKING:
@@ -96,7 +98,10 @@ def anisotropy_metrics(
 ) -> dict[str, float]:
     """``log_c33_c11_mae`` (uniaxial crystals, canonical frame), ``universal_anisotropy_mae`` and ``_median_ae``
     (all crystals with a finite A_U in truth and prediction, :func:`universal_anisotropy_errors`) and their counts
-    ``n_uniaxial``, ``n_anisotropy``.
+    ``n_uniaxial``, ``n_anisotropy``; ``softest_shear_mae_gpa``, the MAE of half the smallest Kelvin modulus
+    (:func:`~stn_plugin.physics.moduli.kelvin_moduli`: the shear stiffness of the softest deformation mode, in any
+    frame), and ``unstable_fraction``, the fraction of the crystals with a Born-stable DFT tensor whose predicted
+    tensor is not positive definite, over ``n_stable``.
 
     Args:
         records: tensor records.
@@ -113,8 +118,16 @@ def anisotropy_metrics(
                 log_errors.append(abs(np.log10(pred[2, 2] / pred[0, 0]) - np.log10(true[2, 2] / true[0, 0])))
     au_errors = universal_anisotropy_errors(records, elastic_tensors)
     au_errors = au_errors[np.isfinite(au_errors)]
+    true = np.array([r.elastic_tensor for r in records], dtype=float).reshape(-1, 6, 6)
+    predicted = np.array(elastic_tensors, dtype=float).reshape(-1, 6, 6)
+    softest_errors = 0.5 * np.abs(kelvin_moduli(predicted)[:, 0] - kelvin_moduli(true)[:, 0])
+    stable = [born_stability(C).stable for C in true]
+    unstable = [not born_stability(C).stable for C, ok in zip(predicted, stable, strict=True) if ok]
     nan = float("nan")
     return {
+        "softest_shear_mae_gpa": float(np.mean(softest_errors)) if len(softest_errors) else nan,
+        "unstable_fraction": float(np.mean(unstable)) if unstable else nan,
+        "n_stable": float(len(unstable)),
         "log_c33_c11_mae": float(np.mean(log_errors)) if log_errors else nan,
         "n_uniaxial": float(len(log_errors)),
         "universal_anisotropy_mae": float(np.mean(au_errors)) if len(au_errors) else nan,
@@ -148,9 +161,14 @@ SUMMARY_ROWS: tuple[tuple[str, str], ...] = (
     ("mp2023_elatbot/shear_voigt_mae_gpa", "MP 2023 (ElaTBot): G_V MAE"),
     ("mp2025_binary/bulk_vrh_mae_gpa", "MP 2025 binaries: K_VRH MAE"),
     ("mp2025_binary/shear_vrh_mae_gpa", "MP 2025 binaries: G_VRH MAE"),
+    ("mp2026/cij_mae_gpa", "MP 2026: C_ij MAE"),
+    ("mp2026/bulk_voigt_mae_gpa", "MP 2026: B_V MAE"),
+    ("mp2026/shear_voigt_mae_gpa", "MP 2026: G_V MAE"),
     ("log_c33_c11_mae", "uniaxial crystals: MAE of log10(C33/C11)"),
     ("universal_anisotropy_mae", "universal anisotropy index A_U: MAE"),
     ("universal_anisotropy_median_ae", "A_U: median absolute error"),
+    ("softest_shear_mae_gpa", "softest shear mode (half the smallest Kelvin modulus): MAE (GPa)"),
+    ("unstable_fraction", "DFT-stable crystals predicted not positive definite (fraction)"),
 )
 """Keys of :meth:`RecordsEvaluation.flat` and their labels: the summary of a model on one part of the split."""
 

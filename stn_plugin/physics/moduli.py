@@ -92,6 +92,21 @@ def reuss_averages(compliance: Array) -> tuple[Array, Array]:
     return 1.0 / (normal + 2.0 * off), 15.0 / (4.0 * normal - 4.0 * off + 3.0 * shear)
 
 
+MANDEL_WEIGHTS: NDArray[np.float64] = np.array([1.0, 1.0, 1.0, np.sqrt(2.0), np.sqrt(2.0), np.sqrt(2.0)])
+"""Factors that turn a Voigt stiffness into its Mandel (Kelvin) form, ``C_M = w_i C_ij w_j``."""
+
+
+def kelvin_moduli(elastic_tensor: ArrayLike) -> NDArray[np.float64]:
+    """The six Kelvin moduli of C (eigenvalues of its Mandel form, ascending), GPa, shape (..., 6).
+
+    Unlike the eigenvalues of the Voigt matrix they do not depend on the frame: an isotropic solid has 3 B once and
+    2 G five times, so half the smallest is the shear modulus of the softest deformation mode.
+    """
+    C = np.asarray(elastic_tensor, dtype=float)
+    mandel = MANDEL_WEIGHTS[:, None] * C * MANDEL_WEIGHTS[None, :]
+    return np.linalg.eigvalsh(0.5 * (mandel + np.swapaxes(mandel, -1, -2)))
+
+
 def young_modulus(bulk: float, shear: float) -> float:
     """Young's modulus 9 B G / (3 B + G) (Eq. B3), GPa."""
     return 9.0 * bulk * shear / (3.0 * bulk + shear)
