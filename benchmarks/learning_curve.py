@@ -1,13 +1,15 @@
 """Learning curve: train on 25 / 50 / 100 % of the training split, same validation crystals, and compare.
 
     python -m benchmarks.learning_curve --config configs/default.yaml --fractions 0.25 0.5 1.0 --max-epochs 40
+    python -m benchmarks.learning_curve --dataset mp-all --fractions 0.125 0.25 --parallel 2
 
 Each fraction is a seeded, nested subset of every source's training part (``prepare_data(train_fraction=...)``);
 validation and test parts are the full ones. A fraction f has f times the optimisation steps per epoch, so the
 weight EMA's decay per step becomes ``decay ** (1 / f)``: the same averaging horizon in epochs (at 25 % and the
-decay of 1.0, the averaged weights stay close to the initial ones for the whole run). Prints, per fraction, the number of training materials and the
-best validation MAE of C_ij, B_V, G_V (tensor crystals) and K_VRH, G_VRH (moduli-only binaries), with the
-wall time, machine and load average; runs go to ``runs/learning-curve/<fraction>`` (resumable) and MLflow
+decay of 1.0, the averaged weights stay close to the initial ones for the whole run). Prints, per fraction, the
+number of training materials and the best validation MAE of C_ij, B_V, G_V (tensor crystals), K_VRH, G_VRH
+(moduli-only binaries) and log10(C33/C11) (uniaxial crystals), the C_ij MAE on a sample of the fraction's own
+training crystals, the wall time, machine and load average; runs go to ``runs/learning-curve/<fraction>`` (resumable) and MLflow
 experiment ``learning-curve``. The slope between fractions says whether more data or more capacity is the
 next lever. One thread per run (``--threads``); ``--parallel 2`` trains two fractions at a time.
 """
@@ -18,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -28,18 +31,31 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("shear_voigt_mae_gpa", "G_V"),
     ("mp2025_binary/bulk_vrh_mae_gpa", "binaries K_VRH"),
     ("mp2025_binary/shear_vrh_mae_gpa", "binaries G_VRH"),
+    ("log_c33_c11_mae", "log10(C33/C11)"),
+    ("train/cij_mae_gpa", "train C_ij"),
 )
-"""Keys of :meth:`stn_plugin.evaluation.records.RecordsEvaluation.flat` in the table."""
+"""Keys of :meth:`stn_plugin.evaluation.records.RecordsEvaluation.flat` in the table (``train/`` on a training sample)."""
+
+TRAIN_SAMPLE: int = 500
+"""Tensor crystals of the training part (a seeded sample) scored next to validation: the gap says under- or
+overfitting."""
 
 
 def run_fraction(
-    config: str, fraction: float, max_epochs: int, threads: int, output: Path, seed: int | None = None
+    config: str,
+    fraction: float,
+    max_epochs: int,
+    threads: int,
+    output: Path,
+    seed: int | None = None,
+    dataset: str = "bundled",
 ) -> dict[str, float]:
     """Train one fraction; the validation metrics of its best model (through the predictor, as
     ``benchmarks.split_evaluation``), the number of training tensors and the wall time."""
     import torch
 
     import stn_plugin
+    from stn_plugin.data.records import BUNDLED_DATASETS
     from stn_plugin.evaluation.records import evaluate_records
     from stn_plugin.training import prepare_data, resolve_config, train
 
@@ -55,14 +71,19 @@ def run_fraction(
         config=experiment,
         max_epochs=max_epochs,
         seed=seed,
+        dataset=dataset,
         output_dir=output / f"{fraction:g}",
         run_name=f"learning-curve-{fraction:g}",
         experiment="learning-curve",
         train_fraction=fraction,
     )
     wall = time.perf_counter() - start
-    val = prepare_data(train_fraction=fraction).part("val")
-    metrics = evaluate_records(stn_plugin.load(result.model_dir), val, progress=False).flat()
+    prepared = prepare_data(sources=BUNDLED_DATASETS[dataset], train_fraction=fraction)
+    model = stn_plugin.load(result.model_dir)
+    metrics = evaluate_records(model, prepared.part("val"), progress=False).flat()
+    train_tensors = [r for r in prepared.part("train") if r.has_tensor]
+    sample = random.Random(0).sample(train_tensors, min(TRAIN_SAMPLE, len(train_tensors)))
+    metrics["train/cij_mae_gpa"] = evaluate_records(model, sample, progress=False).flat()["cij_mae_gpa"]
     return {**metrics, "n_train": float(result.counts["train"]), "wall_s": wall}
 
 
@@ -72,6 +93,7 @@ def main() -> None:
     parser.add_argument("--fractions", type=float, nargs="+", default=[0.25, 0.5, 1.0])
     parser.add_argument("--max-epochs", type=int, default=40)
     parser.add_argument("--seed", type=int, default=None, help="training seed (default: the config's)")
+    parser.add_argument("--dataset", default="bundled", help="bundled data: bundled or mp-all (four sources)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--parallel", type=int, default=1, help="fractions trained at the same time")
     parser.add_argument("--output", type=Path, default=Path("runs/learning-curve"))
@@ -79,12 +101,14 @@ def main() -> None:
 
     with ProcessPoolExecutor(max_workers=args.parallel) as pool:
         jobs = {
-            f: pool.submit(run_fraction, args.config, f, args.max_epochs, args.threads, args.output, args.seed)
+            f: pool.submit(
+                run_fraction, args.config, f, args.max_epochs, args.threads, args.output, args.seed, args.dataset
+            )
             for f in args.fractions
         }
         results = {f: job.result() for f, job in jobs.items()}
     print(
-        f"{args.config}, seed {args.seed}, {args.max_epochs} epochs; {platform.node()}, {os.cpu_count()} cores, {args.threads} "
+        f"{args.config}, {args.dataset} data, seed {args.seed}, {args.max_epochs} epochs; {platform.node()}, {os.cpu_count()} cores, {args.threads} "
         f"thread(s) x {args.parallel} run(s), load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     print("\n| train fraction | train tensors | " + " | ".join(label for _, label in KEYS) + " | wall (min) |")
