@@ -30,8 +30,13 @@ import torch
 import yaml
 
 import stn_plugin
-from stn_plugin.data.loaders import BINARY2025_PROVENANCE, DEJONG2015_PROVENANCE, ELATBOT2023_PROVENANCE
-from stn_plugin.data.records import DEJONG2015, MP2023_ELATBOT, MP2025_BINARY, Provenance
+from stn_plugin.data.loaders import (
+    BINARY2025_PROVENANCE,
+    DEJONG2015_PROVENANCE,
+    ELATBOT2023_PROVENANCE,
+    MP2026_PROVENANCE,
+)
+from stn_plugin.data.records import BUNDLED_DATASETS, DEJONG2015, MP2023_ELATBOT, MP2025_BINARY, MP2026, Provenance
 from stn_plugin.evaluation.records import SUMMARY_ROWS, evaluate_records
 from stn_plugin.predictor import ElasticPredictor, load_model_dir, save_model_dir
 from stn_plugin.registry import sha256_of
@@ -50,6 +55,7 @@ PROVENANCE: dict[str, Provenance] = {
     DEJONG2015: DEJONG2015_PROVENANCE,
     MP2023_ELATBOT: ELATBOT2023_PROVENANCE,
     MP2025_BINARY: BINARY2025_PROVENANCE,
+    MP2026: MP2026_PROVENANCE,
 }
 """Provenance of each bundled source (what the card cites)."""
 USE: dict[str, str] = {
@@ -58,8 +64,8 @@ USE: dict[str, str] = {
 }
 
 
-def check_run(run: Path, recipe: ExperimentConfig, split: dict) -> None:
-    """SystemExit naming what differs unless ``run`` is a finished run of the recipe on ``split``."""
+def check_run(run: Path, recipe: ExperimentConfig, split: dict, dataset: str) -> None:
+    """SystemExit naming what differs unless ``run`` is a finished run of the recipe on ``split`` of ``dataset``."""
     if not (run / "result.json").is_file():
         raise SystemExit(f"{run} has no result.json: the training did not finish (run its command again to resume).")
     config = ExperimentConfig.from_yaml(run / "config.yaml")
@@ -68,7 +74,7 @@ def check_run(run: Path, recipe: ExperimentConfig, split: dict) -> None:
     if config.model_copy(update={"name": recipe.name}) != expected:
         raise SystemExit(f"{run} was not trained with {RECIPE.relative_to(ROOT)} (seed aside).")
     if json.loads((run / "split.json").read_text()) != split:
-        raise SystemExit(f"{run} was trained on another split than the bundled data's.")
+        raise SystemExit(f"{run} was trained on another split than the {dataset} data's.")
 
 
 def metrics_table(columns: dict[str, dict[str, float]]) -> str:
@@ -98,7 +104,15 @@ def network_description(model: ElasticPredictor, run: Path | None) -> str:
     return f"`{run}` ({settings}, seed {seed}; best epoch {result['best_epoch']} of {result['epochs_trained']})"
 
 
-def card(name: str, networks: list[str], prepared, validation: dict[str, dict], columns: dict, refused: list) -> str:
+def card(
+    name: str,
+    networks: list[str],
+    prepared,
+    dataset: str,
+    validation: dict[str, dict],
+    columns: dict,
+    refused: list,
+) -> str:
     """The model card of ``name`` (its networks described by ``networks``)."""
     counts = prepared.counts_by_source()
     test = prepared.part("test")
@@ -121,10 +135,10 @@ volume energies of `docs/model.md`, not in the paper). {USE[name]}
 
 * **Networks**:
 {network_lines}
-* **Training data**: the three bundled Materials Project sources after the default filters and the cross-source
-  de-duplication (`stn data prepare` prints both reports), one split (seed {prepared.split.seed}, stratified by source
-  and crystal system). Tensor records train on Eq. 9. About {round(n_tensors, -2):,} training tensors, against about
-  8,300 in the paper: expect larger errors for soft, layered and low-symmetry crystals.
+* **Training data**: the {len(counts)} bundled Materials Project sources of `--dataset {dataset}` after the default
+  filters and the cross-source de-duplication (`stn data prepare --dataset {dataset}` prints both reports), one split
+  (seed {prepared.split.seed}, stratified by source and crystal system). Tensor records train on Eq. 9. About
+  {round(n_tensors, -2):,} training tensors, against about 8,300 in the paper.
 {source_lines}
 * **Frame**: predictions are in the Cartesian frame of the structure you pass (`docs/conventions.md`).
 
@@ -136,7 +150,7 @@ volume energies of `docs/model.md`, not in the paper). {USE[name]}
 
 ## Test-split metrics (MAE; test crystals never used in training or selection)
 
-Reproduce with `stn data prepare --output prepared --seed {prepared.split.seed}` then
+Reproduce with `stn data prepare --dataset {dataset} --output prepared --seed {prepared.split.seed}` then
 `stn models evaluate {name} --data prepared/test.jsonl` (add `--no-symmetrize` for the raw column). "This model" is
 what `predict_structure` returns by default: C from the 21 predicted U_ij (Eq. 3), projected onto the crystal's
 point group (Neumann's principle). {len(test)} test records; refused and left out: {", ".join(refused) or "none"}.
@@ -154,12 +168,13 @@ def main() -> None:
     )
     parser.add_argument("--bundled", action="store_true", help="write the bundled networks again, not trained runs")
     parser.add_argument("--split-seed", type=int, default=0)
+    parser.add_argument("--dataset", choices=sorted(BUNDLED_DATASETS), default="bundled", help="the runs' data")
     args = parser.parse_args()
     if bool(args.runs) == args.bundled:
         parser.error("give run folders or --bundled.")
     torch.set_num_threads(1)
 
-    prepared = prepare_data(split_seed=args.split_seed)
+    prepared = prepare_data(split_seed=args.split_seed, sources=BUNDLED_DATASETS[args.dataset])
     if args.bundled:
         bundled = stn_plugin.load(DEFAULT_NAME)
         singles = [
@@ -171,7 +186,7 @@ def main() -> None:
         split = json.loads(prepared.split.model_dump_json())
         recipe = ExperimentConfig.from_yaml(RECIPE)
         for run in args.runs:
-            check_run(run, recipe, split)
+            check_run(run, recipe, split, args.dataset)
         singles = [load_model_dir(run / "model") for run in args.runs]
         runs = list(args.runs)
     descriptions = [network_description(single, run) for single, run in zip(singles, runs, strict=True)]
@@ -201,7 +216,7 @@ def main() -> None:
         columns = {column: evaluation.flat() for column, evaluation in evaluations.items()}
         refused = sorted({f.record.material_id for e in evaluations.values() for f in e.failures})
         own_validation = {key: validation[key] for key in list(validation)[: len(networks)]}
-        text = card(name, networks, prepared, own_validation, columns, refused)
+        text = card(name, networks, prepared, args.dataset, own_validation, columns, refused)
         (target / "README.md").write_text(text)
         overall = columns["this model"]
         what = "One StrainTensorNet" if len(networks) == 1 else f"A committee of {len(networks)} StrainTensorNets"
@@ -219,6 +234,7 @@ def main() -> None:
                     }
                     for source, part in prepared.counts_by_source().items()
                 },
+                "dataset": args.dataset,
                 "split_seed": prepared.split.seed,
             },
             "test_metrics": {
