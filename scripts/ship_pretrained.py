@@ -1,10 +1,10 @@
 """Build the bundled models from the run folders of the recipe: files, model cards, registry entries.
 
-The recipe (``configs/default.yaml``, the ``cpu`` preset) trained once per seed on the bundled data::
+The recipe (``configs/default.yaml``, the ``cpu`` preset) trained once per seed on the four bundled sources::
 
-    stn models train strain-tensor-net --config configs/default.yaml --seed 0 --output runs/default-seed0
-    stn models train strain-tensor-net --config configs/default.yaml --seed 1 --output runs/default-seed1
-    python scripts/ship_pretrained.py runs/default-seed0 runs/default-seed1
+    stn models train strain-tensor-net --config configs/default.yaml --dataset mp-all --seed 0 --output runs/mp-all-seed0
+    stn models train strain-tensor-net --config configs/default.yaml --dataset mp-all --seed 1 --output runs/mp-all-seed1
+    python scripts/ship_pretrained.py --dataset mp-all runs/mp-all-seed0 runs/mp-all-seed1
 
 gives ``stn-mp-2023`` (the committee of every run's network: U = their mean; the spread of its networks is the
 uncertainty a prediction carries) and ``stn-mp-2023-fast`` (the first run's network alone). Every run must have
@@ -130,8 +130,8 @@ def card(
     network_lines = "\n".join(f"  {k}. {text}." for k, text in enumerate(networks, start=1))
     return f"""# {name}
 
-{what} (Pakornchote et al., Phys. Rev. Research 5, 043198 (2023), Fig. 3, with the bond-strain, bond-bending and
-volume energies of `docs/model.md`, not in the paper). {USE[name]}
+{what} (Pakornchote et al., Phys. Rev. Research 5, 043198 (2023), Fig. 3, with the energy terms of `docs/model.md`
+that its networks' settings switch on, not in the paper). {USE[name]}
 
 * **Networks**:
 {network_lines}

@@ -141,6 +141,8 @@ _PRESETS: dict[str, dict[str, Any]] = {
             "bond_shell": 1.15,
             "bond_angles": True,
             "volume_energy": True,
+            "atom_stiffness": True,
+            "atom_stiffness_channels": 8,
         },
         "training": {
             "lr": 1e-3,
