@@ -298,10 +298,11 @@ def test_symmetry_zero_vectors_do_not_amplify_round_off(threshold, stable):
     assert (deviation_gpa < 0.01) == stable, deviation_gpa
 
 
-def test_the_recipe_builds_the_bundled_networks():
-    """configs/default.yaml is the ``cpu`` preset (the recipe) and has the settings of the first network of
-    stn-mp-2023, which is stn-mp-2023-fast; the second network is the recipe without first-shell selection, bending
-    and volume terms (bond springs on every edge); configs/finetune.yaml starts from stn-mp-2023-fast."""
+def test_the_recipe_and_its_ablation_build_the_bundled_networks():
+    """configs/default.yaml is the ``cpu`` preset (the recipe); configs/no-atom-stiffness.yaml is the recipe without
+    the atom stiffness energy and has the settings of the first network of stn-mp-2023, which is stn-mp-2023-fast;
+    the second network is that without first-shell selection, bending and volume terms (bond springs on every edge);
+    configs/finetune.yaml starts from stn-mp-2023-fast."""
     from pathlib import Path
 
     import stn_plugin
@@ -310,9 +311,12 @@ def test_the_recipe_builds_the_bundled_networks():
     configs = Path(__file__).parents[1] / "configs"
     recipe = ExperimentConfig.from_yaml(configs / "default.yaml")
     assert recipe.model_copy(update={"name": "cpu"}) == load_preset("cpu")
+    ablation = ExperimentConfig.from_yaml(configs / "no-atom-stiffness.yaml")
+    assert ablation.training == recipe.training and recipe.model.atom_stiffness
+    assert ablation.model == recipe.model.model_copy(update={"atom_stiffness": False})
     default, fast = stn_plugin.load("stn-mp-2023"), stn_plugin.load("stn-mp-2023-fast")
-    assert default.networks[0].config == recipe.model == fast.networks[0].config
+    assert default.networks[0].config == ablation.model == fast.networks[0].config
     springs_only = {"bond_shell": None, "bond_angles": False, "volume_energy": False}
-    assert default.networks[1].config == recipe.model.model_copy(update=springs_only)
+    assert default.networks[1].config == ablation.model.model_copy(update=springs_only)
     finetune = ExperimentConfig.from_yaml(configs / "finetune.yaml").model
     assert isinstance(initial_model(finetune, None, "stn-mp-2023-fast").networks[0], StrainTensorNet)
