@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+from importlib.resources import files
+
 import numpy as np
 import pytest
 import torch
 from pymatgen.core import Lattice, Molecule, Structure
 from pymatgen.core.surface import SlabGenerator
 
-from stn_plugin.graph import StrainedGraphConverter
+from stn_plugin.graph import StrainedGraphConverter, periodic_dimensions
+from stn_plugin.graph.checks import VACUUM_GAP, vacuum_dimensions
 from stn_plugin.structure.checks import (
     DisorderedStructureError,
     InvalidLatticeError,
@@ -169,17 +174,76 @@ def layered_crystal(c: float) -> Structure:
     return Structure(Lattice.tetragonal(3.0, c), ["Mo", "S"], [[0, 0, 0], [0, 0, 2.0 / c]])
 
 
-def test_bridging_edges_predict_a_layered_crystal_and_still_refuse_vacuum(model) -> None:
+def test_bridging_edges_couple_the_layers_of_a_layered_crystal() -> None:
     torch.manual_seed(0)
     bridging = tiny_model(edge_bridge_cutoff=8.5, radial_cutoff=8.75).eval()  # radius 4 Angstrom, bridges to 8.5
     layered = layered_crystal(8.0)  # 6 Angstrom gap between the layers
-    with pytest.raises(NotBulkCrystalError, match="slab or isolated layer"):
-        model.predict_structure(layered)  # the same tiny model without bridging
     C = bridging.predict_structure(layered).elastic_tensor.voigt
     assert C.shape == (6, 6) and np.all(np.isfinite(C)) and np.abs(C).max() > 0
     lengths = np.linalg.norm(bridging.converter.prepare(layered).edge_vectors(), axis=1)
     np.testing.assert_allclose(np.sort(lengths[lengths > 4.0 + 1e-6]), [6.0, 6.0])  # S -> Mo across the gap and back
-    slab = SlabGenerator(rocksalt(primitive=False), (0, 0, 1), 6, 15, center_slab=True).get_slab()
+
+
+def test_a_gap_below_the_vacuum_gap_is_bulk_whatever_the_edges_reach(model) -> None:
+    """Layers 6, 8 and 9.9 Angstrom apart are bulk crystals, predicted with their layers uncoupled in the graph when
+    the edges do not reach across; 10 Angstrom of vacuum is a slab for every model."""
+    torch.manual_seed(0)
+    bridging = tiny_model(edge_bridge_cutoff=8.5, radial_cutoff=8.75).eval()
+    for predictor, c in ((model, 8.0), (model, 10.0), (model, 11.9), (bridging, 11.9)):
+        crystal = layered_crystal(c)
+        assert periodic_dimensions(predictor.converter.prepare(crystal).edges, 2) == 2  # no edge across the gap
+        C = predictor.predict_structure(crystal).elastic_tensor.voigt
+        assert np.all(np.isfinite(C)) and np.abs(C).max() > 0
+    slab = SlabGenerator(rocksalt(primitive=False), (0, 0, 1), 6, 10, center_slab=True).get_slab()
     for vacuum, words in ((layered_crystal(12.0), "slab or isolated layer"), (slab, "2 of the 3 lattice directions")):
-        with pytest.raises(NotBulkCrystalError, match=words):  # 10 and 15 Angstrom of vacuum: refused as before
-            bridging.predict_structure(vacuum)
+        for predictor in (model, bridging):
+            with pytest.raises(NotBulkCrystalError, match=words) as info:
+                predictor.predict_structure(vacuum)
+            assert "atoms less than 10 Angstrom apart" in str(info.value)
+
+
+def test_vacuum_dimensions_count_the_directions_atoms_connect_along_below_the_gap() -> None:
+    assert VACUUM_GAP == 10.0
+    chain = Structure(Lattice([[2.5, 0, 0], [0, 12, 0], [0, 0, 9]]), ["Cu"], [[0, 0, 0]])  # chains 12 and 9 apart
+    molecule = Molecule(["N", "N"], [[0, 0, 0], [0, 0, 1.1]]).get_boxed_structure(12, 12, 12)  # 10.9 along z
+    sparse = Structure(Lattice.cubic(9.9), ["Na"], [[0, 0, 0]])  # one atom per 9.9 Angstrom cube: bulk
+    cases = [(layered_crystal(11.9), 3), (layered_crystal(12.0), 2), (chain, 2), (molecule, 0), (sparse, 3)]
+    for structure, dimensions in cases:
+        assert vacuum_dimensions(structure) == dimensions
+    assert vacuum_dimensions(chain, gap=9.0) == 1 and vacuum_dimensions(molecule, gap=15.0) == 3
+    skewed = layered_crystal(12.0).copy()  # another cell of the same slab: a + c, b, c
+    a, b, c = skewed.lattice.matrix
+    skewed = Structure(Lattice([a + c, b, c]), skewed.species, skewed.cart_coords, coords_are_cartesian=True)
+    assert vacuum_dimensions(skewed * (1, 2, 1)) == 2
+
+
+PBE_SEPARATED_BINARIES: dict[str, bool] = {
+    "mp-20560": True,  # CeS, closest atoms across the gap 7.6 Angstrom apart
+    "mp-1879": True,  # SmS, 7.4
+    "mp-849060": True,  # VS2, 8.5
+    "mp-8781": True,  # SnS, 8.7
+    "mp-568347": True,  # NbSe2, 9.2
+    "mp-1874": False,  # NbS2, 11.7
+    "mp-995181": False,  # SnGe, 12.1
+    "mp-1028698": False,  # WSe2, 14.3
+    "mp-1025874": False,  # MoS2, 14.3: three layers and 14.3 Angstrom of vacuum in a 32 Angstrom cell
+    "mp-1025799": False,  # MoSe2, 14.4
+    "mp-1023934": False,  # MoSe2, 14.4
+    "mp-1023939": False,  # MoS2, 14.4
+    "mp-554134": False,  # SnS, 20.1
+}
+"""The bundled Materials Project 2025 binaries whose layers lie farther apart than the shipped model's edges bridge
+(6.5 Angstrom; PBE does not bind the layers), and whether they are bulk at VACUUM_GAP (DFT C33 of all: 0-2 GPa)."""
+
+
+def test_bundled_layered_binaries_are_bulk_below_the_vacuum_gap(model) -> None:
+    path = files("stn_plugin.data").joinpath("files/mp2025_binary_moduli.jsonl.gz")
+    with gzip.open(str(path), "rt") as lines:
+        records = [r for r in map(json.loads, lines) if r["material_id"] in PBE_SEPARATED_BINARIES]
+    structures = {r["material_id"]: Structure.from_dict(r["structure"]) for r in records}
+    assert set(structures) == set(PBE_SEPARATED_BINARIES)
+    for material_id, structure in structures.items():
+        assert vacuum_dimensions(structure) == (3 if PBE_SEPARATED_BINARIES[material_id] else 2), material_id
+    assert np.all(np.isfinite(model.predict_structure(structures["mp-568347"]).elastic_tensor.voigt))
+    with pytest.raises(NotBulkCrystalError, match="slab or isolated layer"):
+        model.predict_structure(structures["mp-1025874"])

@@ -91,12 +91,33 @@ def test_rotated_prediction_is_not_the_unrotated_one(model) -> None:
     np.testing.assert_allclose(C_rotated, rotate_elastic_tensor(C, Q), atol=RELATIVE_TOLERANCE * np.abs(C).max())
 
 
-def test_the_default_model_predicts_a_layered_crystal_and_refuses_a_slab(model) -> None:
-    """Layers 6 Angstrom apart are a bulk crystal (edges bridge the gap); 10 Angstrom of vacuum is a slab."""
+def molybdenite_layers(gap: float) -> Structure:
+    """MoS2 layers (a = 3.19 Angstrom, S 1.56 Angstrom above and below Mo) stacked with S over S, ``gap`` Angstrom
+    apart (3 Angstrom in the crystal; PBE relaxations leave some Materials Project entries with wider gaps)."""
+    c = 2 * 1.56 + gap
+    return Structure(
+        Lattice.hexagonal(3.19, c),
+        ["Mo", "S", "S"],
+        [[1 / 3, 2 / 3, 0.0], [2 / 3, 1 / 3, 1.56 / c], [2 / 3, 1 / 3, -1.56 / c]],
+    )
+
+
+def test_the_default_model_predicts_layered_crystals_and_refuses_slabs(model) -> None:
+    """Layers 6 Angstrom apart are a bulk crystal (edges bridge the gap), and so are layers 8 Angstrom apart (beyond
+    the bridge: the layers are uncoupled in the graph); 10 Angstrom of vacuum is a slab."""
+    from pymatgen.core.surface import SlabGenerator
+
+    from stn_plugin.graph import periodic_dimensions
     from stn_plugin.structure.checks import NotBulkCrystalError
     from tests.test_graph_edges import layered
 
-    C = np.asarray(model.predict_structure(layered(8.0)).elastic_tensor.voigt)
-    assert np.all(np.isfinite(C)) and C[2, 2] > 0.0
-    with pytest.raises(NotBulkCrystalError):
-        model.predict_structure(layered(12.0))
+    for crystal, coupled in ((layered(8.0), True), (layered(10.0), False), (molybdenite_layers(8.0), False)):
+        material = model.converter.prepare(crystal)
+        assert (periodic_dimensions(material.edges, material.num_atoms) == 3) == coupled
+        C = np.asarray(model.predict_structure(crystal).elastic_tensor.voigt)
+        assert np.all(np.isfinite(C)) and C[2, 2] > 0.0
+    rocksalt = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    slab = SlabGenerator(rocksalt, (0, 0, 1), 6, 10, center_slab=True).get_slab()
+    for vacuum in (layered(12.0), molybdenite_layers(10.0), slab):
+        with pytest.raises(NotBulkCrystalError, match="slab or isolated layer"):
+            model.predict_structure(vacuum)

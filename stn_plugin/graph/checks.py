@@ -1,5 +1,9 @@
-"""Checks that a crystal fits the graphs of a model: node features for its elements, and an edge list of bounded
-size that describes a bulk crystal.
+"""Checks that a crystal fits the graphs of a model: node features for its elements, an edge list of bounded
+size, and a bulk crystal rather than a slab, chain or molecule in vacuum.
+
+Bulk or not is a property of the crystal, not of the model's edges: a crystal is bulk when its atoms connect along
+all three lattice directions through atoms less than :data:`VACUUM_GAP` apart. A layered crystal whose gap is
+wider than the model's edges reach is therefore predicted, with its layers uncoupled in the graph.
 
 The checks of the crystal alone (geometry, size of the standard cell) and the typed errors raised here are in
 :mod:`stn_plugin.structure.checks`.
@@ -10,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from pymatgen.core import Structure
 
-from stn_plugin.graph.edges import periodic_dimensions
+from stn_plugin.graph.edges import BOUNDARY_TOL, EdgeList, periodic_dimensions
 from stn_plugin.graph.features import ElementDataError, atom_scalars
 from stn_plugin.graph.material import PreparedMaterial
 from stn_plugin.structure.checks import (
@@ -51,11 +55,37 @@ def check_structure(
     return wrapped
 
 
+VACUUM_GAP: float = 10.0
+"""Angstrom: a gap across which no two atoms are closer than this is vacuum (:func:`check_edges`). Slab and
+molecule calculations leave at least 10 Angstrom of vacuum; across the gaps of the layered crystals of the bundled
+data (PBE-relaxed, some with their layers far apart) the closest atoms are at most 9.5 Angstrom apart."""
+
 _DIMENSION_NAMES = {0: "a molecule or cluster", 1: "a chain", 2: "a slab or isolated layer"}
 
 
+def vacuum_dimensions(structure: Structure, gap: float = VACUUM_GAP) -> int:
+    """Along how many lattice directions the atoms of ``structure`` connect through atoms less than ``gap`` apart:
+    :func:`~stn_plugin.graph.edges.periodic_dimensions` of the graph of every image closer than ``gap``
+    (3 for a bulk crystal, 2 for a slab, 1 for a chain, 0 for a molecule; independent of the cell chosen).
+
+    Args:
+        structure: the crystal (Angstrom).
+        gap: the shortest distance (Angstrom) between atoms that counts as vacuum.
+    """
+    centre, neighbour, images, _ = structure.get_neighbor_list(gap - BOUNDARY_TOL, exclude_self=True)
+    edges = EdgeList(neighbour.astype(np.int64), centre.astype(np.int64), np.rint(images).astype(np.int64))
+    return periodic_dimensions(edges, len(structure))
+
+
 def check_edges(material: PreparedMaterial, max_edges: int, cutoff_note: str) -> None:
-    """Raise a :class:`StructureInputError` when the edge list is too large or does not describe a bulk crystal.
+    """Raise a :class:`StructureInputError` when the edge list is too large, leaves an atom without neighbours, or
+    the crystal is not bulk.
+
+    The crystal is refused as not bulk (:class:`NotBulkCrystalError`) when its atoms do not connect along all three
+    lattice directions through atoms less than :data:`VACUUM_GAP` apart (:func:`vacuum_dimensions`), whatever the
+    model's edges: a layered crystal whose gap the edges do not bridge passes, and is predicted with its layers
+    uncoupled in the graph. The neighbour search up to :data:`VACUUM_GAP` runs only when the model's edges connect
+    along fewer than three directions.
 
     Args:
         material: the standardised cell and its edge list (before the strained graphs are built).
@@ -81,10 +111,12 @@ def check_edges(material: PreparedMaterial, max_edges: int, cutoff_note: str) ->
             f"({cutoff_note}).",
             out_of_scope,
         )
-    dimensions = periodic_dimensions(material.edges, material.num_atoms)
+    if periodic_dimensions(material.edges, material.num_atoms) == 3:
+        return
+    dimensions = vacuum_dimensions(material.structure())
     if dimensions < 3:
         raise NotBulkCrystalError(
-            f"The structure is {_DIMENSION_NAMES[dimensions]} surrounded by vacuum: within the model's edges "
-            f"({cutoff_note}) its atoms connect along only {dimensions} of the 3 lattice directions.",
+            f"The structure is {_DIMENSION_NAMES[dimensions]} surrounded by vacuum: through atoms less than "
+            f"{VACUUM_GAP:g} Angstrom apart its atoms connect along only {dimensions} of the 3 lattice directions.",
             out_of_scope,
         )

@@ -237,9 +237,10 @@ class RadiusEdges(EdgeStrategy):
     unconnected (different groups of atoms, or a lattice translation outside the directions a group already
     repeats along), all of them up to the shortest length L <= ``bridge_cutoff`` at which the edge graph becomes
     3-periodic. Only these edges are longer than ``cutoff``; in-layer images between ``cutoff`` and L are not
-    added. A structure that stays less than 3-periodic up to ``bridge_cutoff`` (a slab or molecule with more
-    vacuum) keeps its ``cutoff`` edges, so the input checks refuse it as before; a 3-periodic one keeps exactly
-    its ``cutoff`` edges in the same order.
+    added. A structure that stays less than 3-periodic up to ``bridge_cutoff`` keeps its ``cutoff`` edges: a layered
+    crystal with a wider gap is then predicted with its layers uncoupled in the graph, and a slab or molecule in
+    vacuum is refused by the input checks (:func:`stn_plugin.graph.checks.check_edges`, which judge bulk or not
+    without the model's edges); a 3-periodic one keeps exactly its ``cutoff`` edges in the same order.
 
     Args:
         cutoff: radius (Angstrom).

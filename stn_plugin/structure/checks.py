@@ -72,7 +72,8 @@ class IsolatedAtomsError(StructureInputError):
 
 
 class NotBulkCrystalError(StructureInputError):
-    """A molecule, chain or slab: some connected group of atoms does not repeat along all three lattice directions."""
+    """A molecule, chain or slab: some group of atoms connected through atoms less than
+    :data:`stn_plugin.graph.checks.VACUUM_GAP` apart does not repeat along all three lattice directions."""
 
 
 class StructureTooLargeError(StructureInputError):
