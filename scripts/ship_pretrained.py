@@ -78,9 +78,11 @@ def check_run(run: Path, recipe: ExperimentConfig, split: dict, dataset: str) ->
 
 
 def metrics_table(columns: dict[str, dict[str, float]]) -> str:
-    """Markdown table: one row per ``SUMMARY_ROWS`` metric, one column per model."""
+    """Markdown table: one row per ``SUMMARY_ROWS`` metric that some model has, one column per model."""
     lines = ["| metric | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
     for key, label in SUMMARY_ROWS:
+        if not any(key in c for c in columns.values()):
+            continue
         cells = ["-" if key not in c else f"{c[key]:.3g}" for c in columns.values()]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
