@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from stn_plugin.cli import data, models
+from stn_plugin.cli import cache, data, models
 
 app = typer.Typer(
     name="stn",
@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(models.app)
 app.add_typer(data.app)
+app.add_typer(cache.app)
 
 
 def _print_version(value: bool) -> None:

@@ -20,6 +20,7 @@ from rich.markdown import Markdown
 from rich.syntax import Syntax
 from rich.table import Table
 
+from stn_plugin.cli.cache import CACHE_DIR_HELP
 from stn_plugin.cli.common import (
     DATA_HELP,
     THREADS_HELP,
@@ -109,31 +110,69 @@ def model_identity(name_or_path: str) -> dict[str, str]:
     return {"name": name_or_path, "version": version, "stn_plugin_version": stn_plugin.__version__}
 
 
+LIST_WIDTH = 100
+"""Longest line of ``stn models list`` (a longer registry text is cut with an ellipsis)."""
+
+
+def _fit(line: str, width: int = LIST_WIDTH) -> str:
+    """``line`` without trailing blanks, cut to ``width`` characters (ending in an ellipsis) when longer."""
+    line = line.rstrip()
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def _columns(rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
+    """``rows`` as lines of columns two spaces apart (the columns in ``right`` right-aligned), each cut to fit."""
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = (
+            cell.rjust(w) if k in right else cell.ljust(w) for k, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        lines.append(_fit("  ".join(cells)))
+    return lines
+
+
+def list_lines(registry: Registry) -> list[str]:
+    """The lines of ``stn models list``: a heading, then one line per pretrained model, a heading and one line per
+    architecture; none longer than :data:`LIST_WIDTH` characters."""
+    lines = []
+    if registry.pretrained:
+        lines.append("Pretrained models (stn models predict NAME FILE ...; the model card: stn models info NAME)")
+        rows = [("name", "networks", "train crystals", "test C_ij MAE", "ms/crystal", "use it when")]
+        for name, p in registry.pretrained.items():
+            crystals, mae = p.training_crystals(), p.test_metrics.get("cij_mae_gpa")
+            rows.append(
+                (
+                    name,
+                    "-" if p.members is None else str(p.members),
+                    "-" if crystals is None else f"{crystals:,}",
+                    f"{mae:.1f} GPa" if isinstance(mae, int | float) else "-",
+                    "-" if p.ms_per_crystal is None else f"{p.ms_per_crystal:.0f}",
+                    p.use_when or "-",
+                )
+            )
+        lines += _columns(rows, right={1, 2, 3, 4})
+    else:
+        lines.append("Pretrained models: none is shipped with this installation.")
+    lines.append("Architectures to train (stn models train NAME; presets and configuration: stn models info NAME)")
+    lines += _columns([(name, a.description) for name, a in registry.architectures.items()], right=set())
+    return lines
+
+
 @app.command("list")
 def list_models() -> None:
-    """List the architectures you can train and the pretrained models you can load.
+    """List the pretrained models you can load (one line each) and the architectures you can train.
+
+    A line per pretrained model: its networks (their mean U is the prediction), the crystals it was trained on,
+    its C_ij mean absolute error on the test crystals, its time per crystal (one thread, 8 crystals per batch)
+    and when to use it; `stn models info NAME` shows the rest.
 
     Example:
 
         stn models list
     """
-    registry = load_registry()
-    archs = Table(title="Architectures (stn models train NAME)", title_justify="left")
-    for column in ("name", "presets", "description", "reference"):
-        archs.add_column(column)
-    for name, a in registry.architectures.items():
-        presets = ", ".join(f"{p} (default)" if p == a.default_preset else p for p in a.presets)
-        archs.add_row(name, presets, a.description, a.reference)
-    console.print(archs)
-    if not registry.pretrained:
-        console.print("Pretrained models: none is shipped with this installation.")
-        return
-    pretrained = Table(title="Pretrained models (stn models predict NAME ...)", title_justify="left")
-    for column in ("name", "architecture", "date", "description"):
-        pretrained.add_column(column)
-    for name, p in registry.pretrained.items():
-        pretrained.add_row(name, p.architecture, p.date, p.description)
-    console.print(pretrained)
+    for line in list_lines(load_registry()):
+        typer.echo(line)
 
 
 def _architecture_info(name: str, entry: ArchitectureEntry) -> None:
@@ -163,6 +202,12 @@ def _pretrained_info(name: str, entry: PretrainedEntry) -> None:
     for key, value in (
         ("architecture", entry.architecture),
         ("description", entry.description),
+        ("networks", "-" if entry.members is None else str(entry.members)),
+        ("use it when", entry.use_when or "-"),
+        (
+            "ms per crystal",
+            "-" if entry.ms_per_crystal is None else f"{entry.ms_per_crystal:g} (1 thread, 8 per batch)",
+        ),
         ("date", entry.date),
         ("data licence", entry.data_licence),
         ("directory", str(folder)),
@@ -250,12 +295,17 @@ def train(
     threads: Annotated[
         int | None, typer.Option(min=1, help=THREADS_HELP + "; default: the configuration's num_threads, else 1")
     ] = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(help=CACHE_DIR_HELP + " (`stn cache info`)", file_okay=False, show_default=False),
+    ] = None,
 ) -> None:
     """Train a model, track the run in MLflow, and save the best model in MatGL format.
 
     Running the same command again with the same --output resumes from the last checkpoint. Invalid
     records of --data stop the command with a report by reason unless --on-invalid drop is given; the
-    report is written to validation_report.json in the training folder.
+    report is written to validation_report.json in the training folder. The graphs built from the data are
+    kept in the graph cache (--cache-dir; `stn cache info`, `stn cache clear`) for the next training.
 
     Examples:
 
@@ -291,6 +341,7 @@ def train(
         "init_from": init_from,
         "output_dir": output,
         "dataset": None if dataset is None else dataset.value,
+        "cache_dir": cache_dir,
     }
     optional["on_invalid"] = on_invalid.value if on_invalid is not None else None
     hide_lightning_tips()

@@ -62,6 +62,8 @@ USE: dict[str, str] = {
     DEFAULT_NAME: "The default. Its predictions carry the spread of its networks (`elastic_tensor_std`, `moduli_std`).",
     FAST_NAME: "For screening where speed matters most: half the forward passes of `stn-mp-2023`, no spread.",
 }
+USE_WHEN: dict[str, str] = {DEFAULT_NAME: "default; spread = uncertainty", FAST_NAME: "speed matters most; no spread"}
+"""The few words of `stn models list` saying when to choose each model."""
 
 
 def check_run(run: Path, recipe: ExperimentConfig, split: dict, dataset: str) -> None:
@@ -203,6 +205,7 @@ def main() -> None:
     test = prepared.part("test")
     registry_path = ROOT / "registry.yaml"
     registry = yaml.safe_load(registry_path.read_text())
+    shipped_before = registry.get("pretrained") or {}
     registry["pretrained"] = {}
     for name, (model, networks) in models.items():
         target = ROOT / "stn_plugin" / "pretrained" / name
@@ -227,6 +230,10 @@ def main() -> None:
             "directory": name,
             "files": {p.name: sha256_of(p) for p in sorted(target.iterdir())},
             "description": f"{what}. {USE[name]}",
+            "members": len(networks),
+            "use_when": USE_WHEN[name],
+            # measured apart (benchmarks/prediction_throughput.py); the recipe's networks cost the same to run
+            "ms_per_crystal": shipped_before.get(name, {}).get("ms_per_crystal"),
             "training_data": {
                 "sources": {
                     source: {

@@ -21,24 +21,50 @@ copies of the model in worker processes). Units follow matcalc: eV/Angstrom^3 un
 Extra keys: ``born_stable`` (bool), ``stn_prediction`` (the :class:`~stn_plugin.predictor.prediction.
 ElasticPrediction`, GPa).
 
-Needs the optional extra: ``pip install "stn-plugin[matcalc]"``. matcalc lists MatGL's online models when
-it is imported; offline, set ``HF_HUB_OFFLINE=1`` to make that fail fast.
+Needs the optional extra: ``pip install "stn-plugin[matcalc]"``. matcalc 0.7 asks the Hugging Face Hub for
+MatGL's model list when it is imported (for its ``load_universal`` of MatGL models it does not name itself); on a
+machine without network that request is retried for about 20 s. When matcalc is not imported yet, this module
+imports it without that request (:func:`_import_matcalc`), so it needs no network; import matcalc before this
+module to keep matcalc's list of online MatGL models.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Generator, Sequence
 from typing import Any
 
-try:
-    from matcalc import PropCalc
-    from matcalc.utils import to_pmg_structure
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError('stn_plugin.calc needs matcalc: pip install "stn-plugin[matcalc]"') from exc
+import matgl
 from pymatgen.analysis.elasticity import ElasticTensor
 from pymatgen.core import Structure
 
 from stn_plugin.predictor.prediction import ElasticPrediction
+
+
+def _import_matcalc() -> None:
+    """Import matcalc without its Hugging Face Hub request for MatGL's online models (none is needed here).
+
+    ``matcalc.utils`` calls ``matgl.get_available_pretrained_models()`` at import time; for that import only the
+    function returns an empty list. Nothing changes when matcalc is already imported.
+
+    Raises:
+        ImportError: matcalc is not installed (the message says how to install it).
+    """
+    if "matcalc" in sys.modules:
+        return
+    listing = matgl.get_available_pretrained_models
+    matgl.get_available_pretrained_models = lambda: []  # type: ignore[assignment]
+    try:
+        import matcalc  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError('stn_plugin.calc needs matcalc: pip install "stn-plugin[matcalc]"') from exc
+    finally:
+        matgl.get_available_pretrained_models = listing  # type: ignore[assignment]
+
+
+_import_matcalc()
+from matcalc import PropCalc  # noqa: E402 - after _import_matcalc
+from matcalc.utils import to_pmg_structure  # noqa: E402
 
 
 class StnElasticityCalc(PropCalc):

@@ -47,10 +47,22 @@ class PretrainedEntry(_Entry):
     directory: str = Field(description="folder under stn_plugin/pretrained/")
     files: dict[str, str] = Field(description="file name -> sha256 hex digest")
     description: str = ""
+    members: int | None = Field(default=None, description="networks whose mean U the model predicts")
+    use_when: str = Field(default="", description="when to choose this model, in a few words")
+    ms_per_crystal: float | None = Field(
+        default=None,
+        description="prediction time per crystal in ms, one thread, 8 crystals per batch "
+        "(benchmarks/prediction_throughput.py; docs/RESULTS.md, Performance)",
+    )
     training_data: dict[str, Any] = Field(default_factory=dict)
     test_metrics: dict[str, Any] = Field(default_factory=dict)
     data_licence: str = ""
     date: str = ""
+
+    def training_crystals(self) -> int | None:
+        """Crystals of the training part, summed over the sources of ``training_data`` (None when not given)."""
+        counts = [source.get("counts", {}).get("train") for source in self.training_data.get("sources", {}).values()]
+        return sum(counts) if counts and all(isinstance(n, int) for n in counts) else None
 
 
 class Registry(BaseModel):

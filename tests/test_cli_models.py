@@ -38,12 +38,33 @@ def bad_files(tmp_path):
     return [str(tmp_path / name) for name in ("broken.cif", "empty.vasp", "og.json")]
 
 
-def test_list_shows_architectures_and_pretrained_state():
-    result = runner.invoke(app, ["models", "list"])
+def test_list_has_one_short_line_per_model():
+    from stn_plugin.registry import load_registry
+
+    registry = load_registry()
+    result = runner.invoke(app, ["models", "list"], env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
-    for name in ("strain-tensor-net", "fig6a", "fig6b", "fig6c"):
-        assert name in result.stdout
-    assert "Pretrained models" in result.stdout
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 100 for line in lines), max(lines, key=len)
+    names = [*registry.pretrained, *registry.architectures]
+    assert len(lines) == len(names) + 3  # two headings and the column names of the pretrained models
+    for name in names:
+        assert sum(line.split()[0] == name for line in lines) == 1, name
+    default = next(line for line in lines if line.split()[0] == "stn-mp-2023")
+    entry = registry.pretrained["stn-mp-2023"]
+    assert default.split()[1:6] == ["2", "2,719", f"{entry.test_metrics['cij_mae_gpa']:.1f}", "GPa", "52"]
+    assert default.endswith(entry.use_when)
+
+
+def test_list_cuts_a_long_registry_text_to_the_line_width():
+    from stn_plugin.cli.models import list_lines
+    from stn_plugin.registry import Registry, load_registry
+
+    wordy = load_registry().model_dump(by_alias=True)
+    wordy["architectures"]["fig6a"]["description"] = "a very long description " * 10
+    lines = list_lines(Registry.model_validate(wordy))
+    fig6a = next(line for line in lines if line.startswith("fig6a"))
+    assert len(fig6a) == 100 and fig6a.endswith("\u2026")
 
 
 def test_info_architecture_shows_reference_and_default_config():
@@ -82,10 +103,14 @@ def test_list_and_info_of_a_pretrained_model(tmp_path, monkeypatch):
     monkeypatch.setattr(stn_plugin.cli.models, "load_registry", lambda: registry)
     monkeypatch.setattr(stn_plugin.cli.models, "pretrained_root", lambda: tmp_path)
     listed = runner.invoke(app, ["models", "list"])
-    assert listed.exit_code == 0 and "tiny-mp" in listed.stdout and "a test model" in listed.stdout
+    assert listed.exit_code == 0, listed.output
+    assert [line.split() for line in listed.stdout.splitlines() if line.startswith("tiny-mp")] == [
+        ["tiny-mp", "-", "-", "12.5", "GPa", "-", "-"]  # what the registry entry does not give is "-"
+    ]
     shown = runner.invoke(app, ["models", "info", "tiny-mp"])
     assert shown.exit_code == 0, shown.output
     assert "Trained on nothing at all." in shown.stdout and "cij_mae_gpa" in shown.stdout and "12.5" in shown.stdout
+    assert "a test model" in shown.stdout
     assert re.search(r"model\.json .* ok", shown.stdout) and re.search(r"state\.pt .* MODIFIED", shown.stdout)
 
 

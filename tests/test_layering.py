@@ -19,7 +19,13 @@ ROOT_PACKAGE = "stn_plugin"
 """The package root ``stn_plugin/__init__.py``: its layer holds that module only, not the subpackages."""
 
 LAYERS: dict[int, tuple[str, ...]] = {
-    0: ("stn_plugin.physics", "stn_plugin.limits", "stn_plugin.io", "stn_plugin.runtime"),  # no torch-model code
+    0: (  # no torch-model code
+        "stn_plugin.physics",
+        "stn_plugin.limits",
+        "stn_plugin.io",
+        "stn_plugin.runtime",
+        "stn_plugin.disk_cache",
+    ),
     1: ("stn_plugin.structure",),
     2: ("stn_plugin.graph", "stn_plugin.data"),
     3: ("stn_plugin.layers",),

@@ -3,11 +3,13 @@
 Keys are SHA-256 hashes of the input structure (lattice, atomic numbers, fractional coordinates,
 rounded to 1e-8) and of the preparation settings (edge strategy and parameters, spglib tolerances),
 so a changed setting never returns a stale edge list. On disk every material is one ``<key>.npz``
-file, written atomically so that several processes can share a directory.
+file, written atomically so that several processes can share a directory; the folder's location, size limit and
+least-recently-used eviction are :mod:`stn_plugin.disk_cache`'s.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -17,12 +19,13 @@ from typing import Any
 import numpy as np
 from pymatgen.core import Structure
 
+from stn_plugin.disk_cache import default_cache_dir, evict_oldest, max_cache_bytes
 from stn_plugin.graph.edges import EdgeList
 from stn_plugin.graph.material import PreparedMaterial
 from stn_plugin.io import atomic_path
 
-DEFAULT_CACHE_DIR: Path = Path(os.environ.get("STN_PLUGIN_CACHE", Path.home() / ".cache" / "stn_plugin"))
-"""Default on-disk cache directory (``$STN_PLUGIN_CACHE`` or ``~/.cache/stn_plugin``)."""
+DEFAULT_CACHE_DIR: Path = default_cache_dir()
+"""Default on-disk cache directory (``$STN_PLUGIN_CACHE`` when this module is imported, else ``~/.cache/stn_plugin``)."""
 
 CACHE_FORMAT: int = 5
 """Bumped whenever the stored arrays or their meaning change (2: ``cell_radius`` became the box alone;
@@ -47,12 +50,20 @@ class MaterialCache:
         directory: folder for ``<key>.npz`` files; None keeps the cache in memory only.
         in_memory: also keep every loaded or stored material in a dict (fast repeated access; memory
             grows with the number of edges, about 40 bytes per edge).
+        max_bytes: size limit of the folder's cache entries; None = ``$STN_PLUGIN_CACHE_MAX_MB``
+            (:func:`stn_plugin.disk_cache.max_cache_bytes`). Checked at the first write and after every tenth
+            of the limit written; the least recently used entries go first
+            (:func:`~stn_plugin.disk_cache.evict_oldest`).
     """
 
-    def __init__(self, directory: str | Path | None = DEFAULT_CACHE_DIR, in_memory: bool = True) -> None:
+    def __init__(
+        self, directory: str | Path | None = DEFAULT_CACHE_DIR, in_memory: bool = True, max_bytes: int | None = None
+    ) -> None:
         self.directory = None if directory is None else Path(directory)
         self.in_memory = in_memory
+        self.max_bytes = max_cache_bytes() if max_bytes is None else max_bytes
         self._memory: dict[str, PreparedMaterial] = {}
+        self._written_since_check: int | None = None  # None: the folder's size is not checked yet
 
     def _path(self, key: str) -> Path:
         assert self.directory is not None
@@ -62,17 +73,23 @@ class MaterialCache:
         """The cached material for ``key``, or None."""
         if key in self._memory:
             return self._memory[key]
-        if self.directory is None or not self._path(key).exists():
+        if self.directory is None:
             return None
-        with np.load(self._path(key)) as f:
-            material = PreparedMaterial(
-                lattice=f["lattice"],
-                atomic_numbers=f["atomic_numbers"],
-                frac_coords=f["frac_coords"],
-                edges=EdgeList(f["src"], f["dst"], f["images"]),
-                rotation=f["rotation"],
-                point_group=f["point_group"],
-            )
+        path = self._path(key)
+        try:
+            with np.load(path) as f:
+                material = PreparedMaterial(
+                    lattice=f["lattice"],
+                    atomic_numbers=f["atomic_numbers"],
+                    frac_coords=f["frac_coords"],
+                    edges=EdgeList(f["src"], f["dst"], f["images"]),
+                    rotation=f["rotation"],
+                    point_group=f["point_group"],
+                )
+        except FileNotFoundError:  # never stored, or evicted (also by another process)
+            return None
+        with contextlib.suppress(OSError):  # a read-only folder keeps its order of use
+            os.utime(path)  # recently used: evicted last
         if self.in_memory:
             self._memory[key] = material
         return material
@@ -84,7 +101,8 @@ class MaterialCache:
         if self.directory is None:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
-        with atomic_path(self._path(key)) as tmp, open(tmp, "wb") as f:
+        path = self._path(key)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(
                 f,
                 lattice=material.lattice,
@@ -96,3 +114,9 @@ class MaterialCache:
                 rotation=material.rotation,
                 point_group=material.point_group,
             )
+            written = f.tell()
+        if self._written_since_check is None or self._written_since_check + written > self.max_bytes // 10:
+            evict_oldest(self.directory, self.max_bytes)
+            self._written_since_check = 0
+        else:
+            self._written_since_check += written
