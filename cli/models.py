@@ -325,7 +325,7 @@ def train(
     from lightning.pytorch.callbacks import RichProgressBar
 
     from stn_plugin.runtime import hide_lightning_tips
-    from stn_plugin.training import train as train_model
+    from stn_plugin.training.train import train as train_model  # the function, also where the module is imported
 
     if config is not None and preset is not None:
         fail("give either --config or --preset, not both.", code=2)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 
 import pytest
@@ -105,15 +106,13 @@ def test_cache_commands_follow_the_variables(tmp_path):
 
 
 def test_train_cache_dir_option_places_the_cache(tmp_path, monkeypatch):
-    import stn_plugin.training
-
     seen = {}
 
     def fake_train(*args, **kwargs):
         seen.update(kwargs)
         raise ValueError("stopped before training")
 
-    monkeypatch.setattr(stn_plugin.training, "train", fake_train)
+    monkeypatch.setattr(importlib.import_module("stn_plugin.training.train"), "train", fake_train)
     folder = tmp_path / "graphs"
     result = runner.invoke(app, ["models", "train", "strain-tensor-net", "--cache-dir", str(folder)])
     assert result.exit_code == 1 and "stopped before training" in result.stderr

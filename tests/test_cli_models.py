@@ -52,7 +52,15 @@ def test_list_has_one_short_line_per_model():
         assert sum(line.split()[0] == name for line in lines) == 1, name
     default = next(line for line in lines if line.split()[0] == "stn-mp-2023")
     entry = registry.pretrained["stn-mp-2023"]
-    assert default.split()[1:6] == ["2", "2,719", f"{entry.test_metrics['cij_mae_gpa']:.1f}", "GPa", "52"]
+    mae, crystals = entry.test_metrics["cij_mae_gpa"], entry.training_crystals()
+    assert default.split()[1:6] == [
+        str(entry.members),
+        f"{crystals:,}",
+        f"{mae:.1f}",
+        "GPa",
+        f"{entry.ms_per_crystal:.0f}",
+    ]
+    assert entry.members == 2 and crystals is not None and crystals > 1000
     assert default.endswith(entry.use_when)
 
 

@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     import torch
 
     from stn_plugin.runtime import hide_lightning_tips
-    from stn_plugin.training import train
+    from stn_plugin.training.train import train  # the function, also where the module is imported
 
     hide_lightning_tips()
     torch.set_num_threads(1)  # as `stn models train` without --threads: the configuration's num_threads, else 1
