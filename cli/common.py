@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import NoReturn, TypeVar
 
 import typer
@@ -65,6 +66,29 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``message`` as an error and leave with exit code ``code``."""
     error(message)
     raise typer.Exit(code)
+
+
+def check_output(option: str, path: Path, folder: bool = False, alternative: str = "") -> None:
+    """Leave with exit code 2 unless the output of ``option`` can be written at ``path`` (``folder``: into the folder
+    ``path``): a new or regular file, in a folder that can be created and written
+    (:func:`stn_plugin.io.check_writable`). Call it before the work whose result is written.
+
+    Args:
+        option: the option naming the output, e.g. ``"--output"``.
+        path: its value.
+        folder: ``path`` is a folder that receives files.
+        alternative: the end of the advice, e.g. ``"or leave out --output to print to stdout"``.
+    """
+    from stn_plugin.io import UnsafeOutputError, check_writable, os_error
+
+    tail = f", {alternative}" if alternative else ""
+    try:
+        check_writable(path, folder)
+    except UnsafeOutputError as exc:
+        target = "a folder (new, or one to add files to)" if folder else "the name of a new file or a file to replace"
+        fail(f"{option} {exc}. Give {target}{tail}.", code=2)
+    except OSError as exc:
+        fail(f"{option} {path} cannot be written ({os_error(exc)}). Choose a writable folder{tail}.", code=2)
 
 
 def info(message: str) -> None:

@@ -12,6 +12,7 @@ from rich.table import Table
 from stn_plugin.cli.common import (
     DATA_HELP,
     THREADS_HELP,
+    check_output,
     console,
     err_console,
     fail,
@@ -120,6 +121,9 @@ def prepare(
         fail("--dataset names bundled data; it cannot be combined with --data or --source.", code=2)
     if dataset is not None:
         source = list(BUNDLED_DATASETS[dataset.value])
+    check_output("--output", output, folder=True)
+    for name in PREPARED_FILES:
+        check_output("--output", output / name)
     choice = on_invalid.value if on_invalid is not None else default_on_invalid(data)
     try:
         with (
@@ -215,6 +219,8 @@ def distill(
 
     if data is not None and not data.is_file():
         fail(f"--data {data}: no such file.", code=2)
+    check_output("--output", output)
+    check_output("--output", output.parent / "distillation_report.json")
     use_threads(threads)
     model = load_model(teacher)
     try:
@@ -280,6 +286,7 @@ def fetch_mp(
             "(get a key at https://materialsproject.org/api).",
             code=2,
         )
+    check_output("--output", output)
     try:
         with err_console.status("Fetching elasticity documents from the Materials Project"):
             records = fetch_mp_elasticity(api_key, material_id or None, num_chunks=num_chunks, endpoint=endpoint)

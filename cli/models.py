@@ -24,6 +24,7 @@ from stn_plugin.cli.cache import CACHE_DIR_HELP
 from stn_plugin.cli.common import (
     DATA_HELP,
     THREADS_HELP,
+    check_output,
     console,
     error,
     fail,
@@ -402,7 +403,13 @@ def predict(
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="write here (atomically; - = stdout) instead of stdout", dir_okay=False),
+        typer.Option(
+            "--output",
+            "-o",
+            help="write here instead of stdout: a new or regular file, replaced atomically (a link, FIFO or device "
+            "is refused; - = stdout)",
+            dir_okay=False,
+        ),
     ] = None,
     symmetrize: Annotated[bool, typer.Option(help=SYMMETRIZE_HELP)] = True,
     max_atoms: Annotated[
@@ -442,8 +449,8 @@ def predict(
         stn models predict stn-mp-2023 examples/structures/Si.cif --plots plots/
     """
     from stn_plugin.cli.predictions import (
-        check_output_target,
         infer_format,
+        output_overwrites_input,
         predict_files,
         render_csv,
         render_json,
@@ -457,9 +464,12 @@ def predict(
     if output is not None and str(output) == "-":
         output = None
     if output is not None:
-        problem = check_output_target(output, files)
+        problem = output_overwrites_input(output, files)
         if problem is not None:
             fail(problem, code=2)
+        check_output("--output", output, alternative="or leave out --output (or give -o -) to print to stdout")
+    if plots is not None:
+        check_output("--plots", plots, folder=True)
     use_threads(threads)
     model = load_model(name_or_path)
     about = model_identity(name_or_path)
@@ -484,18 +494,19 @@ def predict(
             if problem is not None:
                 error(problem)
             info(f"wrote {written}")
-    if plots is not None:
-        _directional_plots(results, plots)
+    plotted = _directional_plots(results, plots) if plots is not None else True
     info(summary_line(results))
-    if not all(result.ok for result in results):
+    if not (plotted and all(result.ok for result in results)):
         raise typer.Exit(1)
 
 
-def _directional_plots(results: list[Any], directory: Path) -> None:
-    """Write the E(n) pictures of every successful, Born-stable result into ``directory`` (one stem per file)."""
+def _directional_plots(results: list[Any], directory: Path) -> bool:
+    """Write the E(n) pictures of every successful, Born-stable result into ``directory`` (one stem per file);
+    False when some could not be written (each failure is reported, the other pictures are still written)."""
     from stn_plugin.evaluation.directional_plots import youngs_modulus_plots
 
     stems: set[str] = set()
+    failed = False
     for result in results:
         if not result.ok:
             continue
@@ -507,8 +518,16 @@ def _directional_plots(results: list[Any], directory: Path) -> None:
         while stem in stems:  # same file name in two folders
             stem += "_"
         stems.add(stem)
-        written = youngs_modulus_plots(result.prediction.elastic_tensor, directory, stem, f"{result.formula} ({stem})")
+        try:
+            written = youngs_modulus_plots(
+                result.prediction.elastic_tensor, directory, stem, f"{result.formula} ({stem})"
+            )
+        except OSError as exc:
+            error(f"--plots: the pictures of {result.file} could not be written ({exc.strerror or exc}).")
+            failed = True
+            continue
         info(f"wrote {', '.join(str(path) for path in written)}")
+    return not failed
 
 
 @app.command("evaluate")
@@ -545,6 +564,8 @@ def evaluate(
 
     if not data.is_file():
         fail(f"--data {data}: no such file.", code=2)
+    if report is not None:
+        check_output("--report", report, folder=True)
     use_threads(threads)
     model = load_model(name_or_path)
     try:
@@ -605,7 +626,8 @@ def ensemble(
     repeated = sorted({member for member in resolved if resolved.count(member) > 1})
     if repeated:
         fail(f"{', '.join(repeated)} is given more than once; an ensemble needs different models.", code=2)
-    if output.exists() and any(output.iterdir()):
+    check_output("--output", output, folder=True)
+    if any(output.iterdir()):
         fail(f"--output {output} exists and is not empty; choose a new directory.", code=2)
     models = [load_model(member) for member in members]
     try:

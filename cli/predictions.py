@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import os
 import tempfile
 import time
 import warnings
@@ -177,24 +178,16 @@ def predict_files(
     return [result for result in results if result is not None]
 
 
-def check_output_target(output: Path, inputs: Sequence[str]) -> str | None:
-    """Why ``output`` cannot take the results (one of the inputs, a folder, not writable), or None; checked before
-    anything is predicted, by creating and removing a file next to it."""
-    target = output.resolve()
+def output_overwrites_input(output: Path, inputs: Sequence[str]) -> str | None:
+    """The message refusing ``output`` when it is one of the input files (the same file under another name or
+    through a link included), else None."""
     for file in inputs:
-        if Path(file).resolve() == target:
+        try:
+            same = os.path.samefile(output, file)
+        except OSError:  # either does not exist or cannot be reached: not the same existing file
+            same = False
+        if same:
             return f"--output {output} is also an input file; it would be overwritten. Choose another --output."
-    if output.is_dir():
-        return f"--output {output} is a directory. Give a file name, e.g. {output / 'predictions.json'}."
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=output.parent, prefix=".stn-write-check-"):
-            pass
-    except OSError as exc:
-        return (
-            f"--output {output} cannot be written ({type(exc).__name__}: {exc.strerror or exc}). Choose a writable "
-            "folder, or leave out --output to print to stdout."
-        )
     return None
 
 

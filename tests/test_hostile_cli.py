@@ -267,3 +267,146 @@ def test_ensemble_of_one_model_twice_is_refused(tiny_model, tmp_path):
     result = runner.invoke(app, ["models", "ensemble", tiny_model, tiny_model, "--output", str(tmp_path / "e")])
     assert result.exit_code == 2
     assert "is given more than once; an ensemble needs different models" in result.stderr
+
+
+def _not_predicted(monkeypatch) -> None:
+    """Fail the test if anything is predicted or replaced (os.replace onto a device would replace the device)."""
+    import stn_plugin.io
+
+    monkeypatch.setattr(ElasticPredictor, "predict_structures", lambda *a, **k: pytest.fail("predicted"))
+    monkeypatch.setattr(stn_plugin.io.os, "replace", lambda *a: pytest.fail("replaced a file"))
+
+
+@pytest.mark.parametrize("kind", ["link", "dangling link", "fifo", "folder", "/dev/null", "/dev/stdout"])
+def test_predict_output_only_creates_or_replaces_regular_files(tiny_model, tmp_path, monkeypatch, kind):
+    _not_predicted(monkeypatch)
+    kept = tmp_path / "kept.json"
+    kept.write_text("kept\n")
+    target = tmp_path / "out.json"
+    if kind == "link":
+        target.symlink_to(kept)
+    elif kind == "dangling link":
+        target.symlink_to(tmp_path / "nowhere.json")
+    elif kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "folder":
+        target.mkdir()
+    else:
+        target = Path(kind)
+    before = os.lstat(target)
+    result = runner.invoke(app, ["models", "predict", tiny_model, str(EXAMPLE_FILES[0]), "-o", str(target)])
+    assert result.exit_code == 2, result.output
+    assert os.lstat(target) == before and kept.read_text() == "kept\n"
+    if kind == "folder":  # refused by the option's type
+        assert "is a directory" in " ".join(result.stderr.split())
+        return
+    words = {"link": "symbolic link", "dangling link": "symbolic link", "fifo": "FIFO (named pipe)"}
+    words |= {"/dev/null": "character device", "/dev/stdout": "symbolic link"}
+    assert f"Error: --output {target} is a {words[kind]}, not a regular file" in result.stderr
+    assert "or leave out --output (or give -o -) to print to stdout" in result.stderr
+
+
+def test_plots_into_a_fifo_are_refused_before_predicting(tiny_model, tmp_path, monkeypatch):
+    _not_predicted(monkeypatch)
+    fifo = tmp_path / "plots"
+    os.mkfifo(fifo)
+    result = runner.invoke(app, ["models", "predict", tiny_model, str(EXAMPLE_FILES[0]), "--plots", str(fifo)])
+    assert result.exit_code == 2 and f"--plots {fifo} is a FIFO (named pipe), not a folder" in result.stderr
+
+
+def test_a_plot_name_taken_by_a_link_is_reported_and_left_alone(monkeypatch, tmp_path):
+    from tests.test_cli_predict_outputs import fixed_model
+
+    C = np.zeros((6, 6))
+    C[:3, :3] = 63.9
+    np.fill_diagonal(C, [165.7] * 3 + [79.6] * 3)
+    fixed_model(monkeypatch, C)
+    plots, kept = tmp_path / "plots", tmp_path / "kept.png"
+    plots.mkdir()
+    kept.write_bytes(b"kept")
+    (plots / "Si_cif_youngs_3d.png").symlink_to(kept)
+    out = tmp_path / "out.json"
+    result = runner.invoke(
+        app, ["models", "predict", "stn-mp-2023", str(EXAMPLE_FILES[0]), "-o", str(out), "--plots", str(plots)]
+    )
+    assert result.exit_code == 1, result.output
+    assert "--plots: the pictures of" in result.stderr and "is a symbolic link, not a regular file" in result.stderr
+    assert (plots / "Si_cif_youngs_3d.png").is_symlink() and kept.read_bytes() == b"kept"
+    assert json.loads(out.read_text())[0]["ok"]  # the predictions are written all the same
+
+
+def test_data_commands_refuse_a_linked_output_before_any_work(tmp_path, monkeypatch):
+    import stn_plugin.training.data
+
+    monkeypatch.setattr(stn_plugin.training.data, "prepare_data", lambda *a, **k: pytest.fail("data prepared"))
+    _not_predicted(monkeypatch)
+    kept = tmp_path / "kept.jsonl"
+    kept.write_text("kept\n")
+    prepared = tmp_path / "prepared"
+    prepared.mkdir()
+    (prepared / "train.jsonl").symlink_to(kept)
+    result = runner.invoke(app, ["data", "prepare", "--output", str(prepared)])
+    assert result.exit_code == 2, result.output
+    assert f"--output {prepared / 'train.jsonl'} is a symbolic link, not a regular file" in result.stderr
+    os.mkfifo(tmp_path / "distilled.jsonl")
+    result = runner.invoke(app, ["data", "distill", "--output", str(tmp_path / "distilled.jsonl")])
+    assert result.exit_code == 2 and "is a FIFO (named pipe), not a regular file" in result.stderr
+    assert kept.read_text() == "kept\n" and (prepared / "train.jsonl").is_symlink()
+
+
+def test_multi_file_predict_reports_each_unreadable_input_and_predicts_the_rest(tiny_model, tmp_path, monkeypatch):
+    import gzip
+
+    import stn_plugin.io
+
+    loop = tmp_path / "loop.cif"
+    loop.symlink_to(loop)
+    fifo = tmp_path / "pipe.cif"
+    os.mkfifo(fifo)
+    denied = tmp_path / "denied.cif"
+    denied.write_text("data_x\n")
+    bomb = tmp_path / "bomb.cif.gz"
+    with gzip.open(bomb, "wb", compresslevel=1) as stream:
+        for _ in range(80):
+            stream.write(b"#" * (1 << 20))
+    (tmp_path / "huge.xyz").write_text("1000000000000\n\nSi 0 0 0\n")
+    (tmp_path / "POSCAR").write_text("Si\n1.0\n0 2.7 2.7\n2.7 0 2.7\n2.7 2.7 0\n2\nDirect\n0 0 0\n0.25 0.25 0.25\n")
+    real_open = open
+
+    def guarded(path, *args, **kwargs):
+        if Path(path).name == "denied.cif":
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(stn_plugin.io, "open", guarded, raising=False)
+    files = [
+        str(EXAMPLE_FILES[0]),
+        str(loop),
+        str(tmp_path / ("x" * 300 + ".cif")),
+        str(fifo),
+        str(denied),
+        str(bomb),
+        str(tmp_path / "huge.xyz"),
+        str(tmp_path / "POSCAR"),
+        str(EXAMPLE_FILES[1]),
+    ]
+    out = tmp_path / "out.json"
+    result = runner.invoke(app, ["models", "predict", tiny_model, *files, "-o", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    rows = json.loads(out.read_text())
+    assert [row["file"] for row in rows] == files
+    assert [row["ok"] for row in rows] == [True] + [False] * 7 + [True]
+    expected = [
+        "Too many levels of symbolic links",
+        "File name too long",
+        "is a FIFO (named pipe), not a regular file",
+        "could not be read (PermissionError: Permission denied)",
+        "bytes when decompressed",
+        "declares 1000000000000 atoms",
+        "has no element line (VASP 4 format)",
+    ]
+    for row, words in zip(rows[1:-1], expected, strict=True):
+        assert words in row["error"], (row["file"][:60], row["error"])
+        assert words in result.stderr
+    assert "2 ok, 7 failed" in result.stderr

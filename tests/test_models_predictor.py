@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -110,6 +112,53 @@ def test_skip_keeps_every_good_result_in_input_order() -> None:
         model.predict_structures([good, bad], errors="raise")
 
 
+def _with_magmoms(structure: Structure, magmoms: list) -> Structure:
+    structure = structure.copy()
+    structure.add_site_property("magmom", magmoms)
+    return structure
+
+
+@pytest.mark.parametrize(
+    ("bad", "error", "words"),
+    [
+        (
+            Structure(Lattice.cubic(3.35), ["Po"], [[0, 0, 0]]),
+            "UnsupportedElementError",
+            "['Po'] are not in the model's",
+        ),
+        (Structure(Lattice.cubic(5.15), ["Ra", "Ra"], [[0, 0, 0], [0.5] * 3]), "UnsupportedElementError", "['Ra']"),
+        (Structure(Lattice.cubic(4.4), ["Rn", "Na"], [[0, 0, 0], [0.5] * 3]), "UnsupportedElementError", "['Rn']"),
+        (_with_magmoms(rocksalt(), ["up", "down"]), "InvalidSitePropertyError", "Site 0 has the magnetic moment"),
+        (
+            _with_magmoms(rocksalt(), [1.0, None]),
+            "InvalidSitePropertyError",
+            "Site 1 has the magnetic moment (site property 'magmom') None",
+        ),
+        (_with_magmoms(rocksalt(), [[0, 0, 1], [0, 1]]), "InvalidSitePropertyError", "Site 1"),
+        (_with_magmoms(rocksalt(), [1.0, [0, 0, 1]]), "InvalidSitePropertyError", "mix numbers and three-vectors"),
+        (_with_magmoms(rocksalt(), [float("nan"), 0.0]), "InvalidSitePropertyError", "not a finite number"),
+    ],
+)
+def test_skip_keeps_going_past_unlisted_elements_and_bad_magnetic_moments(bad, error, words) -> None:
+    model = tiny_model().eval()
+    results = model.predict_structures([rocksalt(), bad, rocksalt()], errors="skip", materials_per_batch=3)
+    assert [type(r).__name__ for r in results] == ["ElasticPrediction", error, "ElasticPrediction"]
+    assert isinstance(results[1], StructureInputError) and words in str(results[1])
+    with pytest.raises(StructureInputError, match=re.escape(words)):
+        model.predict_structure(bad)
+
+
+@pytest.mark.parametrize("magmoms", [[1.5, -1.5], [[0, 0, 1.0], [0, 0, -1.0]], [2, 0]])
+def test_numeric_magnetic_moments_are_accepted(magmoms) -> None:
+    assert isinstance(tiny_model().eval().predict_structure(_with_magmoms(rocksalt(), magmoms)), ElasticPrediction)
+
+
+@pytest.mark.parametrize("materials_per_batch", [0, -1])
+def test_materials_per_batch_below_one_is_refused(materials_per_batch) -> None:
+    with pytest.raises(ValueError, match="materials_per_batch must be at least 1"):
+        tiny_model().eval().predict_structures([rocksalt()], materials_per_batch=materials_per_batch)
+
+
 def test_projected_edge_strain_is_invariant_under_a_joint_rotation() -> None:
     from stn_plugin.models.encoder import projected_edge_strain
     from stn_plugin.physics.voigt import voigt_strain_matrices
@@ -117,7 +166,7 @@ def test_projected_edge_strain_is_invariant_under_a_joint_rotation() -> None:
     rng = np.random.default_rng(0)
     vectors = torch.as_tensor(rng.normal(size=(50, 3)))
     strains = torch.tensor(voigt_strain_matrices(1.0))[torch.as_tensor(rng.integers(0, N_PAIRS, 50))]
-    Q = o3.rand_matrix().double()
+    Q = o3.rand_matrix(dtype=torch.float64)  # orthogonal to float64 round-off
     p = projected_edge_strain(vectors, strains)
     p_rotated = projected_edge_strain(vectors @ Q.T, Q @ strains @ Q.T)
     torch.testing.assert_close(p, p_rotated)

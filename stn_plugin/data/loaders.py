@@ -2,7 +2,7 @@
 
 File formats:
 
-* **JSON lines** (``.jsonl`` or gzip ``.jsonl.gz``), the format of the bundled de Jong et al. (2015)
+* **JSON lines** (``.jsonl``, or compressed: ``.jsonl.gz``, ``.jsonl.bz2``, ``.jsonl.xz``), the format of the bundled de Jong et al. (2015)
   file, one material per line. Keys read: ``material_id``, ``formula``, ``structure``
   (``Structure.as_dict()``), ``elastic_tensor_original`` (6x6 GPa, frame of ``structure``),
   ``elastic_tensor`` (6x6 GPa, IEEE-176 frame), the moduli ``K_Voigt, K_Reuss, K_VRH, G_Voigt,
@@ -20,15 +20,21 @@ File formats:
 :class:`~stn_plugin.data.filters.RejectedRecord` entries (reasons and the message naming the file, the line,
 the material and the fix) for :func:`~stn_plugin.data.filters.filter_records` to count and report.
 :func:`load_jsonl` is strict: any invalid entry raises :class:`DatasetFormatError` listing every invalid line.
+
+Reading is bounded: a line of more than :data:`~stn_plugin.limits.MAX_LINE_CHARS` characters is a rejected
+entry (skipped without being held whole), and a compressed file (``.gz``, ``.bz2``, ``.xz``) is decompressed as a
+stream that may expand to at most :data:`~stn_plugin.limits.MAX_COMPRESSION_RATIO` times its size
+(:class:`~stn_plugin.io.InputTooLargeError` beyond).
 """
 
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -53,6 +59,8 @@ from stn_plugin.data.records import (
     reasons_of,
     structure_from_data,
 )
+from stn_plugin.io import compression_of, open_input
+from stn_plugin.limits import MAX_COMPRESSION_RATIO, MAX_LINE_CHARS
 from stn_plugin.physics.frames import from_ieee_frame
 
 BUNDLED_DATASET: str = "dejong2015_mp_elastic.jsonl.gz"
@@ -194,10 +202,55 @@ def _structure_frame_tensor(row: Mapping[str, Any], structure: Structure) -> tup
     return rotated, "elastic_tensor (IEEE frame) rotated into the structure's frame with frames.from_ieee_frame"
 
 
-def _open_text(path: Path, mode: str) -> IO[str]:
+def _open_for_writing(path: Path) -> IO[str]:
+    """``path`` opened for writing UTF-8 text, gzip-compressed when its name ends in ``.gz``."""
     if path.suffix == ".gz":
-        return gzip.open(path, mode + "t", encoding="utf-8")  # type: ignore[return-value]
-    return open(path, mode, encoding="utf-8")
+        return gzip.open(path, "wt", encoding="utf-8")  # type: ignore[return-value]
+    return open(path, "w", encoding="utf-8")
+
+
+def _open_for_reading(path: Path) -> IO[str]:
+    """``path`` opened as UTF-8 text, decompressed as a stream when its name ends in ``.gz``, ``.bz2`` or ``.xz``;
+    a compressed file may expand to at most ``MAX_COMPRESSION_RATIO`` times its size plus one line
+    (:class:`~stn_plugin.io.InputTooLargeError` when reading past that)."""
+    suffix = compression_of(path)
+    if suffix is None:
+        return open(path, encoding="utf-8")
+    fix = (
+        f"Datasets compress about {MAX_COMPRESSION_RATIO // 3} times at most; check that this is the right file. "
+        f"If it is, decompress it first and give the uncompressed file (its size is not limited)."
+    )
+    limit = MAX_COMPRESSION_RATIO * path.stat().st_size + MAX_LINE_CHARS
+    return io.TextIOWrapper(open_input(path, limit, fix), encoding="utf-8")
+
+
+def _numbered_lines(stream: IO[str]) -> Iterator[tuple[int, str | None]]:
+    """(1-based number, text without leading whitespace) of every non-blank line of ``stream``; the text is None
+    for a line of more than ``MAX_LINE_CHARS`` characters, which is skipped without being held in memory whole.
+    Read in blocks; a block of blank lines is only counted."""
+    number, pending = 0, []  # the pieces of the line being read (None once it is too long)
+    while block := stream.read(1 << 20):
+        if pending == [] and block.isspace():
+            number += block.count("\n")
+            continue
+        *ended, rest = block.split("\n")
+        for piece in ended:
+            number += 1
+            text = None if pending is None else "".join(pending) + piece if pending else piece.lstrip()
+            if text is None or len(text) > MAX_LINE_CHARS:
+                yield number, None
+            elif text.strip():
+                yield number, text
+            pending = []
+        rest = rest if pending else rest.lstrip()
+        if pending is not None and rest:
+            pending.append(rest)
+            if sum(map(len, pending)) > MAX_LINE_CHARS:
+                pending = None
+    if pending is None:
+        yield number + 1, None
+    elif pending:
+        yield number + 1, "".join(pending)
 
 
 def _require_object(line: Any) -> None:
@@ -366,7 +419,7 @@ def write_jsonl(records: Iterable[ElasticRecord], path: str | Path) -> Path:
     """Write records as JSON lines (gzip when the name ends in ``.gz``); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _open_text(path, "w") as stream:
+    with _open_for_writing(path) as stream:
         for record in records:
             stream.write(json.dumps(record_to_json_line(record)) + "\n")
     return path
@@ -496,11 +549,16 @@ def _read_lines(path: str | Path, build: Callable[[Mapping[str, Any]], ElasticRe
     (with ``source``, the source the file is read as)."""
     path = Path(path)
     records, rejected = [], []
-    with _open_text(path, "r") as stream:
-        lines = ((number, text) for number, text in enumerate(stream, start=1) if text.strip())
-        for index, (number, text) in enumerate(lines):
+    with _open_for_reading(path) as stream:
+        for index, (number, text) in enumerate(_numbered_lines(stream)):
             material_id = f"<line {number}>"
             try:
+                if text is None:
+                    raise RecordError(
+                        FilterReason.MALFORMED,
+                        f"the line is longer than {MAX_LINE_CHARS:,} characters; a record of a crystal within the "
+                        "atom limit is far shorter. Write one JSON object per line.",
+                    )
                 line = json.loads(text)
                 _require_object(line)
                 material_id = str(line.get("material_id", material_id))

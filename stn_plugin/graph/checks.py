@@ -11,6 +11,8 @@ The checks of the crystal alone (geometry, size of the standard cell) and the ty
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from pymatgen.core import Structure
 
@@ -28,7 +30,11 @@ from stn_plugin.structure.checks import (
 
 
 def check_structure(
-    structure: Structure, max_atomic_number: int, max_atoms: int | None = None, edge_cutoff: float | None = None
+    structure: Structure,
+    max_atomic_number: int,
+    max_atoms: int | None = None,
+    edge_cutoff: float | None = None,
+    element_types: Sequence[str] | None = None,
 ) -> Structure:
     """Raise a :class:`StructureInputError` if ``structure`` is not a crystal the model can handle; return it
     wrapped into its cell.
@@ -39,6 +45,7 @@ def check_structure(
         max_atoms: the model's limit on the atoms of its graph cell, to bound the input's atoms and volume
             before any neighbour search (:func:`~stn_plugin.structure.checks.check_geometry`; None: no such bound).
         edge_cutoff: the model's edge cutoff, Angstrom, for the bound on the volume.
+        element_types: the elements the graph converter has node types for (None: not checked).
     """
     wrapped = check_geometry(structure, max_atoms, edge_cutoff)
     numbers = [site.specie.Z for site in structure]
@@ -47,6 +54,12 @@ def check_structure(
         raise UnsupportedElementError(
             f"Elements {too_heavy} are beyond the model's embedding (Z <= {max_atomic_number}).",
             "use a model trained with these elements.",
+        )
+    missing = sorted({site.specie.symbol for site in structure} - set(element_types or ()))
+    if element_types is not None and missing:
+        raise UnsupportedElementError(
+            f"Elements {missing} are not in the model's element list (the node types of its graphs).",
+            "use a model whose element list has them; this one cannot predict them.",
         )
     try:
         atom_scalars(numbers)

@@ -286,7 +286,9 @@ class ElasticPredictor(nn.Module, IOMixIn):
                 predict; every check runs before the strained graphs are built.
         """
         encoder = self.encoder_config
-        structure = check_structure(structure, encoder.max_atomic_number, max_atoms, encoder.edge_cutoff)
+        structure = check_structure(
+            structure, encoder.max_atomic_number, max_atoms, encoder.edge_cutoff, self.converter.element_types
+        )
         check_size(structure, max_atoms, self.symprec, self.angle_tolerance)
         material = self.converter.prepare(structure)
         note = f"{encoder.edge_strategy} {encoder.edge_cutoff} Angstrom"

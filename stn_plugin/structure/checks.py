@@ -59,6 +59,10 @@ class InvalidCoordinatesError(StructureInputError):
     """NaN/inf atomic coordinates, or coordinates so far outside the cell that the position is lost."""
 
 
+class InvalidSitePropertyError(StructureInputError):
+    """A site property that the symmetry search reads (``magmom``) is not a finite number or three-vector."""
+
+
 class OverlappingAtomsError(StructureInputError):
     """Two atoms closer than ``MIN_INTERATOMIC_DISTANCE``."""
 
@@ -166,11 +170,38 @@ def close_atom_distances(structure: Structure, radius: float = MIN_INTERATOMIC_D
     return distance[~((centre == neighbour) & (distance <= 1e-8))]
 
 
+def _check_magnetic_moments(structure: Structure) -> None:
+    """Raise :class:`InvalidSitePropertyError` unless the ``magmom`` site property (which pymatgen's symmetry search
+    passes to spglib) is absent or a finite number on every site, or a finite three-vector on every site."""
+    magmoms = structure.site_properties.get("magmom")
+    if magmoms is None:
+        return
+    fix = (
+        "give magnetic moments as numbers (Bohr magnetons) or three-vectors on every site, or remove them "
+        "(structure.remove_site_property('magmom'))."
+    )
+    shapes = set()
+    for index, value in enumerate(magmoms):
+        try:
+            moment = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            moment = np.array(np.nan)
+        if moment.shape not in ((), (3,)) or not np.all(np.isfinite(moment)):
+            raise InvalidSitePropertyError(
+                f"Site {index} has the magnetic moment (site property 'magmom') {value!r:.60}, not a finite number "
+                "or three-vector.",
+                fix,
+            )
+        shapes.add(moment.shape)
+    if len(shapes) > 1:
+        raise InvalidSitePropertyError("The magnetic moments mix numbers and three-vectors.", fix)
+
+
 def check_geometry(structure: Structure, max_atoms: int | None = None, edge_cutoff: float | None = None) -> Structure:
     """Check that ``structure`` is a finite, ordered, bounded periodic cell without overlapping atoms, cheapest
     and bounded checks first, and return it wrapped into its cell (:func:`wrapped_into_cell`).
 
-    Order: atoms present and ordered; finite lattice entries below ``MAX_LATTICE_ENTRY``; a non-collapsed cell;
+    Order: atoms present and ordered; magnetic moments (if any) finite numbers or three-vectors; finite lattice entries below ``MAX_LATTICE_ENTRY``; a non-collapsed cell;
     finite coordinates below ``MAX_FRACTIONAL_COORDINATE`` (a NaN coordinate crashes spglib, exit 139); with
     ``max_atoms``: at most ``SUPERCELL_FACTOR * max_atoms`` atoms and, with ``edge_cutoff`` too, a volume of at
     most ``SUPERCELL_FACTOR * max_atoms`` cutoff cubes; then the wrap and the overlap search, whose memory is
@@ -188,6 +219,7 @@ def check_geometry(structure: Structure, max_atoms: int | None = None, edge_cuto
             "The structure has partial occupancies (a disordered or alloy site).",
             "pass an ordered supercell, e.g. from pymatgen's OrderDisorderedStructureTransformation.",
         )
+    _check_magnetic_moments(structure)
     matrix = np.asarray(structure.lattice.matrix, dtype=float)
     if not np.all(np.isfinite(matrix)):
         raise InvalidLatticeError(
