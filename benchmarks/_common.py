@@ -86,6 +86,20 @@ def all_records() -> list[ElasticRecord]:
     return filter_records(load_bundled_dataset(), on_invalid="drop")[0]
 
 
+def named_tensor_records(material_ids: Sequence[str]) -> dict[str, ElasticRecord]:
+    """The tensor record of each of ``material_ids`` found in the bundled sources, the newest source's first
+    (``ALL_SOURCES`` order, as the de-duplication keeps them); ids without a tensor record are left out."""
+    from stn_plugin.data.loaders import read_bundled
+    from stn_plugin.data.records import ALL_SOURCES
+
+    found: dict[str, ElasticRecord] = {}
+    for source in ALL_SOURCES:
+        for record in read_bundled(source).records:
+            if record.material_id in material_ids and record.has_tensor:
+                found.setdefault(record.material_id, record)
+    return found
+
+
 def write_json(path: str | Path, payload: Mapping[str, Any]) -> Path:
     """Write ``payload`` as indented JSON (numpy scalars converted) and return the path."""
 

@@ -14,9 +14,7 @@ import argparse
 
 import torch
 
-from benchmarks._common import load_model
-from stn_plugin.data.loaders import read_bundled
-from stn_plugin.data.records import ALL_SOURCES
+from benchmarks._common import load_model, named_tensor_records
 from stn_plugin.physics.voigt import VOIGT_PAIRS
 from stn_plugin.structure.canonical import canonicalize
 
@@ -33,11 +31,7 @@ def main() -> None:
     model = load_model(args.model)
     model.class_representatives = False  # one strained graph per state: the terms of every state, as computed
     network, statistics = model.networks[0], model.statistics[0]
-    records = {}
-    for source in ALL_SOURCES:
-        for record in read_bundled(source).records:
-            if record.material_id in args.ids and record.has_tensor:
-                records.setdefault(record.material_id, record)
+    records = named_tensor_records(args.ids)
     rows = [VOIGT_PAIRS.index(state) for state in STATES]
     print(f"{args.model}: sed_mean {statistics.sed_mean:.2f}, sed_std {statistics.sed_std:.2f} meV/atom")
     print("| crystal | part | " + " | ".join(f"{i + 1}{j + 1}" for i, j in STATES) + " |")

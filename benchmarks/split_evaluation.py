@@ -42,19 +42,14 @@ have C33/C11 of 0.01-0.03 in DFT)."""
 
 
 def _named_rows(models: dict[str, object], split: Path | None) -> list[str]:
-    from stn_plugin.data.loaders import read_bundled
-    from stn_plugin.data.records import ALL_SOURCES
+    from benchmarks._common import named_tensor_records
     from stn_plugin.structure.canonical import canonicalize
 
     parts = {}
     if split is not None:
         ids = json.loads(split.read_text())
         parts = {material_id: part for part in ("train", "val", "test") for material_id in ids[part]}
-    found = {}
-    for source in ALL_SOURCES:  # the newest source first, as the de-duplication keeps it
-        for record in read_bundled(source).records:
-            if record.material_id in NAMED and record.has_tensor:
-                found.setdefault(record.material_id, record)
+    found = named_tensor_records(list(NAMED))
     lines = ["| crystal | part | model | C11 | C33 | C44 | C33/C11 |", "|---|---|---|---|---|---|---|"]
     for material_id in NAMED:
         if material_id not in found:
